@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "allot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "allot", targets: ["allot"]),
+        .library(name: "AllotCore", targets: ["AllotCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure domain: resources, nodes, tasks, placement, queue policies, the scheduler state machine,
+        // utilization and estimators. No I/O, no wall clock, no logging.
+        .target(
+            name: "AllotCore",
+            dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: strictSettings
+        ),
+        // Wire and file formats (cluster and task files, plan reports) shared by every shell.
+        .target(
+            name: "AllotAPI",
+            dependencies: ["AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        // The `allot` command tree as a library, one command per file.
+        .target(
+            name: "AllotCommands",
+            dependencies: [
+                "AllotCore",
+                "AllotAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "allot",
+            dependencies: ["AllotCommands"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotCoreTests",
+            dependencies: [
+                "AllotCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotAPITests",
+            dependencies: ["AllotAPI", "AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotCommandsTests",
+            dependencies: ["AllotCommands", "AllotAPI", "AllotCore"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,76 @@
+/// A pending task as a queue policy sees it.
+public struct QueueEntry: Sendable, Equatable {
+    /// The scheduler's slot for the task (opaque to policies).
+    public var slot: Int
+    public var id: TaskID
+    public var tenant: TenantID
+    public var priority: Int
+    /// Submission order; a requeued task keeps its place.
+    public var sequence: Int
+    /// Submission time, in the caller's seconds.
+    public var submitted: Double
+    /// What the whole task (all replicas) takes.
+    public var usage: UsageVector
+}
+
+/// What a policy knows when it orders a cycle.
+public struct QueueContext: Sendable {
+    public var now: Double
+    /// The cluster's schedulable totals.
+    public var totals: UsageVector
+    /// What each tenant's running work takes now.
+    public var usage: [TenantID: UsageVector]
+    public var tenants: [TenantID: TenantPolicy]
+}
+
+/// What happens to the rest of the queue when a task cannot be placed.
+public enum QueueBlocking: Sendable, Equatable {
+    /// Strict order: nothing behind it starts (unless backfill proves it does not delay it).
+    case wholeQueue
+    /// Only that tenant waits; other tenants go on (DRF progressive filling).
+    case tenant
+}
+
+/// Orders the pending queue for one scheduling cycle.
+public protocol QueuePolicy: Sendable {
+    var name: String { get }
+    var blocking: QueueBlocking { get }
+    func makeCursor(_ entries: [QueueEntry], context: QueueContext) -> any QueueCursor
+}
+
+/// Walks a cycle's queue; told of each placement so that share-based orders can adapt.
+public protocol QueueCursor {
+    mutating func next() -> QueueEntry?
+    mutating func placed(_ entry: QueueEntry)
+    /// The entry cannot be placed; with ``QueueBlocking/tenant`` its tenant is done for this cycle.
+    mutating func blocked(_ entry: QueueEntry)
+}
+
+/// The policies by name, for configuration edges.
+public enum QueuePolicies {
+    public static let names = ["fifo", "priority", "fair"]
+
+    public static func named(_ name: String, agingSeconds: Double? = nil, field: String = "policy") throws(QuantityError) -> any QueuePolicy {
+        switch name.lowercased() {
+        case "fifo": return FIFOPolicy()
+        case "priority": return PriorityPolicy(agingSeconds: agingSeconds)
+        case "fair", "drf": return FairSharePolicy()
+        default: throw QuantityError(field: field, value: name, reason: "unknown policy (use \(names.joined(separator: ", ")))")
+        }
+    }
+}
+
+/// A fixed order.
+struct ListCursor: QueueCursor {
+    var entries: [QueueEntry]
+    var position = 0
+
+    mutating func next() -> QueueEntry? {
+        guard position < entries.count else { return nil }
+        defer { position += 1 }
+        return entries[position]
+    }
+
+    mutating func placed(_ entry: QueueEntry) {}
+    mutating func blocked(_ entry: QueueEntry) {}
+}

@@ -1,0 +1,99 @@
+extension Scheduler {
+    /// What a whole task (all replicas) takes, for fair sharing and quotas.
+    func usage(of record: TaskRecord) -> UsageVector {
+        let replicas = Double(record.spec.gang)
+        let demand = record.demand
+        return UsageVector(
+            cpuMillis: Double(demand.amounts.cpu) * replicas,
+            memoryBytes: Double(demand.amounts.memory) * replicas,
+            gpus: demand.sharesDevices ? 0 : Double(demand.deviceCount) * replicas,
+            gpuMemoryBytes: demand.sharesDevices ? Double(demand.shareBytes) * Double(demand.deviceCount) * replicas : 0
+        )
+    }
+
+    mutating func markRunning(_ slot: Int, _ choices: [Choice]) {
+        var record = tasks[slot]!
+        record.phase = .running
+        record.choices = choices
+        record.extraCPU = Array(repeating: 0, count: choices.count)
+        record.extraMemory = Array(repeating: 0, count: choices.count)
+        record.outcome = .notConsidered
+        tasks[slot] = record
+        pending.remove(slot)
+        running.insert(slot)
+        for choice in choices {
+            nodeTasks[choice.node].insert(slot)
+            dirtyNodes.insert(choice.node)
+        }
+        tenantUsage[record.spec.tenant, default: .zero] = (tenantUsage[record.spec.tenant] ?? .zero) + usage(of: record)
+    }
+
+    /// Releases a running task's resources and puts it back in the queue.
+    mutating func stopRunning(_ slot: Int) {
+        var record = tasks[slot]!
+        guard record.phase == .running else { return }
+        for choice in record.choices {
+            cluster.release(record.demand, choice)
+            nodeTasks[choice.node].remove(slot)
+            dirtyNodes.insert(choice.node)
+        }
+        tenantUsage[record.spec.tenant] = (tenantUsage[record.spec.tenant] ?? .zero) - usage(of: record)
+        record.phase = .pending
+        record.choices = []
+        record.extraCPU = []
+        record.extraMemory = []
+        record.started = nil
+        record.expectedEnd = nil
+        tasks[slot] = record
+        running.remove(slot)
+        pending.insert(slot)
+    }
+
+    func replicaPlacements(_ record: TaskRecord) -> [ReplicaPlacement] {
+        record.choices.enumerated().map { replica, choice in
+            ReplicaPlacement(
+                node: cluster.nodes[choice.node].spec.id,
+                gpuIndices: choice.devices.map { cluster.devices[$0].index },
+                gpuMemoryBytes: record.demand.sharesDevices ? record.demand.shareBytes : nil,
+                cpuMillis: record.demand.amounts.cpu + (replica < record.extraCPU.count ? record.extraCPU[replica] : 0),
+                memoryBytes: record.demand.amounts.memory + (replica < record.extraMemory.count ? record.extraMemory[replica] : 0)
+            )
+        }
+    }
+
+    /// The schedulable totals that shares are fractions of.
+    func clusterTotals() -> UsageVector {
+        var total = UsageVector.zero
+        for slot in cluster.nodes.indices where cluster.nodes[slot].alive && cluster.nodes[slot].schedulable {
+            let node = cluster.nodes[slot]
+            total.cpuMillis += Double(node.capacity.cpu)
+            total.memoryBytes += Double(node.capacity.memory)
+            total.gpus += Double(node.deviceCount)
+            for device in cluster.deviceRange(slot) { total.gpuMemoryBytes += Double(cluster.devices[device].capacity) }
+        }
+        return total
+    }
+
+    /// Why a tenant's limit stops this task, if it does.
+    func quotaProblem(_ record: TaskRecord) -> String? {
+        guard let limit = configuration.tenants[record.spec.tenant]?.limit else { return nil }
+        let after = (tenantUsage[record.spec.tenant] ?? .zero) + usage(of: record)
+        guard let excess = after.excess(over: limit) else { return nil }
+        return "tenant \(record.spec.tenant) limit: \(excess) with this task"
+    }
+
+    /// Places every replica of a gang on `state` under the strategy, or none.
+    static func placeGang(_ demand: Demand, count: Int, strategy: any PlacementStrategy, in state: inout ClusterState) -> [Choice]? {
+        var choices: [Choice] = []
+        choices.reserveCapacity(count)
+        for _ in 0..<count {
+            guard let choice = state.findPlacement(demand, strategy: strategy) else {
+                for placed in choices { state.release(demand, placed) }
+                return nil
+            }
+            state.allocate(demand, choice)
+            choices.append(choice)
+        }
+        return choices
+    }
+}

@@ -1,0 +1,143 @@
+extension Scheduler {
+    /// Whether `preemptor` may evict `victim`: the victim must be preemptible and either of lower priority,
+    /// non-critical when the preemptor is critical, or borrowing beyond its tenant's guarantee while the
+    /// preemptor's tenant reclaims what it is guaranteed. Equal priorities never evict each other, so
+    /// there is no ping-pong.
+    func mayEvict(_ preemptor: TaskRecord, _ victim: TaskRecord) -> Bool {
+        guard victim.spec.preemptible, victim.spec.id != preemptor.spec.id else { return false }
+        if victim.spec.priority < preemptor.spec.priority { return true }
+        if preemptor.spec.slaClass == .critical && victim.spec.slaClass != .critical { return true }
+        return reclaims(preemptor, from: victim)
+    }
+
+    private func reclaims(_ preemptor: TaskRecord, from victim: TaskRecord) -> Bool {
+        guard victim.spec.tenant != preemptor.spec.tenant, let guaranteed = configuration.tenants[preemptor.spec.tenant]?.guaranteed else {
+            return false
+        }
+        let own = (tenantUsage[preemptor.spec.tenant] ?? .zero) + usage(of: preemptor)
+        guard own.fits(within: guaranteed) else { return false }
+        let victimGuarantee = configuration.tenants[victim.spec.tenant]?.guaranteed ?? .zero
+        return !(tenantUsage[victim.spec.tenant] ?? .zero).fits(within: victimGuarantee)
+    }
+
+    /// Finds the fewest evictions that let every replica of the task at `slot` start. The cluster is left as
+    /// it was; the replicas' choices hold once the victims are released.
+    mutating func preemptFor(_ slot: Int) -> (victims: [Int], choices: [Choice])? {
+        let record = tasks[slot]!
+        let eligible = running.filter { mayEvict(record, tasks[$0]!) }
+        guard !eligible.isEmpty else { return nil }
+        var evicted: [Int] = []
+        var placed: [Choice] = []
+        func rollback(_ scheduler: inout Scheduler) {
+            for choice in placed { scheduler.cluster.release(record.demand, choice) }
+            for victim in evicted {
+                for choice in scheduler.tasks[victim]!.choices { scheduler.cluster.allocate(scheduler.tasks[victim]!.demand, choice) }
+            }
+        }
+        for _ in 0..<record.spec.gang {
+            if let choice = cluster.findPlacement(record.demand, strategy: configuration.strategy) {
+                cluster.allocate(record.demand, choice)
+                placed.append(choice)
+                continue
+            }
+            guard let (node, victims) = fewestVictims(record, among: eligible.subtracting(evicted)) else {
+                rollback(&self)
+                return nil
+            }
+            for victim in victims {
+                for choice in tasks[victim]!.choices { cluster.release(tasks[victim]!.demand, choice) }
+                evicted.append(victim)
+            }
+            guard let choice = cluster.fit(record.demand, node: node) else {
+                rollback(&self)
+                return nil
+            }
+            cluster.allocate(record.demand, choice)
+            placed.append(choice)
+        }
+        // Leave the cluster as it was: the caller stops the victims and allocates the choices, in that order.
+        for choice in placed { cluster.release(record.demand, choice) }
+        for victim in evicted {
+            for choice in tasks[victim]!.choices { cluster.allocate(tasks[victim]!.demand, choice) }
+        }
+        return (evicted.sorted { tasks[$0]!.sequence < tasks[$1]!.sequence }, placed)
+    }
+
+    /// The node where the fewest eligible tasks (a gang counts as all its replicas) must go for one more
+    /// replica to fit; ties go to the lower total priority, then the earlier node.
+    private func fewestVictims(_ record: TaskRecord, among eligible: Set<Int>) -> (node: Int, victims: [Int])? {
+        var byNode: [Int: [Int]] = [:]
+        for victim in eligible {
+            for choice in tasks[victim]!.choices { byNode[choice.node, default: []].append(victim) }
+        }
+        var best: (cost: [Int], node: Int, victims: [Int])?
+        var state = cluster
+        for node in byNode.keys.sorted() where state.nodes[node].alive && state.nodes[node].schedulable {
+            let candidates = Array(Set(byNode[node]!)).sorted {
+                let (left, right) = (tasks[$0]!, tasks[$1]!)
+                return (left.spec.priority, -left.sequence) < (right.spec.priority, -right.sequence)
+            }
+            guard fitsWithout(candidates, record, node: node, in: &state) else { continue }
+            guard let victims = smallestSet(candidates, record, node: node, in: &state) else { continue }
+            let cost = [victims.reduce(0) { $0 + tasks[$1]!.spec.gang }, victims.reduce(0) { $0 + tasks[$1]!.spec.priority }, node]
+            if best == nil || cost.lexicographicallyPrecedes(best!.cost) { best = (cost, node, victims) }
+        }
+        return best.map { ($0.node, $0.victims) }
+    }
+
+    private func fitsWithout(_ victims: [Int], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
+        for victim in victims {
+            for choice in tasks[victim]!.choices { state.release(tasks[victim]!.demand, choice) }
+        }
+        let fits = state.fit(record.demand, node: node) != nil
+        for victim in victims {
+            for choice in tasks[victim]!.choices { state.allocate(tasks[victim]!.demand, choice) }
+        }
+        return fits
+    }
+
+    /// The smallest subset that makes room: exhaustive by size for up to 12 candidates, otherwise greedy
+    /// (lowest priority first) with a pass that drops every victim not needed.
+    private func smallestSet(_ candidates: [Int], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
+        if candidates.count <= 12 {
+            for size in 1...candidates.count {
+                var found: [Int]?
+                forEachCombination(of: candidates.count, size: size) { indices in
+                    let subset = indices.map { candidates[$0] }
+                    if fitsWithout(subset, record, node: node, in: &state) {
+                        found = subset
+                        return false
+                    }
+                    return true
+                }
+                if let found { return found }
+            }
+            return nil
+        }
+        var chosen: [Int] = []
+        for candidate in candidates {
+            chosen.append(candidate)
+            if fitsWithout(chosen, record, node: node, in: &state) { break }
+        }
+        guard fitsWithout(chosen, record, node: node, in: &state) else { return nil }
+        for victim in chosen.reversed() {
+            let without = chosen.filter { $0 != victim }
+            if fitsWithout(without, record, node: node, in: &state) { chosen = without }
+        }
+        return chosen
+    }
+}
+
+/// Calls `body` with each `size`-subset of `0..<count` in lexicographic order until it returns `false`.
+func forEachCombination(of count: Int, size: Int, _ body: ([Int]) -> Bool) {
+    guard size > 0, size <= count else { return }
+    var indices = Array(0..<size)
+    while true {
+        if !body(indices) { return }
+        var position = size - 1
+        while position >= 0 && indices[position] == count - size + position { position -= 1 }
+        if position < 0 { return }
+        indices[position] += 1
+        for next in (position + 1)..<size { indices[next] = indices[next - 1] + 1 }
+    }
+}

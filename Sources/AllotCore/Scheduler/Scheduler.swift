@@ -1,0 +1,165 @@
+/// The scheduler state machine: events in, actions out.
+///
+/// It owns no clock and does no I/O: callers pass `now` (seconds on any fixed origin) and carry out the
+/// returned ``SchedulerAction``s. The server and the simulator drive this same type.
+public struct Scheduler: Sendable {
+    public private(set) var configuration: SchedulerConfiguration
+    var cluster: ClusterState
+    var tasks: [TaskRecord?] = []
+    var taskSlots: [TaskID: Int] = [:]
+    var nodeTasks: [Set<Int>] = []
+    var nodeExtras: [Amounts] = []
+    var pending: Set<Int> = []
+    var running: Set<Int> = []
+    var tenantUsage: [TenantID: UsageVector] = [:]
+    var dirtyNodes: Set<Int> = []
+    var nextSequence = 0
+
+    public init(configuration: SchedulerConfiguration = SchedulerConfiguration()) throws(QuantityError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.cluster = ClusterState(headroom: configuration.headroom, order: configuration.strategy.order)
+    }
+
+    // MARK: - Nodes
+
+    /// A node joins (or is declared).
+    public mutating func addNode(_ spec: NodeSpec) throws(SchedulerError) {
+        guard cluster.slots[spec.id] == nil else { throw SchedulerError(.duplicateNode, "node \(spec.id) is already known") }
+        let slot = cluster.addNode(spec)
+        nodeTasks.append([])
+        nodeExtras.append(.zero)
+        dirtyNodes.insert(slot)
+    }
+
+    /// A node stops accepting new work; what runs there stays.
+    public mutating func cordon(_ node: NodeID) throws(SchedulerError) { cluster.setSchedulable(try slot(of: node), false) }
+
+    /// A cordoned node accepts work again.
+    public mutating func uncordon(_ node: NodeID) throws(SchedulerError) {
+        let slot = try slot(of: node)
+        cluster.setSchedulable(slot, true)
+        dirtyNodes.insert(slot)
+    }
+
+    /// A node is gone (down or removed): every task with a replica there is requeued whole.
+    public mutating func removeNode(_ node: NodeID, reason: String = "node lost") throws(SchedulerError) -> [SchedulerAction] {
+        let slot = try slot(of: node)
+        var actions: [SchedulerAction] = []
+        for task in nodeTasks[slot].sorted(by: { tasks[$0]!.sequence < tasks[$1]!.sequence }) {
+            actions.append(.requeue(tasks[task]!.spec.id, reason: "\(reason): \(node)"))
+            stopRunning(task)
+        }
+        cluster.removeNode(slot)
+        return actions
+    }
+
+    /// The nodes, in join order.
+    public var nodes: [NodeSpec] { cluster.nodes.filter(\.alive).map(\.spec) }
+
+    func slot(of node: NodeID) throws(SchedulerError) -> Int {
+        guard let slot = cluster.slots[node] else { throw SchedulerError(.unknownNode, "unknown node \(node)") }
+        return slot
+    }
+
+    // MARK: - Tasks
+
+    /// A task enters the queue.
+    public mutating func submit(_ spec: TaskSpec, now: Double) throws(SchedulerError) {
+        let slot = try admit(spec, now: now)
+        pending.insert(slot)
+    }
+
+    /// A task that already runs (recovered after a restart, or given in a what-if) takes its resources back.
+    ///
+    /// - Parameters:
+    ///   - replicas: one `(node, gpu indices)` per replica.
+    ///   - remainingSeconds: how long it is expected to run on, if known.
+    public mutating func restore(
+        _ spec: TaskSpec,
+        replicas: [(node: NodeID, gpuIndices: [Int])],
+        now: Double,
+        remainingSeconds: Double? = nil
+    ) throws(SchedulerError) {
+        guard replicas.count == spec.gang else {
+            throw SchedulerError(.invalidTask, "running task \(spec.id): \(replicas.count) placements given for a gang of \(spec.gang)")
+        }
+        let slot = try admit(spec, now: now, checkFeasible: false)
+        var record = tasks[slot]!
+        var choices: [Choice] = []
+        for replica in replicas {
+            do throws(SchedulerError) {
+                let node = try self.slot(of: replica.node)
+                var devices: [Int] = []
+                for index in replica.gpuIndices {
+                    guard let device = cluster.device(node: node, gpuIndex: index) else {
+                        throw SchedulerError(.invalidTask, "running task \(spec.id): node \(replica.node) has no GPU \(index)")
+                    }
+                    devices.append(device)
+                }
+                if devices.isEmpty, record.demand.deviceCount > 0, let picked = cluster.pickDevices(record.demand, node: node) {
+                    devices = picked
+                }
+                let choice = Choice(node: node, devices: devices)
+                try checkRestorable(record, choice, node: replica.node)
+                cluster.allocate(record.demand, choice)
+                choices.append(choice)
+            } catch {
+                for choice in choices { cluster.release(record.demand, choice) }
+                tasks[slot] = nil
+                taskSlots[spec.id] = nil
+                throw error
+            }
+        }
+        record.phase = .running
+        record.started = now
+        record.expectedEnd = remainingSeconds.map { now + $0 } ?? spec.estimateSeconds.map { now + $0 }
+        tasks[slot] = record
+        markRunning(slot, choices)
+    }
+
+    /// A running task ended (succeeded, failed or was cancelled): its resources are free.
+    public mutating func finish(_ id: TaskID) throws(SchedulerError) {
+        let slot = try taskSlot(id)
+        switch tasks[slot]!.phase {
+        case .running:
+            stopRunning(slot)
+            pending.remove(slot)
+        case .pending:
+            pending.remove(slot)
+        }
+        tasks[slot] = nil
+        taskSlots[id] = nil
+    }
+
+    /// A task leaves the scheduler whatever its phase (cancelled).
+    public mutating func cancel(_ id: TaskID) throws(SchedulerError) { try finish(id) }
+
+    /// A running task goes back to the queue (its process failed and may retry, or it was evicted outside a cycle).
+    public mutating func requeue(_ id: TaskID) throws(SchedulerError) {
+        let slot = try taskSlot(id)
+        guard tasks[slot]!.phase == .running else { throw SchedulerError(.invalidState, "task \(id) is not running") }
+        stopRunning(slot)
+    }
+
+    /// The phase of a task, or `nil` when the scheduler does not know it.
+    public func phase(of id: TaskID) -> TaskPhase? { taskSlots[id].flatMap { tasks[$0]?.phase } }
+
+    /// Where a running task's replicas are.
+    public func placements(of id: TaskID) -> [ReplicaPlacement]? {
+        guard let slot = taskSlots[id], let record = tasks[slot], record.phase == .running else { return nil }
+        return replicaPlacements(record)
+    }
+
+    /// The pending tasks' identifiers, in submission order.
+    public var pendingTasks: [TaskID] { pending.sorted { tasks[$0]!.sequence < tasks[$1]!.sequence }.map { tasks[$0]!.spec.id } }
+    /// The running tasks' identifiers, in submission order.
+    public var runningTasks: [TaskID] { running.sorted { tasks[$0]!.sequence < tasks[$1]!.sequence }.map { tasks[$0]!.spec.id } }
+    /// What each tenant's running work takes.
+    public var usageByTenant: [TenantID: UsageVector] { tenantUsage }
+
+    func taskSlot(_ id: TaskID) throws(SchedulerError) -> Int {
+        guard let slot = taskSlots[id] else { throw SchedulerError(.unknownTask, "unknown task \(id)") }
+        return slot
+    }
+}

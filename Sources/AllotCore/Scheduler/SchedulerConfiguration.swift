@@ -1,0 +1,70 @@
+/// Every scheduler setting, with defaults. Flags, files and environment variables map onto this one struct.
+public struct SchedulerConfiguration: Sendable {
+    /// How a node is chosen for each replica.
+    public var strategy: any PlacementStrategy
+    /// How the queue is ordered.
+    public var policy: any QueuePolicy
+    /// The fraction (0.0–0.3) of each divisible pool that only `critical` work may use.
+    public var headroom: Double
+    /// EASY backfill: a later task may start if, by runtime estimates, it does not delay the blocked head.
+    public var backfill: Bool
+    /// Whether higher-priority, critical or under-guarantee work may evict preemptible work.
+    public var preemption: Bool
+    /// How often agents report and the server rescans, in seconds (3 missed intervals mark a node down).
+    public var scanIntervalSeconds: Double
+    /// Per-tenant fair-share weights, guarantees and limits.
+    public var tenants: [TenantID: TenantPolicy]
+    /// Refuse a task that could not fit even on the empty cluster (or a gang larger than the cluster).
+    public var rejectInfeasible: Bool
+    /// At most this many preemption searches per cycle (each may visit every node).
+    public var preemptionAttemptsPerCycle: Int
+
+    public init(
+        strategy: any PlacementStrategy = BestFit(),
+        policy: any QueuePolicy = PriorityPolicy(),
+        headroom: Double = 0.1,
+        backfill: Bool = false,
+        preemption: Bool = true,
+        scanIntervalSeconds: Double = 10,
+        tenants: [TenantID: TenantPolicy] = [:],
+        rejectInfeasible: Bool = true,
+        preemptionAttemptsPerCycle: Int = 64
+    ) {
+        self.strategy = strategy
+        self.policy = policy
+        self.headroom = headroom
+        self.backfill = backfill
+        self.preemption = preemption
+        self.scanIntervalSeconds = scanIntervalSeconds
+        self.tenants = tenants
+        self.rejectInfeasible = rejectInfeasible
+        self.preemptionAttemptsPerCycle = preemptionAttemptsPerCycle
+    }
+
+    /// The allowed headroom range.
+    public static let headroomRange = 0.0...0.3
+
+    /// Checks the settings, naming the first bad one.
+    public func validate() throws(QuantityError) {
+        guard Self.headroomRange.contains(headroom) else {
+            throw QuantityError(field: "headroom", value: Quantity.format(headroom), reason: "must be between 0.0 and 0.3")
+        }
+        guard scanIntervalSeconds > 0 else {
+            throw QuantityError(field: "scanInterval", value: Quantity.format(scanIntervalSeconds), reason: "must be positive")
+        }
+        for (tenant, policy) in tenants where !(policy.weight > 0) {
+            throw QuantityError(field: "tenants.\(tenant).weight", value: Quantity.format(policy.weight), reason: "must be positive")
+        }
+    }
+
+    /// The parameter presets: `small` (scan 5 s, priority, headroom 0.05), `medium` (10 s, priority, 0.10),
+    /// `large` (20 s, fair, 0.15).
+    public static func preset(_ name: String) throws(QuantityError) -> SchedulerConfiguration {
+        switch name.lowercased() {
+        case "small": return SchedulerConfiguration(policy: PriorityPolicy(), headroom: 0.05, scanIntervalSeconds: 5)
+        case "medium": return SchedulerConfiguration(policy: PriorityPolicy(), headroom: 0.10, scanIntervalSeconds: 10)
+        case "large": return SchedulerConfiguration(policy: FairSharePolicy(), headroom: 0.15, scanIntervalSeconds: 20)
+        default: throw QuantityError(field: "preset", value: name, reason: "unknown preset (use small, medium, large)")
+        }
+    }
+}
