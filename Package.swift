@@ -44,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "allot",
-            dependencies: ["AllotCommands"],
+            dependencies: ["AllotCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,1 +1,4 @@
-print("allot")
+import AllotCommands
+import ArgumentParser
+
+Allot.main()

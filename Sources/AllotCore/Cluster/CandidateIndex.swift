@@ -42,29 +42,32 @@ struct CandidateIndex: Sendable {
     private func keyID(_ slot: Int) -> Int32 { order == .descendingFree ? Int32(-slot - 1) : Int32(slot) }
     private func slot(of id: Int32) -> Int { order == .descendingFree ? Int(-id - 1) : Int(id) }
 
-    /// Visits slots with value `>= demand` in this index's order until `body` returns `false`.
-    func visit(atLeast demand: Int64, _ body: (Int) -> Bool) {
+    /// Visits slots with value `>= demand` in this index's order until `body` returns `false`; returns
+    /// `false` when `body` stopped the visit.
+    @discardableResult
+    func visit(atLeast demand: Int64, _ body: (Int) -> Bool) -> Bool {
         switch order {
         case .lowestID:
             var start = 0
             while let slot = tree.first(atLeast: demand, from: start) {
-                if !body(slot) { return }
+                if !body(slot) { return false }
                 start = slot + 1
             }
         case .ascendingFree:
             var position = sorted.lowerBound(CandidateKey(value: demand, id: Int32.min))
             while let current = position {
-                if !body(slot(of: sorted[current].id)) { return }
+                if !body(slot(of: sorted[current].id)) { return false }
                 position = sorted.position(after: current)
             }
         case .descendingFree:
             var position = sorted.lastPosition
             while let current = position {
                 let key = sorted[current]
-                if key.value < demand { return }
-                if !body(slot(of: key.id)) { return }
+                if key.value < demand { return true }
+                if !body(slot(of: key.id)) { return false }
                 position = sorted.position(before: current)
             }
         }
+        return true
     }
 }

@@ -126,9 +126,17 @@ extension ClusterState {
     }
 
     private func scanAll(_ demand: Demand, strategy: any PlacementStrategy) -> Choice? {
+        if demand.deviceCount == 0 {
+            // As for ordinary work: plain nodes first, GPU nodes only when none fits.
+            return scan(demand, strategy: strategy) { nodes[$0].deviceCount == 0 } ?? scan(demand, strategy: strategy) { nodes[$0].deviceCount > 0 }
+        }
+        return scan(demand, strategy: strategy) { _ in true }
+    }
+
+    private func scan(_ demand: Demand, strategy: any PlacementStrategy, where include: (Int) -> Bool) -> Choice? {
         var best: Choice?
         var bestKey = -Double.infinity
-        for slot in nodes.indices {
+        for slot in nodes.indices where include(slot) {
             guard let choice = fit(demand, node: slot) else { continue }
             let key: Double
             if strategy.window > 1 {

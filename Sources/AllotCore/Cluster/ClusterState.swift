@@ -43,16 +43,18 @@ struct ClusterState: Sendable {
     private(set) var extendedNames: [String] = []
     let headroom: Double
     let order: CandidateOrder
-    private var cpuIndex: CandidateIndex
-    private var memoryIndex: CandidateIndex
+    /// CPU and memory indexes, one pair for nodes without GPUs and one for GPU nodes: work that asks for no
+    /// GPU goes to a GPU node only when no plain node fits, so GPU nodes keep the CPU their GPUs need.
+    private var cpuIndex: [CandidateIndex]
+    private var memoryIndex: [CandidateIndex]
     private var wholeIndex: [CandidateIndex]
     private var shareIndex: [CandidateIndex]
 
     init(headroom: Double, order: CandidateOrder) {
         self.headroom = headroom
         self.order = order
-        cpuIndex = CandidateIndex(order: order)
-        memoryIndex = CandidateIndex(order: order)
+        cpuIndex = [CandidateIndex(order: order), CandidateIndex(order: order)]
+        memoryIndex = [CandidateIndex(order: order), CandidateIndex(order: order)]
         wholeIndex = [CandidateIndex(order: order)]
         shareIndex = [CandidateIndex(order: order)]
     }
@@ -179,8 +181,9 @@ struct ClusterState: Sendable {
     private mutating func reindex(_ slot: Int) {
         let node = nodes[slot]
         let live = node.alive && node.schedulable
-        cpuIndex.set(slot, live ? node.limit.cpu - node.allocated.cpu : nil)
-        memoryIndex.set(slot, live ? node.limit.memory - node.allocated.memory : nil)
+        let tier = node.deviceCount > 0 ? 1 : 0
+        cpuIndex[tier].set(slot, live ? node.limit.cpu - node.allocated.cpu : nil)
+        memoryIndex[tier].set(slot, live ? node.limit.memory - node.allocated.memory : nil)
         guard node.deviceCount > 0 else { return }
         var anyFree: Int64 = 0
         for key in node.modelKeys {
@@ -208,9 +211,9 @@ struct ClusterState: Sendable {
                 wholeIndex[demand.modelKey].visit(atLeast: Int64(demand.deviceCount), body)
             }
         } else if demand.amounts.cpu > 0 || demand.amounts.memory == 0 {
-            cpuIndex.visit(atLeast: demand.amounts.cpu, body)
+            if cpuIndex[0].visit(atLeast: demand.amounts.cpu, body) { cpuIndex[1].visit(atLeast: demand.amounts.cpu, body) }
         } else {
-            memoryIndex.visit(atLeast: demand.amounts.memory, body)
+            if memoryIndex[0].visit(atLeast: demand.amounts.memory, body) { memoryIndex[1].visit(atLeast: demand.amounts.memory, body) }
         }
     }
 }

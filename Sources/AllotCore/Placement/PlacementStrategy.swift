@@ -2,7 +2,8 @@
 ///
 /// Every strategy measures "remaining capacity" in the replica's *primary* resource: the free memory of a
 /// device for a GPU share, the number of free whole GPUs of the wanted model for whole-GPU work, CPU for
-/// other work (memory when no CPU is asked). Ties go to the node that joined first.
+/// other work (memory when no CPU is asked). Ties go to the node that joined first. Work that asks for no
+/// GPU is placed on a GPU node only when no node without GPUs fits, whatever the strategy.
 public protocol PlacementStrategy: Sendable {
     /// The name used in configuration and on the command line.
     var name: String { get }

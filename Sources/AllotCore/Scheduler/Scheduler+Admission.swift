@@ -5,7 +5,7 @@ extension Scheduler {
         try Self.validate(spec)
         let demand = cluster.compile(spec.requests, critical: spec.slaClass == .critical)
         if checkFeasible && configuration.rejectInfeasible {
-            let fitting = replicasOnEmptyCluster(demand)
+            let fitting = replicasOnEmptyCluster(demand, enough: spec.gang)
             if fitting == 0 {
                 throw SchedulerError(.infeasible, "task \(spec.id) fits no node even when the cluster is empty: \(explainNoFit(demand, empty: true))")
             }
@@ -70,8 +70,8 @@ extension Scheduler {
         }
     }
 
-    /// How many replicas of this demand the cluster could hold if it were empty.
-    func replicasOnEmptyCluster(_ demand: Demand) -> Int {
+    /// How many replicas of this demand the cluster could hold if it were empty, counting no further than `enough`.
+    func replicasOnEmptyCluster(_ demand: Demand, enough: Int = .max) -> Int {
         var total = 0
         for slot in cluster.nodes.indices where cluster.nodes[slot].alive {
             let node = cluster.nodes[slot]
@@ -99,7 +99,7 @@ extension Scheduler {
                 }
             }
             total += count == Int.max ? 1 << 20 : count
-            if total >= 1 << 20 { return total }
+            if total >= enough || total >= 1 << 20 { return total }
         }
         return total
     }

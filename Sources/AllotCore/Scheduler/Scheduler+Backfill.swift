@@ -39,10 +39,9 @@ extension Scheduler {
             for choice in choices { state.release(record.demand, choice) }
             return true
         }
-        let ordered = running.sorted {
-            let (left, right) = (tasks[$0]!, tasks[$1]!)
-            return (left.expectedEnd ?? .infinity, left.sequence) < (right.expectedEnd ?? .infinity, right.sequence)
-        }
+        let ordered = running.map { (end: tasks[$0]!.expectedEnd ?? .infinity, sequence: tasks[$0]!.sequence, slot: $0) }
+            .sorted { ($0.end, $0.sequence) < ($1.end, $1.sequence) }
+            .map(\.slot)
         var unknown: [Int] = []
         for slot in ordered {
             let task = tasks[slot]!

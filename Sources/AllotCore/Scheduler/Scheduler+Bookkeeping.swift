@@ -21,6 +21,7 @@ extension Scheduler {
         tasks[slot] = record
         pending.remove(slot)
         running.insert(slot)
+        if record.spec.preemptible { preemptibleRunning.insert(slot) }
         for choice in choices {
             nodeTasks[choice.node].insert(slot)
             dirtyNodes.insert(choice.node)
@@ -46,6 +47,7 @@ extension Scheduler {
         record.expectedEnd = nil
         tasks[slot] = record
         running.remove(slot)
+        preemptibleRunning.remove(slot)
         pending.insert(slot)
     }
 

@@ -24,7 +24,7 @@ extension Scheduler {
     /// it was; the replicas' choices hold once the victims are released.
     mutating func preemptFor(_ slot: Int) -> (victims: [Int], choices: [Choice])? {
         let record = tasks[slot]!
-        let eligible = running.filter { mayEvict(record, tasks[$0]!) }
+        let eligible = preemptibleRunning.filter { mayEvict(record, tasks[$0]!) }
         guard !eligible.isEmpty else { return nil }
         var evicted: [Int] = []
         var placed: [Choice] = []

@@ -11,6 +11,8 @@ public struct Scheduler: Sendable {
     var nodeExtras: [Amounts] = []
     var pending: Set<Int> = []
     var running: Set<Int> = []
+    /// The running tasks that may be preempted: the only ones a preemption search looks at.
+    var preemptibleRunning: Set<Int> = []
     var tenantUsage: [TenantID: UsageVector] = [:]
     var dirtyNodes: Set<Int> = []
     var nextSequence = 0

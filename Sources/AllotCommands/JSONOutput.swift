@@ -1,0 +1,24 @@
+import Foundation
+
+/// Encodes a report as pretty-printed JSON with keys in declaration order.
+enum JSONOutput {
+    static func render<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Reads a whole file, with an error that names it.
+func readFile(_ path: String, option: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CommandFailure("\(option): cannot read \(path): no such file or not readable")
+    }
+    return [UInt8](data)
+}
+
+/// A command's failure: printed as `Error: message`, exit code 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,53 @@
+import AllotCore
+import ArgumentParser
+
+/// The scheduler settings a command can take from flags, mapped onto ``SchedulerConfiguration``.
+public struct SchedulerOptions: ParsableArguments {
+    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread.")
+    public var strategy: String = "best-fit"
+
+    @Option(help: "Queue policy: fifo, priority, fair (defaults to the preset's, else priority).")
+    public var policy: String?
+
+    @Option(help: "Fraction (0.0-0.3) of each pool kept for critical work (defaults to the preset's, else 0.1).")
+    public var headroom: Double?
+
+    @Option(help: "Parameter preset: small, medium, large.")
+    public var preset: String?
+
+    @Flag(help: "EASY backfill: let later tasks start when, by estimates, they do not delay the blocked head.")
+    public var backfill = false
+
+    @Flag(help: "Never evict running work.")
+    public var noPreemption = false
+
+    @Option(help: "Priority aging: one priority level added per this many seconds waited.")
+    public var aging: Double?
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try configuration()
+    }
+
+    /// The configuration these flags describe.
+    public func configuration() throws -> SchedulerConfiguration {
+        do {
+            var configuration = try preset.map { name throws(QuantityError) in try SchedulerConfiguration.preset(name) } ?? SchedulerConfiguration()
+            configuration.strategy = try PlacementStrategies.named(strategy)
+            if let policy {
+                configuration.policy = try QueuePolicies.named(policy, agingSeconds: aging)
+            } else if aging != nil, configuration.policy is PriorityPolicy {
+                configuration.policy = PriorityPolicy(agingSeconds: aging)
+            }
+            if let aging, !(aging > 0) { throw QuantityError(field: "aging", value: Quantity.format(aging), reason: "must be a positive number of seconds") }
+            if let headroom { configuration.headroom = headroom }
+            configuration.backfill = backfill
+            configuration.preemption = !noPreemption
+            try configuration.validate()
+            return configuration
+        } catch let error as QuantityError {
+            throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
+        }
+    }
+}
