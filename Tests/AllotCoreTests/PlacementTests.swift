@@ -1,0 +1,87 @@
+import Testing
+
+@testable import AllotCore
+
+struct PlacementTests {
+    @Test func headroomIsKeptForCriticalWork() throws {
+        var scheduler = makeScheduler(headroom: 0.1)
+        try scheduler.addNode(cpuNode("n1", cpu: 10, memoryGiB: 100))
+        try scheduler.submit(cpuTask("big", cpu: 9, memoryGiB: 1), now: 0)
+        try scheduler.submit(cpuTask("more", cpu: 0.5, memoryGiB: 1), now: 0)
+        var actions = scheduler.schedule(now: 0)
+        #expect(actions.bound == ["big"])
+        #expect(scheduler.pendingReason("more") == "insufficient cpu: needs 0.5, at most 0 free on any node")
+        try scheduler.cancel("more")
+        var critical = cpuTask("urgent", cpu: 1, memoryGiB: 1)
+        critical.slaClass = .critical
+        try scheduler.submit(critical, now: 1)
+        actions = scheduler.schedule(now: 1)
+        #expect(actions.bound == ["urgent"])
+        #expect(scheduler.utilization().pools.first { $0.resource == "cpu" }?.utilization == 1)
+    }
+
+    @Test func wholeGPUsAreExclusiveAndMatchTheModel() throws {
+        var scheduler = makeScheduler(strategy: BestFit())
+        try scheduler.addNode(gpuNode("a100", [80, 80], model: "A100"))
+        try scheduler.addNode(gpuNode("h100", [80, 80], model: "H100"))
+        try scheduler.submit(TaskSpec(id: "train", requests: ResourceRequest(gpus: 2, gpuModel: "h100")), now: 0)
+        try scheduler.submit(shareTask("serve", 10), now: 0)
+        try scheduler.submit(TaskSpec(id: "again", requests: ResourceRequest(gpus: 2, gpuModel: "H100")), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("train")?.first?.node == "h100")
+        #expect(actions.placement("serve")?.first?.node == "a100")
+        #expect(actions.bound == ["train", "serve"])
+        #expect(scheduler.pendingReason("again") == "insufficient free H100 GPUs on one node: needs 2, at most 0 free on any node")
+    }
+
+    @Test func aGangIsPlacedWholeOrNotAtAll() throws {
+        var scheduler = makeScheduler(policy: FairSharePolicy())
+        try scheduler.addNode(gpuNode("n1", [80, 80, 80, 80]))
+        try scheduler.addNode(gpuNode("n2", [80, 80, 80, 80]))
+        let gang = TaskSpec(id: "gang", tenant: "b", requests: ResourceRequest(gpus: 4), gang: 2)
+        try scheduler.submit(TaskSpec(id: "small", tenant: "a", requests: ResourceRequest(gpus: 1)), now: 0)
+        try scheduler.submit(gang, now: 0)
+        var actions = scheduler.schedule(now: 0)
+        #expect(actions.bound == ["small"])
+        #expect(scheduler.placements(of: "gang") == nil)
+        #expect(scheduler.pendingReason("gang")?.hasPrefix("gang of 2 cannot be placed whole") == true)
+        try scheduler.finish("small")
+        actions = scheduler.schedule(now: 1)
+        #expect(actions.placement("gang")?.map(\.node) == ["n1", "n2"])
+        #expect(actions.placement("gang")?.map(\.gpuIndices) == [[0, 1, 2, 3], [0, 1, 2, 3]])
+    }
+
+    @Test func cpuWorkStaysOffGPUNodesWhileAPlainNodeFits() throws {
+        var scheduler = makeScheduler(strategy: WorstFit())
+        try scheduler.addNode(gpuNode("gpu", [80], cpu: 128, memoryGiB: 1024))
+        try scheduler.addNode(cpuNode("plain", cpu: 8, memoryGiB: 32))
+        try scheduler.submit(cpuTask("a", cpu: 6, memoryGiB: 4), now: 0)
+        try scheduler.submit(cpuTask("b", cpu: 6, memoryGiB: 4), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("a")?.first?.node == "plain")
+        #expect(actions.placement("b")?.first?.node == "gpu")
+    }
+
+    @Test func multiGPUWorkPrefersOneTopologyGroup() throws {
+        var scheduler = makeScheduler()
+        let gpus = (0..<4).map { GPUDevice(index: $0, model: "H100", memoryBytes: 80 * GiB, topology: $0 < 2 ? "nvlink-a" : "nvlink-b") }
+        try scheduler.addNode(NodeSpec(id: "n1", gpus: gpus))
+        try scheduler.submit(TaskSpec(id: "one", requests: ResourceRequest(gpus: 1)), now: 0)
+        try scheduler.submit(TaskSpec(id: "pair", requests: ResourceRequest(gpus: 2)), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("pair")?.first?.gpuIndices == [2, 3])
+    }
+
+    @Test(arguments: PlacementStrategies.names)
+    func binpackAndSpreadScoreAcrossResources(strategy: String) throws {
+        var scheduler = makeScheduler(strategy: try PlacementStrategies.named(strategy))
+        for index in 0..<3 { try scheduler.addNode(cpuNode("n\(index)", cpu: 8, memoryGiB: 32)) }
+        for index in 0..<6 { try scheduler.submit(cpuTask("t\(index)", cpu: 2, memoryGiB: 8), now: 0) }
+        let actions = scheduler.schedule(now: 0)
+        let nodes = Set(actions.bound.compactMap { actions.placement($0)?.first?.node })
+        switch strategy {
+        case "spread", "worst-fit": #expect(nodes.count == 3)
+        default: #expect(nodes.count == 2)
+        }
+    }
+}

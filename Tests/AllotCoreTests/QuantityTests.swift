@@ -1,0 +1,52 @@
+import Testing
+
+@testable import AllotCore
+
+struct QuantityTests {
+    @Test(arguments: [
+        ("16GiB", 16 * GiB), ("16Gi", 16 * GiB), ("16GB", 16_000_000_000), ("16G", 16_000_000_000), ("1024", 1024),
+        ("512Mi", 512 * 1_048_576), ("1.5GiB", 3 * GiB / 2), ("2TiB", 2048 * GiB), ("100KB", 100_000), (" 8 GiB ", 8 * GiB), ("0", 0),
+    ] as [(String, Int64)])
+    func bytes(text: String, expected: Int64) throws {
+        #expect(try Quantity.bytes(text, field: "memory") == expected)
+    }
+
+    @Test(arguments: [("2", 2000), ("0.5", 500), ("500m", 500), ("1.25", 1250), ("64", 64000)] as [(String, Int64)])
+    func cpu(text: String, expected: Int64) throws {
+        #expect(try Quantity.cpuMillis(text, field: "cpu") == expected)
+    }
+
+    @Test(arguments: [("10G", 10_000_000_000), ("25Gbps", 25_000_000_000), ("100Mbit", 100_000_000), ("1000", 1000)] as [(String, Int64)])
+    func bitRate(text: String, expected: Int64) throws {
+        #expect(try Quantity.bitsPerSecond(text, field: "network") == expected)
+    }
+
+    @Test(arguments: ["16GiBs", "abc", "-4GiB", "", "16 GIB", "1e3", "GiB", "4.5.6G"])
+    func badBytesNameTheFieldAndValue(text: String) {
+        #expect {
+            try Quantity.bytes(text, field: "nodes[1].memory")
+        } throws: { error in
+            guard let error = error as? QuantityError else { return false }
+            return error.field == "nodes[1].memory" && error.value == text && error.description.contains("nodes[1].memory")
+                && error.description.contains("\"\(text)\"")
+        }
+    }
+
+    @Test(arguments: ["2 cores", "500u", "-1", "m"])
+    func badCPU(text: String) {
+        #expect(throws: QuantityError.self) { try Quantity.cpuMillis(text, field: "cpu") }
+    }
+
+    @Test func negativeNumbersAreRefused() {
+        #expect(throws: QuantityError.self) { try Quantity.cpuMillis(-1.0, field: "cpu") }
+        #expect(throws: QuantityError.self) { try Quantity.bytes(-5.0, field: "memory") }
+    }
+
+    @Test func formatting() {
+        #expect(Quantity.formatBytes(16 * GiB) == "16GiB")
+        #expect(Quantity.formatBytes(3 * GiB / 2) == "1.5GiB")
+        #expect(Quantity.formatBytes(0) == "0B")
+        #expect(Quantity.formatCPU(500) == "0.5")
+        #expect(Quantity.format(2.0 / 3.0) == "0.667")
+    }
+}
