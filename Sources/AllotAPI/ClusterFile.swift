@@ -16,7 +16,9 @@ public enum ClusterFile {
         var specs: [NodeSpec] = []
         for (position, node) in nodes.enumerated() {
             let spec = try decodeNode(node, path: "nodes[\(position)]")
-            guard seen.insert(spec.id.rawValue).inserted else { throw InputError(path: "nodes[\(position)].name", "duplicate node name \"\(spec.id)\"") }
+            guard seen.insert(spec.id.rawValue).inserted else {
+                throw InputError(path: "nodes[\(position)].name", "duplicate node name \"\(spec.id)\"")
+            }
             specs.append(spec)
         }
         return specs
@@ -36,7 +38,9 @@ public enum ClusterFile {
         case nil, .null:
             break
         case .number(let count):
-            guard count >= 0, count == count.rounded() else { throw InputError(path: node.at("gpus"), "invalid value \"\(Quantity.format(count))\": expected a whole number of GPUs") }
+            guard count >= 0, count == count.rounded() else {
+                throw InputError(path: node.at("gpus"), "invalid value \"\(Quantity.format(count))\": expected a whole number of GPUs")
+            }
             let model = try node.string("gpuModel") ?? "gpu"
             let memory = try node.bytes("gpuMemory") ?? 0
             gpus = (0..<Int(count)).map { GPUDevice(index: $0, model: model, memoryBytes: memory) }

@@ -97,7 +97,9 @@ struct ObjectReader {
 
     func integer(_ key: String) throws(InputError) -> Int? {
         guard let value = try number(key) else { return nil }
-        guard value == value.rounded(), abs(value) < 1e15 else { throw InputError(path: at(key), "invalid value \"\(Quantity.format(value))\": expected a whole number") }
+        guard value == value.rounded(), abs(value) < 1e15 else {
+            throw InputError(path: at(key), "invalid value \"\(Quantity.format(value))\": expected a whole number")
+        }
         return Int(value)
     }
 
@@ -110,7 +112,11 @@ struct ObjectReader {
     }
 
     /// A quantity given as a number or a string with a unit.
-    func quantity(_ key: String, number: (Double, String) throws(QuantityError) -> Int64, text: (String, String) throws(QuantityError) -> Int64) throws(InputError) -> Int64? {
+    func quantity(
+        _ key: String,
+        number: (Double, String) throws(QuantityError) -> Int64,
+        text: (String, String) throws(QuantityError) -> Int64
+    ) throws(InputError) -> Int64? {
         do {
             switch fields[key] {
             case nil, .null: return nil

@@ -61,7 +61,12 @@ public struct PlanReport: Codable, Equatable, Sendable {
 
 /// Runs the offline what-if of `allot plan` on the same scheduler the server uses.
 public enum Planner {
-    public static func plan(nodes: [NodeSpec], tasks: TaskFile, configuration: SchedulerConfiguration, now: Double = 0) throws(InputError) -> PlanReport {
+    public static func plan(
+        nodes: [NodeSpec],
+        tasks: TaskFile,
+        configuration: SchedulerConfiguration,
+        now: Double = 0
+    ) throws(InputError) -> PlanReport {
         var scheduler: Scheduler
         do {
             scheduler = try Scheduler(configuration: configuration)

@@ -99,7 +99,9 @@ public struct TaskFile: Sendable, Equatable {
         if spec.gang < 1 { throw InputError(path: reader.at("gang"), "invalid value \"\(spec.gang)\": must be at least 1") }
         spec.preemptible = try reader.bool("preemptible") ?? false
         if let estimate = try reader.number("estimate") {
-            guard estimate >= 0 else { throw InputError(path: reader.at("estimate"), "invalid value \"\(Quantity.format(estimate))\": must not be negative") }
+            guard estimate >= 0 else {
+                throw InputError(path: reader.at("estimate"), "invalid value \"\(Quantity.format(estimate))\": must not be negative")
+            }
             spec.estimateSeconds = estimate
         }
         return spec

@@ -6,7 +6,8 @@ public struct EstimateCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "estimate",
         abstract: "Estimate GPU memory, host memory and CPU cores for a model (inference or training).",
-        discussion: "Formulas: weights P*bytes; KV cache 2*L*kvHeads*headDim*seq*batch*bytes; training adds gradients and Adam states (16 bytes/parameter in mixed precision) and activations (Korthikanti et al. 2022)."
+        discussion:
+            "Formulas: weights P*bytes; KV cache 2*L*kvHeads*headDim*seq*batch*bytes; training adds gradients and Adam states (16 bytes/parameter in mixed precision) and activations (Korthikanti et al. 2022)."
     )
 
     @Option(help: "Parameter count, e.g. 7B, 350M, 70e9.")
@@ -89,7 +90,9 @@ public struct EstimateCommand: ParsableCommand {
     public func render() throws -> String {
         let model = try description()
         let estimate: ResourceEstimate
-        do { estimate = try ModelEstimator.estimate(model) } catch { throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)") }
+        do { estimate = try ModelEstimator.estimate(model) } catch {
+            throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
+        }
         let report = EstimateReport(model: model, estimate: estimate)
         if output.output == .json { return try JSONOutput.render(report) }
         var table = TextTable(["PART", "BYTES", "SIZE"])

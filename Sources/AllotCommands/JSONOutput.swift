@@ -1,10 +1,10 @@
 import Foundation
 
-/// Encodes a report as pretty-printed JSON with keys in declaration order.
+/// Encodes a report as pretty-printed JSON with sorted keys, so that the same input prints the same bytes.
 enum JSONOutput {
     static func render<Value: Encodable>(_ value: Value) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

@@ -40,7 +40,9 @@ public struct SchedulerOptions: ParsableArguments {
             } else if aging != nil, configuration.policy is PriorityPolicy {
                 configuration.policy = PriorityPolicy(agingSeconds: aging)
             }
-            if let aging, !(aging > 0) { throw QuantityError(field: "aging", value: Quantity.format(aging), reason: "must be a positive number of seconds") }
+            if let aging, !(aging > 0) {
+                throw QuantityError(field: "aging", value: Quantity.format(aging), reason: "must be a positive number of seconds")
+            }
             if let headroom { configuration.headroom = headroom }
             configuration.backfill = backfill
             configuration.preemption = !noPreemption

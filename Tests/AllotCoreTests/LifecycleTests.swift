@@ -50,7 +50,9 @@ struct LifecycleTests {
         #expect(throws: SchedulerError(.unknownNode, "unknown node n9")) { try scheduler.cordon("n9") }
         #expect(throws: SchedulerError(.unknownTask, "unknown task x")) { try scheduler.finish("x") }
         try scheduler.submit(cpuTask("a", cpu: 1, memoryGiB: 1), now: 0)
-        #expect(throws: SchedulerError(.duplicateTask, "task a is already known")) { try scheduler.submit(cpuTask("a", cpu: 1, memoryGiB: 1), now: 0) }
+        #expect(throws: SchedulerError(.duplicateTask, "task a is already known")) {
+            try scheduler.submit(cpuTask("a", cpu: 1, memoryGiB: 1), now: 0)
+        }
         #expect(throws: SchedulerError(.invalidState, "task a is not running")) { try scheduler.requeue("a") }
     }
 

@@ -3,7 +3,15 @@ import Testing
 @testable import AllotCore
 
 struct PreemptionTests {
-    func running(_ scheduler: inout Scheduler, _ id: String, gpus: [Int], node: String = "n1", priority: Int = 0, preemptible: Bool = true, gang: Int = 1) throws {
+    func running(
+        _ scheduler: inout Scheduler,
+        _ id: String,
+        gpus: [Int],
+        node: String = "n1",
+        priority: Int = 0,
+        preemptible: Bool = true,
+        gang: Int = 1
+    ) throws {
         var spec = TaskSpec(id: TaskID(id), priority: priority, requests: ResourceRequest(gpus: gpus.count), gang: gang, preemptible: preemptible)
         spec.gang = 1
         try scheduler.restore(spec, replicas: [(node: NodeID(node), gpuIndices: gpus)], now: 0)
@@ -44,7 +52,9 @@ struct PreemptionTests {
         #expect(scheduler.schedule(now: 0).bound == ["low"])
         try scheduler.submit(TaskSpec(id: "high", priority: 9, requests: ResourceRequest(gpus: 1)), now: 1)
         let actions = scheduler.schedule(now: 1)
-        #expect(actions == [.preempt("low", by: "high")] + [.bind("high", [ReplicaPlacement(node: "n1", gpuIndices: [0], cpuMillis: 0, memoryBytes: 0)])])
+        #expect(
+            actions == [.preempt("low", by: "high")] + [.bind("high", [ReplicaPlacement(node: "n1", gpuIndices: [0], cpuMillis: 0, memoryBytes: 0)])]
+        )
         #expect(scheduler.schedule(now: 2).isEmpty)
         try scheduler.finish("high")
         #expect(scheduler.schedule(now: 3).bound == ["low"])

@@ -39,7 +39,10 @@ struct PropertyTests {
                 (0..<Int(random.next() % 12)).map { _ in
                     counter += 1
                     var request = ResourceRequest(
-                        resources: ResourceVector(cpuMillis: Int64(pick([0, 250, 500, 1000, 2000, 4000])), memoryBytes: Int64(pick([0, 1, 2, 4, 8])) * GiB)
+                        resources: ResourceVector(
+                            cpuMillis: Int64(pick([0, 250, 500, 1000, 2000, 4000])),
+                            memoryBytes: Int64(pick([0, 1, 2, 4, 8])) * GiB
+                        )
                     )
                     switch random.next() % 4 {
                     case 0: request.gpus = pick([1, 1, 2, 4])

@@ -3,10 +3,12 @@ import Testing
 @testable import AllotCore
 
 struct QuantityTests {
-    @Test(arguments: [
-        ("16GiB", 16 * GiB), ("16Gi", 16 * GiB), ("16GB", 16_000_000_000), ("16G", 16_000_000_000), ("1024", 1024),
-        ("512Mi", 512 * 1_048_576), ("1.5GiB", 3 * GiB / 2), ("2TiB", 2048 * GiB), ("100KB", 100_000), (" 8 GiB ", 8 * GiB), ("0", 0),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("16GiB", 16 * GiB), ("16Gi", 16 * GiB), ("16GB", 16_000_000_000), ("16G", 16_000_000_000), ("1024", 1024),
+            ("512Mi", 512 * 1_048_576), ("1.5GiB", 3 * GiB / 2), ("2TiB", 2048 * GiB), ("100KB", 100_000), (" 8 GiB ", 8 * GiB), ("0", 0),
+        ] as [(String, Int64)]
+    )
     func bytes(text: String, expected: Int64) throws {
         #expect(try Quantity.bytes(text, field: "memory") == expected)
     }

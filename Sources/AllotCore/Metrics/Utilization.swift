@@ -54,7 +54,9 @@ public struct UtilizationReport: Equatable, Sendable {
         }
         nodes = order.map { ($0, sums[$0]!.0 / Double(sums[$0]!.1)) }
         bottlenecks = pools.compactMap { pool in
-            BottleneckSeverity.of(pool.utilization).map { Bottleneck(node: pool.node, resource: pool.resource, utilization: pool.utilization, severity: $0) }
+            BottleneckSeverity.of(pool.utilization).map {
+                Bottleneck(node: pool.node, resource: pool.resource, utilization: pool.utilization, severity: $0)
+            }
         }
     }
 
@@ -85,7 +87,12 @@ extension Scheduler {
             for device in cluster.deviceRange(slot) where cluster.devices[device].capacity > 0 {
                 let record = cluster.devices[device]
                 pools.append(
-                    PoolUtilization(node: node.spec.id, resource: "gpu\(record.index).memory", used: Double(record.used), capacity: Double(record.capacity))
+                    PoolUtilization(
+                        node: node.spec.id,
+                        resource: "gpu\(record.index).memory",
+                        used: Double(record.used),
+                        capacity: Double(record.capacity)
+                    )
                 )
             }
             if node.capacity.cpu > 0 {

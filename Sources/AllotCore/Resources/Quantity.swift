@@ -23,7 +23,11 @@ public enum Quantity {
         case "Ti", "TiB": multiplier = 1_099_511_627_776
         case "Pi", "PiB": multiplier = 1_125_899_906_842_624
         default:
-            throw QuantityError(field: field, value: text, reason: "unknown unit \"\(unit)\" (use B, KiB/Ki, MiB/Mi, GiB/Gi, TiB/Ti, KB/K, MB/M, GB/G, TB/T)")
+            throw QuantityError(
+                field: field,
+                value: text,
+                reason: "unknown unit \"\(unit)\" (use B, KiB/Ki, MiB/Mi, GiB/Gi, TiB/Ti, KB/K, MB/M, GB/G, TB/T)"
+            )
         }
         return try integral(number * multiplier, text: text, field: field)
     }
@@ -40,7 +44,11 @@ public enum Quantity {
         case "": return try integral(number * 1000, text: text, field: field)
         case "m": return try integral(number, text: text, field: field)
         default:
-            throw QuantityError(field: field, value: text, reason: "unknown CPU unit \"\(unit)\" (write cores, e.g. 2 or 0.5, or millicores, e.g. 500m)")
+            throw QuantityError(
+                field: field,
+                value: text,
+                reason: "unknown CPU unit \"\(unit)\" (write cores, e.g. 2 or 0.5, or millicores, e.g. 500m)"
+            )
         }
     }
 
@@ -79,7 +87,9 @@ public enum Quantity {
 
     /// Formats bytes with a binary unit, e.g. `16GiB` or `1.5GiB`.
     public static func formatBytes(_ bytes: Int64) -> String {
-        let units: [(String, Double)] = [("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
+        let units: [(String, Double)] = [
+            ("PiB", 1_125_899_906_842_624), ("TiB", 1_099_511_627_776), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024),
+        ]
         let value = Double(bytes)
         for (name, size) in units where abs(value) >= size {
             return format(value / size) + name

@@ -10,7 +10,8 @@ public struct ResourceVector: Equatable, Hashable, Sendable {
     /// Named extended resources (e.g. `example.com/fpga`), in whole units.
     public var extended: [String: Int64]
 
-    public init(cpuMillis: Int64 = 0, memoryBytes: Int64 = 0, diskBytes: Int64 = 0, networkBitsPerSecond: Int64 = 0, extended: [String: Int64] = [:]) {
+    public init(cpuMillis: Int64 = 0, memoryBytes: Int64 = 0, diskBytes: Int64 = 0, networkBitsPerSecond: Int64 = 0, extended: [String: Int64] = [:])
+    {
         self.cpuMillis = cpuMillis
         self.memoryBytes = memoryBytes
         self.diskBytes = diskBytes

@@ -54,16 +54,22 @@ extension Scheduler {
     func checkRestorable(_ record: TaskRecord, _ choice: Choice, node: NodeID) throws(SchedulerError) {
         let demand = record.demand
         let nodeRecord = cluster.nodes[choice.node]
-        func fail(_ what: String) -> SchedulerError { SchedulerError(.invalidTask, "running task \(record.spec.id) does not fit on \(node): \(what)") }
+        func fail(_ what: String) -> SchedulerError {
+            SchedulerError(.invalidTask, "running task \(record.spec.id) does not fit on \(node): \(what)")
+        }
         guard Amounts.fits(demand.amounts, used: nodeRecord.allocated, limit: nodeRecord.capacity) else {
             throw fail("not enough free CPU, memory, disk or network")
         }
         guard choice.devices.count == demand.deviceCount else { throw fail("it needs \(demand.deviceCount) GPUs, \(choice.devices.count) given") }
         for device in choice.devices {
             let record = cluster.devices[device]
-            if demand.modelKey != 0 && record.modelKey != demand.modelKey { throw fail("GPU \(record.index) is not a \(cluster.modelNames[demand.modelKey])") }
+            if demand.modelKey != 0 && record.modelKey != demand.modelKey {
+                throw fail("GPU \(record.index) is not a \(cluster.modelNames[demand.modelKey])")
+            }
             if demand.sharesDevices {
-                if record.exclusive || record.used + demand.shareBytes > record.capacity { throw fail("GPU \(record.index) has too little free memory") }
+                if record.exclusive || record.used + demand.shareBytes > record.capacity {
+                    throw fail("GPU \(record.index) has too little free memory")
+                }
             } else if !record.isFree {
                 throw fail("GPU \(record.index) is already in use")
             }

@@ -42,18 +42,20 @@ extension Scheduler {
         if demand.deviceCount > 0 {
             func matches(_ device: Int) -> Bool { demand.modelKey == 0 || cluster.devices[device].modelKey == demand.modelKey }
             if demand.sharesDevices {
-                let room = live.flatMap { slot in
-                    cluster.deviceRange(slot).filter(matches).map { device -> Int64 in
-                        let record = cluster.devices[device]
-                        let limit = demand.critical ? record.capacity : record.limit
-                        return empty ? limit : (record.exclusive ? 0 : limit - record.used)
-                    }
-                }.max() ?? 0
+                let room =
+                    live.flatMap { slot in
+                        cluster.deviceRange(slot).filter(matches).map { device -> Int64 in
+                            let record = cluster.devices[device]
+                            let limit = demand.critical ? record.capacity : record.limit
+                            return empty ? limit : (record.exclusive ? 0 : limit - record.used)
+                        }
+                    }.max() ?? 0
                 checks.append(("memory on one\(model) GPU", demand.shareBytes, room, bytes))
             } else {
-                let count = live.map { slot in
-                    Int64(cluster.deviceRange(slot).count { matches($0) && (empty || cluster.devices[$0].isFree) })
-                }.max() ?? 0
+                let count =
+                    live.map { slot in
+                        Int64(cluster.deviceRange(slot).count { matches($0) && (empty || cluster.devices[$0].isFree) })
+                    }.max() ?? 0
                 checks.append(("free\(model) GPUs on one node", Int64(demand.deviceCount), count, { "\($0)" }))
             }
         }
