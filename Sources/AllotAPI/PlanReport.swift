@@ -52,11 +52,22 @@ public struct PlanReport: Codable, Equatable, Sendable {
         public var severity: String
     }
 
+    /// The scheduling objective, when the tasks file gives `now` (waits are known).
+    public struct Objective: Codable, Equatable, Sendable {
+        public var alpha: Double
+        public var beta: Double
+        /// The mean wait of the queued tasks until they start (placed) or until now (pending), in seconds.
+        public var meanWaitSeconds: Double
+        /// `alpha * (1 - overall) + beta * meanWaitSeconds`; lower is better.
+        public var value: Double
+    }
+
     public var placements: [Placement]
     public var pending: [Pending]
     public var preempted: [Preempted]
     public var utilization: Utilization
     public var bottlenecks: [BottleneckEntry]
+    public var objective: Objective?
 }
 
 /// Runs the offline what-if of `allot plan` on the same scheduler the server uses.
@@ -65,8 +76,9 @@ public enum Planner {
         nodes: [NodeSpec],
         tasks: TaskFile,
         configuration: SchedulerConfiguration,
-        now: Double = 0
+        objective: SchedulingObjective = SchedulingObjective()
     ) throws(InputError) -> PlanReport {
+        let now = tasks.now ?? 0
         var scheduler: Scheduler
         do {
             scheduler = try Scheduler(configuration: configuration)
@@ -84,7 +96,11 @@ public enum Planner {
             }
         }
         for (position, task) in tasks.tasks.enumerated() {
-            do { try scheduler.submit(task, now: now) } catch { throw InputError(path: "tasks[\(position)]", error.message) }
+            do {
+                try scheduler.submit(task, now: tasks.submitted[task.id] ?? now)
+            } catch {
+                throw InputError(path: "tasks[\(position)]", error.message)
+            }
         }
         let actions = scheduler.schedule(now: now)
         var placements: [PlanReport.Placement] = []
@@ -123,6 +139,17 @@ public enum Planner {
         }
         let pending = scheduler.pendingTasks.map { PlanReport.Pending(task: $0.rawValue, reason: scheduler.pendingReason($0) ?? "pending") }
         let report = scheduler.utilization()
+        var planObjective: PlanReport.Objective?
+        if tasks.now != nil, !tasks.tasks.isEmpty {
+            let waits = tasks.tasks.map { now - (tasks.submitted[$0.id] ?? now) }
+            let meanWait = waits.reduce(0, +) / Double(waits.count)
+            planObjective = PlanReport.Objective(
+                alpha: objective.alpha,
+                beta: objective.beta,
+                meanWaitSeconds: meanWait,
+                value: objective.value(overall: report.overall, meanWaitSeconds: meanWait)
+            )
+        }
         return PlanReport(
             placements: placements,
             pending: pending,
@@ -136,7 +163,8 @@ public enum Planner {
             ),
             bottlenecks: report.bottlenecks.map {
                 PlanReport.BottleneckEntry(node: $0.node.rawValue, resource: $0.resource, utilization: $0.utilization, severity: $0.severity.rawValue)
-            }
+            },
+            objective: planObjective
         )
     }
 }

@@ -21,15 +21,21 @@ public struct RunningTask: Sendable, Equatable {
 ///            "limits":{"cpu":2},"gang":1,"preemptible":true,"estimate":3600}]}
 /// ```
 /// A running gang lists its replicas as `"replicas":[{"node":"n1","gpus":[0]}, ...]` instead of `node`/`gpus`.
+/// Optionally, `"now"` (seconds) and each queued task's `"submitted"` time make waits known: priority aging then
+/// applies, and the plan reports the scheduling objective.
 public struct TaskFile: Sendable, Equatable {
     public var running: [RunningTask]
     public var tasks: [TaskSpec]
+    /// The plan's clock, in seconds on the file's own origin.
+    public var now: Double?
+    /// When queued tasks were submitted (absent: at `now`).
+    public var submitted: [TaskID: Double] = [:]
 
     static let taskKeys: Set<String> = ["id", "tenant", "priority", "class", "requests", "limits", "gang", "preemptible", "estimate"]
     static let requestKeys: Set<String> = ["cpu", "memory", "disk", "network", "gpus", "gpuModel", "gpuMemory", "extended"]
 
     public static func decode(_ value: JSONValue) throws(InputError) -> TaskFile {
-        let root = try ObjectReader(value, path: "", allowed: ["running", "tasks"])
+        let root = try ObjectReader(value, path: "", allowed: ["running", "tasks", "now"])
         var seen: Set<String> = []
         func unique(_ spec: TaskSpec, _ path: String) throws(InputError) {
             guard seen.insert(spec.id.rawValue).inserted else { throw InputError(path: "\(path).id", "duplicate task id \"\(spec.id)\"") }
@@ -54,13 +60,23 @@ public struct TaskFile: Sendable, Equatable {
             running.append(RunningTask(spec: spec, replicas: replicas, remainingSeconds: remaining))
         }
         var tasks: [TaskSpec] = []
+        var submitted: [TaskID: Double] = [:]
+        let now = try root.number("now")
         for (position, entry) in (try root.array("tasks") ?? []).enumerated() {
             let path = "tasks[\(position)]"
-            let spec = try decodeTask(try ObjectReader(entry, path: path, allowed: taskKeys))
+            let reader = try ObjectReader(entry, path: path, allowed: taskKeys.union(["submitted"]))
+            let spec = try decodeTask(reader)
             try unique(spec, path)
+            if let time = try reader.number("submitted") {
+                guard let now else { throw InputError(path: reader.at("submitted"), "needs \"now\" at the top of the file") }
+                guard time <= now else {
+                    throw InputError(path: reader.at("submitted"), "invalid value \"\(Quantity.format(time))\": later than now")
+                }
+                submitted[spec.id] = time
+            }
             tasks.append(spec)
         }
-        return TaskFile(running: running, tasks: tasks)
+        return TaskFile(running: running, tasks: tasks, now: now, submitted: submitted)
     }
 
     private static func gpuIndices(_ reader: ObjectReader) throws(InputError) -> [Int] {

@@ -75,6 +75,12 @@ public struct PlanCommand: ParsableCommand {
             for entry in report.bottlenecks { bottlenecks.add([entry.node, entry.resource, percent(entry.utilization), entry.severity]) }
             sections.append("BOTTLENECKS (\(report.bottlenecks.count))\n" + bottlenecks.render())
         }
+        if let objective = report.objective {
+            sections.append(
+                "OBJECTIVE \(Quantity.format(objective.value)) = \(Quantity.format(objective.alpha)) x (1 - overall) + "
+                    + "\(objective.beta) x mean wait \(Quantity.format(objective.meanWaitSeconds)) s"
+            )
+        }
         return sections.joined(separator: "\n\n")
     }
 }

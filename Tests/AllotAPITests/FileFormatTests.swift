@@ -130,3 +130,32 @@ struct FileFormatTests {
         )
     }
 }
+
+struct ObjectiveTests {
+    @Test func knownWaitsGiveTheObjective() throws {
+        let nodes = try ClusterFile.decode(try parseJSON(Array(#"{"nodes":[{"name":"n1","cpu":2,"memory":"4GiB"}]}"#.utf8), name: "c"))
+        let tasks = try TaskFile.decode(
+            try parseJSON(
+                Array(
+                    #"{"now":7200,"tasks":[{"id":"a","requests":{"cpu":2},"submitted":0},{"id":"b","requests":{"cpu":2},"submitted":3600}]}"#.utf8
+                ),
+                name: "t"
+            )
+        )
+        let report = try Planner.plan(nodes: nodes, tasks: tasks, configuration: SchedulerConfiguration(headroom: 0))
+        let objective = try #require(report.objective)
+        // a starts now after 7200 s, b still waits after 3600 s: mean 5400 s; CPU full, memory empty: overall 0.5.
+        #expect(objective.meanWaitSeconds == 5400)
+        #expect(report.utilization.overall == 0.5)
+        #expect(abs(objective.value - (1 * 0.5 + 5400.0 / 3600)) < 1e-12)
+    }
+
+    @Test func withoutNowThereIsNoObjective() throws {
+        let nodes = try ClusterFile.decode(try parseJSON(Array(#"{"nodes":[{"name":"n1","cpu":2}]}"#.utf8), name: "c"))
+        let tasks = try TaskFile.decode(try parseJSON(Array(#"{"tasks":[{"id":"a","requests":{"cpu":1}}]}"#.utf8), name: "t"))
+        #expect(try Planner.plan(nodes: nodes, tasks: tasks, configuration: SchedulerConfiguration()).objective == nil)
+        #expect(throws: InputError.self) {
+            try TaskFile.decode(try parseJSON(Array(#"{"tasks":[{"id":"a","submitted":5}]}"#.utf8), name: "t"))
+        }
+    }
+}
