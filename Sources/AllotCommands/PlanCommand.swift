@@ -78,7 +78,7 @@ public struct PlanCommand: ParsableCommand {
         if let objective = report.objective {
             sections.append(
                 "OBJECTIVE \(Quantity.format(objective.value)) = \(Quantity.format(objective.alpha)) x (1 - overall) + "
-                    + "\(objective.beta) x mean wait \(Quantity.format(objective.meanWaitSeconds)) s"
+                    + "\(objective.beta > 0 && objective.beta < 0.001 ? "1/\(Quantity.format(1 / objective.beta))" : Quantity.format(objective.beta)) x mean wait \(Quantity.format(objective.meanWaitSeconds)) s"
             )
         }
         return sections.joined(separator: "\n\n")
