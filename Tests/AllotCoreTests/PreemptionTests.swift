@@ -9,11 +9,9 @@ struct PreemptionTests {
         gpus: [Int],
         node: String = "n1",
         priority: Int = 0,
-        preemptible: Bool = true,
-        gang: Int = 1
+        preemptible: Bool = true
     ) throws {
-        var spec = TaskSpec(id: TaskID(id), priority: priority, requests: ResourceRequest(gpus: gpus.count), gang: gang, preemptible: preemptible)
-        spec.gang = 1
+        let spec = TaskSpec(id: TaskID(id), priority: priority, requests: ResourceRequest(gpus: gpus.count), preemptible: preemptible)
         try scheduler.restore(spec, replicas: [(node: NodeID(node), gpuIndices: gpus)], now: 0)
     }
 
