@@ -85,3 +85,21 @@ struct PlacementTests {
         }
     }
 }
+
+struct GPUModelNameTests {
+    @Test(arguments: [
+        ("NVIDIA H100 80GB HBM3", "H100"), ("NVIDIA A100-SXM4-80GB", "A100"), ("Tesla V100-SXM2-16GB", "V100"),
+        ("NVIDIA GeForce RTX 4090", "RTX4090"), ("NVIDIA RTX A6000", "A6000"), ("NVIDIA L4", "L4"), ("H100", "H100"), ("a100", "a100"),
+        ("NVIDIA GH200 480GB", "GH200"),
+    ])
+    func productNamesShorten(name: String, short: String) {
+        #expect(GPUModelName.normalize(name) == short)
+    }
+
+    @Test func aTaskAskingForTheShortNameFindsADiscoveredProductName() throws {
+        var scheduler = makeScheduler()
+        try scheduler.addNode(gpuNode("n1", [80], model: "NVIDIA H100 80GB HBM3"))
+        try scheduler.submit(TaskSpec(id: "t", requests: ResourceRequest(gpus: 1, gpuModel: "h100")), now: 0)
+        #expect(scheduler.schedule(now: 0).bound == ["t"])
+    }
+}

@@ -36,7 +36,7 @@ struct ClusterState: Sendable {
     private(set) var nodes: [NodeRecord] = []
     private(set) var devices: [DeviceRecord] = []
     private(set) var slots: [NodeID: Int] = [:]
-    /// Lower-cased GPU model → key; key 0 stands for "any model".
+    /// Normalized, lower-cased GPU model (``GPUModelName``) → key; key 0 stands for "any model".
     private(set) var modelKeys: [String: Int] = [:]
     private(set) var modelNames: [String] = ["any"]
     private(set) var extendedKeys: [String: Int] = [:]
@@ -63,11 +63,11 @@ struct ClusterState: Sendable {
 
     mutating func modelKey(_ model: String?) -> Int {
         guard let model, !model.isEmpty else { return 0 }
-        let lower = model.lowercased()
+        let lower = GPUModelName.normalize(model).lowercased()
         if let key = modelKeys[lower] { return key }
         let key = modelNames.count
         modelKeys[lower] = key
-        modelNames.append(model)
+        modelNames.append(GPUModelName.normalize(model))
         wholeIndex.append(CandidateIndex(order: order))
         shareIndex.append(CandidateIndex(order: order))
         return key
