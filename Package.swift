@@ -32,12 +32,19 @@ let package = Package(
             dependencies: ["AllotCore"],
             swiftSettings: strictSettings
         ),
+        // The node agent as a library: discovery of the machine's resources and usage.
+        .target(
+            name: "AllotAgent",
+            dependencies: ["AllotCore", "AllotAPI"],
+            swiftSettings: strictSettings
+        ),
         // The `allot` command tree as a library, one command per file.
         .target(
             name: "AllotCommands",
             dependencies: [
                 "AllotCore",
                 "AllotAPI",
+                "AllotAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -58,6 +65,12 @@ let package = Package(
         .testTarget(
             name: "AllotAPITests",
             dependencies: ["AllotAPI", "AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotAgentTests",
+            dependencies: ["AllotAgent", "AllotAPI", "AllotCore"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,59 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What discovery may ask of the machine; tests give a fake one.
+public protocol SystemProbe: Sendable {
+    /// A file's text, or `nil` when it cannot be read.
+    func read(_ path: String) -> String?
+    /// A directory's entries, or `[]`.
+    func list(_ path: String) -> [String]
+    /// Runs a program found on `PATH`; `nil` when it is missing or cannot start.
+    func run(_ program: String, _ arguments: [String]) -> (status: Int32, output: String)?
+    /// Total and free-to-unprivileged bytes of the file system holding `path`.
+    func fileSystem(_ path: String) -> (total: Int64, free: Int64)?
+    /// The host name.
+    var hostName: String { get }
+}
+
+/// The machine the agent runs on.
+public struct LocalSystemProbe: SystemProbe {
+    public init() {}
+
+    public func read(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func list(_ path: String) -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: path))?.sorted() ?? [] }
+
+    public func run(_ program: String, _ arguments: [String]) -> (status: Int32, output: String)? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        // env exits 127 when the program is not found.
+        if process.terminationStatus == 127 { return nil }
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    public func fileSystem(_ path: String) -> (total: Int64, free: Int64)? {
+        var stats = statvfs()
+        guard statvfs(path, &stats) == 0 else { return nil }
+        let unit = Int64(stats.f_frsize)
+        return (Int64(stats.f_blocks) * unit, Int64(stats.f_bavail) * unit)
+    }
+
+    public var hostName: String { ProcessInfo.processInfo.hostName }
+}
