@@ -27,6 +27,7 @@ struct CommandTests {
             case let plan as PlanCommand: return (try plan.render(), nil, 0)
             case let estimate as EstimateCommand: return (try estimate.render(), nil, 0)
             case let bench as SchedulerBenchCommand: return (try bench.render(), nil, 0)
+            case let discover as DiscoverCommand: return (try discover.render(), nil, 0)
             default:
                 try command.run()
                 return ("", nil, 0)
@@ -141,5 +142,14 @@ struct CommandTests {
         #expect((fields["placed"] as? Int ?? 0) > 0)
         #expect((fields["latencyP99Microseconds"] as? Double ?? -1) >= (fields["latencyP50Microseconds"] as? Double ?? 0))
         #expect(run(["bench", "scheduler", "--nodes", "0"]).exitCode != 0)
+    }
+
+    @Test func discoverReportsThisMachineOrTheDeclaredOne() throws {
+        let result = run(["discover", "--name", "fake", "--resources", "cpu=8,memory=32GiB,gpus=2xA100:80GiB", "--output", "json"])
+        #expect(result.exitCode == 0, "\(result.message ?? "")")
+        let inventory = try JSONDecoder().decode(NodeInventory.self, from: Data(result.output.utf8))
+        #expect(inventory.name == "fake" && inventory.nodeSpec.capacity.cpuMillis == 8000 && inventory.gpus.count == 2)
+        let bad = run(["discover", "--resources", "gpus=two"])
+        #expect(bad.exitCode != 0 && bad.message?.contains("--resources.gpus") == true)
     }
 }
