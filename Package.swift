@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -30,6 +31,18 @@ let package = Package(
         .target(
             name: "AllotAPI",
             dependencies: ["AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        // The store protocol and the in-memory reference store.
+        .target(
+            name: "AllotStore",
+            dependencies: ["AllotAPI"],
+            swiftSettings: strictSettings
+        ),
+        // The embedded SQLite store (GRDB).
+        .target(
+            name: "AllotStoreSQLite",
+            dependencies: ["AllotStore", "AllotAPI", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The node agent as a library: discovery of the machine's resources and usage.
@@ -71,6 +84,11 @@ let package = Package(
             name: "AllotAgentTests",
             dependencies: ["AllotAgent", "AllotAPI", "AllotCore"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotStoreTests",
+            dependencies: ["AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

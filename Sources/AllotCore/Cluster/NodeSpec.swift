@@ -1,5 +1,5 @@
 /// A machine's schedulable resources, as discovered or declared.
-public struct NodeSpec: Equatable, Sendable {
+public struct NodeSpec: Equatable, Sendable, Codable {
     public var id: NodeID
     /// Divisible capacity; zero for a resource the node does not offer.
     public var capacity: ResourceVector

@@ -1,5 +1,5 @@
 /// One GPU of a node, as discovery reports it.
-public struct GPUDevice: Equatable, Hashable, Sendable {
+public struct GPUDevice: Equatable, Hashable, Sendable, Codable {
     /// The device index on its node (as `nvidia-smi` numbers it).
     public var index: Int
     /// The model name, e.g. `H100`, `A100`; placement matches it case-insensitively.

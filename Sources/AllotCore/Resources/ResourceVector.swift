@@ -2,7 +2,7 @@
 ///
 /// GPUs are not in here: they are devices, described by ``GPUDevice`` and requested through
 /// ``ResourceRequest``.
-public struct ResourceVector: Equatable, Hashable, Sendable {
+public struct ResourceVector: Equatable, Hashable, Sendable, Codable {
     public var cpuMillis: Int64
     public var memoryBytes: Int64
     public var diskBytes: Int64

@@ -1,5 +1,5 @@
 /// Where one replica of a task runs.
-public struct ReplicaPlacement: Equatable, Sendable {
+public struct ReplicaPlacement: Equatable, Sendable, Codable {
     public var node: NodeID
     /// The indices of the GPUs it uses on that node.
     public var gpuIndices: [Int]

@@ -7,7 +7,7 @@ public enum SLAClass: String, Sendable, CaseIterable, Codable {
 }
 
 /// What one replica of a task asks for.
-public struct ResourceRequest: Equatable, Sendable {
+public struct ResourceRequest: Equatable, Sendable, Codable {
     public var resources: ResourceVector
     /// Whole GPUs (exclusive devices), or, with ``gpuMemoryBytes``, the number of devices to take a share of.
     public var gpus: Int
@@ -30,7 +30,7 @@ public struct ResourceRequest: Equatable, Sendable {
 }
 
 /// A unit of work to place: one replica, or a gang of identical replicas placed all at once or not at all.
-public struct TaskSpec: Equatable, Sendable {
+public struct TaskSpec: Equatable, Sendable, Codable {
     public var id: TaskID
     public var tenant: TenantID
     /// Higher runs first.

@@ -1,0 +1,75 @@
+import AllotAPI
+
+/// Which jobs to list.
+public struct JobQuery: Sendable, Equatable {
+    public var states: Set<JobState>?
+    public var tenant: String?
+    /// Only jobs submitted after this sequence number (for paging).
+    public var afterSequence: Int64?
+    public var limit: Int?
+
+    public init(states: Set<JobState>? = nil, tenant: String? = nil, afterSequence: Int64? = nil, limit: Int? = nil) {
+        self.states = states
+        self.tenant = tenant
+        self.afterSequence = afterSequence
+        self.limit = limit
+    }
+
+    func matches(_ job: Job) -> Bool {
+        (states?.contains(job.state) ?? true) && (tenant.map { $0 == job.tenant } ?? true) && (afterSequence.map { job.sequence > $0 } ?? true)
+    }
+}
+
+/// Allot's persistent state. Every write is durable when its call returns; each call is one transaction.
+///
+/// One protocol, one in-memory reference actor (``MemoryStore``) and one type per database; a single
+/// conformance suite runs against all of them.
+public protocol AllotStore: Sendable {
+    /// Inserts new jobs, all or none; a known id fails with ``StoreError/Code/duplicateJob``.
+    func insertJobs(_ jobs: [Job]) async throws(StoreError)
+    /// Replaces whole job records, all or none; an unknown id fails with ``StoreError/Code/unknownJob``.
+    func updateJobs(_ jobs: [Job]) async throws(StoreError)
+    func job(_ id: String) async throws(StoreError) -> Job?
+    /// Jobs in submission order.
+    func jobs(_ query: JobQuery) async throws(StoreError) -> [Job]
+    /// The highest submission sequence number stored, or 0.
+    func lastJobSequence() async throws(StoreError) -> Int64
+
+    func saveNode(_ node: NodeStatus) async throws(StoreError)
+    func removeNode(_ name: String) async throws(StoreError)
+    func node(_ name: String) async throws(StoreError) -> NodeStatus?
+    /// Nodes by name.
+    func nodes() async throws(StoreError) -> [NodeStatus]
+
+    /// Records an attempt, replacing the one with the same job and number.
+    func recordAttempt(_ attempt: JobAttempt) async throws(StoreError)
+    func attempts(job: String) async throws(StoreError) -> [JobAttempt]
+
+    /// Appends output to a job's log; returns the chunk with its offset.
+    func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk
+    /// Log chunks after an offset, oldest first.
+    func logs(job: String, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk]
+
+    func setting(_ key: String) async throws(StoreError) -> String?
+    func setSetting(_ key: String, _ value: String) async throws(StoreError)
+}
+
+/// A store failure: a stable code and a message.
+public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case duplicateJob = "duplicate_job"
+        case unknownJob = "unknown_job"
+        case corrupt
+        case database
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

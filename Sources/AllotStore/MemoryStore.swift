@@ -1,0 +1,55 @@
+import AllotAPI
+
+/// The reference store: everything in memory, for tests and for what-if runs.
+public actor MemoryStore: AllotStore {
+    private var jobsByID: [String: Job] = [:]
+    private var nodesByName: [String: NodeStatus] = [:]
+    private var attemptsByJob: [String: [Int: JobAttempt]] = [:]
+    private var logsByJob: [String: [LogChunk]] = [:]
+    private var settings: [String: String] = [:]
+
+    public init() {}
+
+    public func insertJobs(_ jobs: [Job]) throws(StoreError) {
+        var seen: Set<String> = []
+        for job in jobs where jobsByID[job.id] != nil || !seen.insert(job.id).inserted {
+            throw StoreError(.duplicateJob, "job \(job.id) already exists")
+        }
+        for job in jobs { jobsByID[job.id] = job }
+    }
+
+    public func updateJobs(_ jobs: [Job]) throws(StoreError) {
+        for job in jobs where jobsByID[job.id] == nil { throw StoreError(.unknownJob, "unknown job \(job.id)") }
+        for job in jobs { jobsByID[job.id] = job }
+    }
+
+    public func job(_ id: String) -> Job? { jobsByID[id] }
+
+    public func jobs(_ query: JobQuery) -> [Job] {
+        let matching = jobsByID.values.filter { query.matches($0) }.sorted { $0.sequence < $1.sequence }
+        return query.limit.map { Array(matching.prefix($0)) } ?? matching
+    }
+
+    public func lastJobSequence() -> Int64 { jobsByID.values.map(\.sequence).max() ?? 0 }
+
+    public func saveNode(_ node: NodeStatus) { nodesByName[node.name] = node }
+    public func removeNode(_ name: String) { nodesByName[name] = nil }
+    public func node(_ name: String) -> NodeStatus? { nodesByName[name] }
+    public func nodes() -> [NodeStatus] { nodesByName.values.sorted { $0.name < $1.name } }
+
+    public func recordAttempt(_ attempt: JobAttempt) { attemptsByJob[attempt.job, default: [:]][attempt.number] = attempt }
+    public func attempts(job: String) -> [JobAttempt] { (attemptsByJob[job] ?? [:]).values.sorted { $0.number < $1.number } }
+
+    public func appendLog(job: String, stream: LogChunk.Stream, text: String) -> LogChunk {
+        let chunk = LogChunk(job: job, offset: Int64((logsByJob[job]?.count ?? 0) + 1), stream: stream, text: text)
+        logsByJob[job, default: []].append(chunk)
+        return chunk
+    }
+
+    public func logs(job: String, after offset: Int64, limit: Int) -> [LogChunk] {
+        Array((logsByJob[job] ?? []).filter { $0.offset > offset }.prefix(limit))
+    }
+
+    public func setting(_ key: String) -> String? { settings[key] }
+    public func setSetting(_ key: String, _ value: String) { settings[key] = value }
+}

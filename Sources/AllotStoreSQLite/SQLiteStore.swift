@@ -1,0 +1,255 @@
+import AllotAPI
+import AllotStore
+import Foundation
+import GRDB
+
+/// The embedded store: SQLite through GRDB, in WAL mode with `synchronous = FULL`, so every committed
+/// transaction is on disk before the call returns. Rows keep their searchable fields in columns and the
+/// whole record as JSON text; the SQL is plain enough to carry over to PostgreSQL.
+public final class SQLiteStore: AllotStore {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws(StoreError) {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(.database, "cannot open the database at \(path): \(error)")
+        }
+    }
+
+    /// Named, append-only migrations: never edit one that has shipped, add the next.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, nodes, attempts, logs, settings") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE job (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        sequence INTEGER NOT NULL UNIQUE,
+                        tenant TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE INDEX job_by_state ON job (state, sequence);
+                    CREATE INDEX job_by_tenant ON job (tenant, sequence);
+                    CREATE TABLE node (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE TABLE job_attempt (
+                        job TEXT NOT NULL,
+                        number INTEGER NOT NULL,
+                        record TEXT NOT NULL,
+                        PRIMARY KEY (job, number)
+                    );
+                    CREATE TABLE job_log (
+                        job TEXT NOT NULL,
+                        position INTEGER NOT NULL,
+                        stream TEXT NOT NULL,
+                        text TEXT NOT NULL,
+                        PRIMARY KEY (job, position)
+                    );
+                    CREATE TABLE setting (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+
+    // MARK: - Jobs
+
+    public func insertJobs(_ jobs: [Job]) async throws(StoreError) {
+        let rows = try jobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+        try await write { db in
+            for (job, record) in rows {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE id = ?", arguments: [job.id]) == true {
+                    throw StoreError(.duplicateJob, "job \(job.id) already exists")
+                }
+                try db.execute(
+                    sql: "INSERT INTO job (id, sequence, tenant, state, record) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [job.id, job.sequence, job.tenant, job.state.rawValue, record]
+                )
+            }
+        }
+    }
+
+    public func updateJobs(_ jobs: [Job]) async throws(StoreError) {
+        let rows = try jobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+        try await write { db in
+            for (job, record) in rows {
+                try db.execute(
+                    sql: "UPDATE job SET tenant = ?, state = ?, record = ? WHERE id = ?",
+                    arguments: [job.tenant, job.state.rawValue, record, job.id]
+                )
+                if db.changesCount == 0 { throw StoreError(.unknownJob, "unknown job \(job.id)") }
+            }
+        }
+    }
+
+    public func job(_ id: String) async throws(StoreError) -> Job? {
+        let record = try await read { db in try String.fetchOne(db, sql: "SELECT record FROM job WHERE id = ?", arguments: [id]) }
+        return try record.map { text throws(StoreError) in try Self.decode(Job.self, text) }
+    }
+
+    public func jobs(_ query: JobQuery) async throws(StoreError) -> [Job] {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if let states = query.states {
+            guard !states.isEmpty else { return [] }
+            clauses.append("state IN (\(states.map { _ in "?" }.joined(separator: ", ")))")
+            for state in states.map(\.rawValue).sorted() { _ = arguments.append(contentsOf: [state]) }
+        }
+        if let tenant = query.tenant {
+            clauses.append("tenant = ?")
+            _ = arguments.append(contentsOf: [tenant])
+        }
+        if let after = query.afterSequence {
+            clauses.append("sequence > ?")
+            _ = arguments.append(contentsOf: [after])
+        }
+        var sql = "SELECT record FROM job"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY sequence"
+        if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
+        let finalSQL = sql
+        let finalArguments = arguments
+        let records = try await read { db in try String.fetchAll(db, sql: finalSQL, arguments: finalArguments) }
+        return try records.map { text throws(StoreError) in try Self.decode(Job.self, text) }
+    }
+
+    public func lastJobSequence() async throws(StoreError) -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM job") ?? 0 }
+    }
+
+    // MARK: - Nodes
+
+    public func saveNode(_ node: NodeStatus) async throws(StoreError) {
+        let record = try Self.encode(node)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO node (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+                arguments: [node.name, record]
+            )
+        }
+    }
+
+    public func removeNode(_ name: String) async throws(StoreError) {
+        try await write { db in try db.execute(sql: "DELETE FROM node WHERE name = ?", arguments: [name]) }
+    }
+
+    public func node(_ name: String) async throws(StoreError) -> NodeStatus? {
+        let record = try await read { db in try String.fetchOne(db, sql: "SELECT record FROM node WHERE name = ?", arguments: [name]) }
+        return try record.map { text throws(StoreError) in try Self.decode(NodeStatus.self, text) }
+    }
+
+    public func nodes() async throws(StoreError) -> [NodeStatus] {
+        let records = try await read { db in try String.fetchAll(db, sql: "SELECT record FROM node ORDER BY name") }
+        return try records.map { text throws(StoreError) in try Self.decode(NodeStatus.self, text) }
+    }
+
+    // MARK: - Attempts and logs
+
+    public func recordAttempt(_ attempt: JobAttempt) async throws(StoreError) {
+        let record = try Self.encode(attempt)
+        try await write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO job_attempt (job, number, record) VALUES (?, ?, ?) ON CONFLICT (job, number) DO UPDATE SET record = excluded.record",
+                arguments: [attempt.job, attempt.number, record]
+            )
+        }
+    }
+
+    public func attempts(job: String) async throws(StoreError) -> [JobAttempt] {
+        let records = try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM job_attempt WHERE job = ? ORDER BY number", arguments: [job])
+        }
+        return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
+    }
+
+    public func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
+        try await write { db in
+            let next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM job_log WHERE job = ?", arguments: [job])) ?? 1
+            try db.execute(
+                sql: "INSERT INTO job_log (job, position, stream, text) VALUES (?, ?, ?, ?)",
+                arguments: [job, next, stream.rawValue, text]
+            )
+            return LogChunk(job: job, offset: next, stream: stream, text: text)
+        }
+    }
+
+    public func logs(job: String, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT position, stream, text FROM job_log WHERE job = ? AND position > ? ORDER BY position LIMIT ?",
+                arguments: [job, offset, max(0, limit)]
+            ).map { row in
+                LogChunk(job: job, offset: row["position"], stream: LogChunk.Stream(rawValue: row["stream"]) ?? .stdout, text: row["text"])
+            }
+        }
+    }
+
+    // MARK: - Settings
+
+    public func setting(_ key: String) async throws(StoreError) -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value]
+            )
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "database write failed: \(error)")
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError(.database, "database read failed: \(error)")
+        }
+    }
+
+    private static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw StoreError(.corrupt, "cannot encode \(T.self): \(error)")
+        }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws(StoreError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw StoreError(.corrupt, "stored \(T.self) cannot be read: \(error)")
+        }
+    }
+}
