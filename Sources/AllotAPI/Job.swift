@@ -43,6 +43,10 @@ public struct Job: Codable, Equatable, Sendable {
     public var placements: [ReplicaPlacement]?
     /// Why it waits, or why it ended.
     public var reason: String?
+    /// When a cancel was asked for a job that runs: its processes are being stopped.
+    public var cancelRequestedAt: Double?
+    /// How many times it was requeued because its node was lost (bounded by ``maxAttempts``).
+    public var retries: Int = 0
 
     public init(
         id: String,
@@ -114,6 +118,8 @@ public struct LogChunk: Codable, Equatable, Sendable {
 
 /// A node as the control plane keeps it.
 public struct NodeStatus: Codable, Equatable, Sendable {
+    /// The jobs with a replica on this node (filled in by the API, not stored).
+    public var jobs: [String]?
     public enum State: String, Codable, Sendable, CaseIterable {
         case ready
         /// Missed heartbeats for three scan intervals.

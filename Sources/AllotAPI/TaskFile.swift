@@ -31,7 +31,7 @@ public struct TaskFile: Sendable, Equatable {
     /// When queued tasks were submitted (absent: at `now`).
     public var submitted: [TaskID: Double] = [:]
 
-    static let taskKeys: Set<String> = ["id", "tenant", "priority", "class", "requests", "limits", "gang", "preemptible", "estimate"]
+    public static let taskKeys: Set<String> = ["id", "tenant", "priority", "class", "requests", "limits", "gang", "preemptible", "estimate"]
     static let requestKeys: Set<String> = ["cpu", "memory", "disk", "network", "gpus", "gpuModel", "gpuMemory", "extended"]
 
     public static func decode(_ value: JSONValue) throws(InputError) -> TaskFile {

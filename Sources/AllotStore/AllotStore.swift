@@ -20,11 +20,55 @@ public struct JobQuery: Sendable, Equatable {
     }
 }
 
+/// Several writes applied in one transaction, in this order: inserts, updates, attempts, nodes.
+public struct WriteBatch: Sendable, Equatable {
+    public var insertJobs: [Job] = []
+    public var updateJobs: [Job] = []
+    public var attempts: [JobAttempt] = []
+    public var nodes: [NodeStatus] = []
+
+    public init(insertJobs: [Job] = [], updateJobs: [Job] = [], attempts: [JobAttempt] = [], nodes: [NodeStatus] = []) {
+        self.insertJobs = insertJobs
+        self.updateJobs = updateJobs
+        self.attempts = attempts
+        self.nodes = nodes
+    }
+
+    public var isEmpty: Bool { insertJobs.isEmpty && updateJobs.isEmpty && attempts.isEmpty && nodes.isEmpty }
+
+    /// Adds another batch's writes after this one's; a later record of the same job, attempt or node replaces
+    /// the earlier, except that a job inserted here stays an insert with the latest record.
+    public mutating func merge(_ later: WriteBatch) {
+        for job in later.insertJobs { insertJobs.append(job) }
+        for job in later.updateJobs {
+            if let index = insertJobs.lastIndex(where: { $0.id == job.id }) {
+                insertJobs[index] = job
+            } else if let index = updateJobs.firstIndex(where: { $0.id == job.id }) {
+                updateJobs[index] = job
+            } else {
+                updateJobs.append(job)
+            }
+        }
+        for attempt in later.attempts {
+            if let index = attempts.firstIndex(where: { $0.job == attempt.job && $0.number == attempt.number }) {
+                attempts[index] = attempt
+            } else {
+                attempts.append(attempt)
+            }
+        }
+        for node in later.nodes {
+            if let index = nodes.firstIndex(where: { $0.name == node.name }) { nodes[index] = node } else { nodes.append(node) }
+        }
+    }
+}
+
 /// Allot's persistent state. Every write is durable when its call returns; each call is one transaction.
 ///
 /// One protocol, one in-memory reference actor (``MemoryStore``) and one type per database; a single
 /// conformance suite runs against all of them.
 public protocol AllotStore: Sendable {
+    /// Applies a batch in one transaction, all or none.
+    func commit(_ batch: WriteBatch) async throws(StoreError)
     /// Inserts new jobs, all or none; a known id fails with ``StoreError/Code/duplicateJob``.
     func insertJobs(_ jobs: [Job]) async throws(StoreError)
     /// Replaces whole job records, all or none; an unknown id fails with ``StoreError/Code/unknownJob``.

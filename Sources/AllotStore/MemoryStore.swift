@@ -10,6 +10,19 @@ public actor MemoryStore: AllotStore {
 
     public init() {}
 
+    public func commit(_ batch: WriteBatch) throws(StoreError) {
+        var seen: Set<String> = []
+        for job in batch.insertJobs where jobsByID[job.id] != nil || !seen.insert(job.id).inserted {
+            throw StoreError(.duplicateJob, "job \(job.id) already exists")
+        }
+        for job in batch.updateJobs where jobsByID[job.id] == nil && !seen.contains(job.id) {
+            throw StoreError(.unknownJob, "unknown job \(job.id)")
+        }
+        for job in batch.insertJobs + batch.updateJobs { jobsByID[job.id] = job }
+        for attempt in batch.attempts { recordAttempt(attempt) }
+        for node in batch.nodes { saveNode(node) }
+    }
+
     public func insertJobs(_ jobs: [Job]) throws(StoreError) {
         var seen: Set<String> = []
         for job in jobs where jobsByID[job.id] != nil || !seen.insert(job.id).inserted {

@@ -68,33 +68,58 @@ public final class SQLiteStore: AllotStore {
 
     // MARK: - Jobs
 
-    public func insertJobs(_ jobs: [Job]) async throws(StoreError) {
-        let rows = try jobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+    public func commit(_ batch: WriteBatch) async throws(StoreError) {
+        let inserts = try batch.insertJobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+        let updates = try batch.updateJobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+        let attempts = try batch.attempts.map { attempt throws(StoreError) in (attempt, try Self.encode(attempt)) }
+        let nodes = try batch.nodes.map { node throws(StoreError) in (node, try Self.encode(node)) }
         try await write { db in
-            for (job, record) in rows {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE id = ?", arguments: [job.id]) == true {
-                    throw StoreError(.duplicateJob, "job \(job.id) already exists")
-                }
-                try db.execute(
-                    sql: "INSERT INTO job (id, sequence, tenant, state, record) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [job.id, job.sequence, job.tenant, job.state.rawValue, record]
-                )
-            }
+            try Self.insert(inserts, db)
+            try Self.update(updates, db)
+            for (attempt, record) in attempts { try Self.upsertAttempt(attempt, record, db) }
+            for (node, record) in nodes { try Self.upsertNode(node, record, db) }
         }
     }
 
-    public func updateJobs(_ jobs: [Job]) async throws(StoreError) {
-        let rows = try jobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
-        try await write { db in
-            for (job, record) in rows {
-                try db.execute(
-                    sql: "UPDATE job SET tenant = ?, state = ?, record = ? WHERE id = ?",
-                    arguments: [job.tenant, job.state.rawValue, record, job.id]
-                )
-                if db.changesCount == 0 { throw StoreError(.unknownJob, "unknown job \(job.id)") }
+    private static func insert(_ rows: [(Job, String)], _ db: Database) throws {
+        for (job, record) in rows {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE id = ?", arguments: [job.id]) == true {
+                throw StoreError(.duplicateJob, "job \(job.id) already exists")
             }
+            try db.execute(
+                sql: "INSERT INTO job (id, sequence, tenant, state, record) VALUES (?, ?, ?, ?, ?)",
+                arguments: [job.id, job.sequence, job.tenant, job.state.rawValue, record]
+            )
         }
     }
+
+    private static func update(_ rows: [(Job, String)], _ db: Database) throws {
+        for (job, record) in rows {
+            try db.execute(
+                sql: "UPDATE job SET tenant = ?, state = ?, record = ? WHERE id = ?",
+                arguments: [job.tenant, job.state.rawValue, record, job.id]
+            )
+            if db.changesCount == 0 { throw StoreError(.unknownJob, "unknown job \(job.id)") }
+        }
+    }
+
+    private static func upsertAttempt(_ attempt: JobAttempt, _ record: String, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO job_attempt (job, number, record) VALUES (?, ?, ?) ON CONFLICT (job, number) DO UPDATE SET record = excluded.record",
+            arguments: [attempt.job, attempt.number, record]
+        )
+    }
+
+    private static func upsertNode(_ node: NodeStatus, _ record: String, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO node (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+            arguments: [node.name, record]
+        )
+    }
+
+    public func insertJobs(_ jobs: [Job]) async throws(StoreError) { try await commit(WriteBatch(insertJobs: jobs)) }
+
+    public func updateJobs(_ jobs: [Job]) async throws(StoreError) { try await commit(WriteBatch(updateJobs: jobs)) }
 
     public func job(_ id: String) async throws(StoreError) -> Job? {
         let record = try await read { db in try String.fetchOne(db, sql: "SELECT record FROM job WHERE id = ?", arguments: [id]) }
@@ -133,15 +158,7 @@ public final class SQLiteStore: AllotStore {
 
     // MARK: - Nodes
 
-    public func saveNode(_ node: NodeStatus) async throws(StoreError) {
-        let record = try Self.encode(node)
-        try await write { db in
-            try db.execute(
-                sql: "INSERT INTO node (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
-                arguments: [node.name, record]
-            )
-        }
-    }
+    public func saveNode(_ node: NodeStatus) async throws(StoreError) { try await commit(WriteBatch(nodes: [node])) }
 
     public func removeNode(_ name: String) async throws(StoreError) {
         try await write { db in try db.execute(sql: "DELETE FROM node WHERE name = ?", arguments: [name]) }
@@ -159,16 +176,7 @@ public final class SQLiteStore: AllotStore {
 
     // MARK: - Attempts and logs
 
-    public func recordAttempt(_ attempt: JobAttempt) async throws(StoreError) {
-        let record = try Self.encode(attempt)
-        try await write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO job_attempt (job, number, record) VALUES (?, ?, ?) ON CONFLICT (job, number) DO UPDATE SET record = excluded.record",
-                arguments: [attempt.job, attempt.number, record]
-            )
-        }
-    }
+    public func recordAttempt(_ attempt: JobAttempt) async throws(StoreError) { try await commit(WriteBatch(attempts: [attempt])) }
 
     public func attempts(job: String) async throws(StoreError) -> [JobAttempt] {
         let records = try await read { db in

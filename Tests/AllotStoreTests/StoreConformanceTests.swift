@@ -154,3 +154,22 @@ struct SQLiteStoreTests {
         }
     }
 }
+
+struct WriteBatchTests {
+    @Test(arguments: Backend.allCases)
+    func aBatchIsOneTransaction(backend: Backend) async throws {
+        let store = try backend.make()
+        try await store.insertJobs([job("a", sequence: 1)])
+        var batch = WriteBatch(insertJobs: [job("b", sequence: 2)], updateJobs: [job("a", sequence: 1, state: .running)])
+        batch.merge(WriteBatch(updateJobs: [job("b", sequence: 2, state: .scheduled)], attempts: [JobAttempt(job: "b", number: 1, nodes: ["n1"], startedAt: 1)]))
+        #expect(batch.insertJobs.map(\.state) == [.scheduled] && batch.updateJobs.count == 1)
+        try await store.commit(batch)
+        #expect(try await store.job("b")?.state == .scheduled)
+        #expect(try await store.job("a")?.state == .running)
+        #expect(try await store.attempts(job: "b").count == 1)
+        await #expect(throws: StoreError.self) {
+            try await store.commit(WriteBatch(insertJobs: [job("c", sequence: 3)], updateJobs: [job("ghost", sequence: 4)]))
+        }
+        #expect(try await store.job("c") == nil)
+    }
+}

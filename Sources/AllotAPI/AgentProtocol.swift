@@ -1,0 +1,102 @@
+import AllotCore
+
+/// What an agent tells the server, every scan interval and whenever something changes.
+public struct AgentReport: Codable, Equatable, Sendable {
+    public struct JobStatus: Codable, Equatable, Sendable {
+        public enum State: String, Codable, Sendable {
+            case running
+            case exited
+            /// The command could not be started (not found, not executable).
+            case failedToStart = "failed-to-start"
+        }
+
+        public var id: String
+        public var attempt: Int
+        /// Which replica of a gang (0 for a single task).
+        public var replica: Int
+        public var state: State
+        public var exitCode: Int32?
+        public var message: String?
+
+        public init(id: String, attempt: Int, replica: Int = 0, state: State, exitCode: Int32? = nil, message: String? = nil) {
+            self.id = id
+            self.attempt = attempt
+            self.replica = replica
+            self.state = state
+            self.exitCode = exitCode
+            self.message = message
+        }
+    }
+
+    public struct Output: Codable, Equatable, Sendable {
+        public var id: String
+        public var attempt: Int
+        public var replica: Int
+        public var stream: LogChunk.Stream
+        public var text: String
+
+        public init(id: String, attempt: Int, replica: Int = 0, stream: LogChunk.Stream, text: String) {
+            self.id = id
+            self.attempt = attempt
+            self.replica = replica
+            self.stream = stream
+            self.text = text
+        }
+    }
+
+    public var node: String
+    /// Sent when joining and when the machine changed; the server asks for it when it does not know the node.
+    public var inventory: NodeInventory?
+    public var usage: NodeUsage?
+    public var jobs: [JobStatus]
+    public var output: [Output]
+
+    public init(node: String, inventory: NodeInventory? = nil, usage: NodeUsage? = nil, jobs: [JobStatus] = [], output: [Output] = []) {
+        self.node = node
+        self.inventory = inventory
+        self.usage = usage
+        self.jobs = jobs
+        self.output = output
+    }
+}
+
+/// A job an agent must run.
+public struct Assignment: Codable, Equatable, Sendable {
+    public var id: String
+    public var attempt: Int
+    /// Which replica of a gang (0 for a single task).
+    public var replica: Int
+    public var command: [String]
+    /// The job's environment plus `ALLOT_JOB_ID`, `ALLOT_ALLOCATION` and `CUDA_VISIBLE_DEVICES`.
+    public var environment: [String: String]
+    public var placement: ReplicaPlacement
+
+    public init(id: String, attempt: Int, replica: Int, command: [String], environment: [String: String], placement: ReplicaPlacement) {
+        self.id = id
+        self.attempt = attempt
+        self.replica = replica
+        self.command = command
+        self.environment = environment
+        self.placement = placement
+    }
+}
+
+/// What the server wants a node to run: the whole set, so the agent starts what is missing and stops what is not listed.
+public struct AgentDirective: Codable, Equatable, Sendable {
+    /// Changes whenever the set changes; an agent long-polls with the version it has.
+    public var version: Int
+    public var assignments: [Assignment]
+    public var scanIntervalSeconds: Double
+    /// Seconds between SIGTERM and SIGKILL when a job is stopped.
+    public var gracePeriodSeconds: Double
+    /// Set when the server needs the node's inventory (it does not know the node).
+    public var inventoryRequested: Bool
+
+    public init(version: Int, assignments: [Assignment], scanIntervalSeconds: Double, gracePeriodSeconds: Double, inventoryRequested: Bool = false) {
+        self.version = version
+        self.assignments = assignments
+        self.scanIntervalSeconds = scanIntervalSeconds
+        self.gracePeriodSeconds = gracePeriodSeconds
+        self.inventoryRequested = inventoryRequested
+    }
+}

@@ -1,0 +1,83 @@
+import AllotCore
+
+/// `POST /v1/jobs`: a command and the task fields of a tasks file (without `id`, which the server assigns).
+///
+/// ```json
+/// {"command": ["sh", "-c", "python serve.py"], "name": "serve", "env": {"MODEL": "vla-7b"}, "maxAttempts": 3,
+///  "tenant": "robotics", "priority": 5, "class": "standard",
+///  "requests": {"cpu": 4, "memory": "16GiB", "gpus": 1, "gpuMemory": "20GiB"}, "estimate": 3600}
+/// ```
+public struct JobSubmission: Sendable, Equatable {
+    public var name: String?
+    public var command: [String]
+    public var environment: [String: String]
+    public var maxAttempts: Int
+    /// The task fields; its `id` is replaced by the server's.
+    public var task: TaskSpec
+
+    public init(name: String? = nil, command: [String], environment: [String: String] = [:], maxAttempts: Int = 3, task: TaskSpec) {
+        self.name = name
+        self.command = command
+        self.environment = environment
+        self.maxAttempts = maxAttempts
+        self.task = task
+    }
+
+    static let keys: Set<String> = TaskFile.taskKeys.subtracting(["id"]).union(["command", "name", "env", "maxAttempts"])
+
+    /// Reads a submission, naming the field of any problem.
+    public static func decode(_ value: JSONValue) throws(InputError) -> JobSubmission {
+        let reader = try ObjectReader(value, path: "", allowed: keys)
+        guard let commandValues = try reader.array("command"), !commandValues.isEmpty else {
+            throw InputError(path: "command", "required: the program and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"]")
+        }
+        var command: [String] = []
+        for (index, item) in commandValues.enumerated() {
+            guard case .string(let text) = item else { throw InputError(path: "command[\(index)]", "expected a string, found \(item.kind)") }
+            command.append(text)
+        }
+        guard !command[0].isEmpty else { throw InputError(path: "command[0]", "the program must not be empty") }
+        var environment: [String: String] = [:]
+        if reader.has("env") {
+            guard case .object(let fields) = reader.fields["env"]! else { throw InputError(path: "env", "expected an object of name to value") }
+            for (name, item) in fields {
+                guard !name.isEmpty, !name.contains("="), case .string(let text) = item else {
+                    throw InputError(path: "env.\(name)", "expected a string value and a name without '='")
+                }
+                environment[name] = text
+            }
+        }
+        let maxAttempts = try reader.integer("maxAttempts") ?? 3
+        guard (1...100).contains(maxAttempts) else { throw InputError(path: "maxAttempts", "invalid value \"\(maxAttempts)\": must be between 1 and 100") }
+        let name = try reader.string("name")
+        var withID = reader.fields
+        withID["id"] = .string("submission")
+        let task = try TaskFile.decodeTask(try ObjectReader(.object(withID), path: "", allowed: keys.union(["id"])))
+        return JobSubmission(name: name, command: command, environment: environment, maxAttempts: maxAttempts, task: task)
+    }
+}
+
+/// A job as the API shows it: the record, plus, while it waits, why, its place in the queue and an estimated start.
+public struct JobView: Codable, Equatable, Sendable {
+    public var job: Job
+    public var queuePosition: Int?
+    public var estimatedStartAt: Double?
+
+    public init(job: Job, queuePosition: Int? = nil, estimatedStartAt: Double? = nil) {
+        self.job = job
+        self.queuePosition = queuePosition
+        self.estimatedStartAt = estimatedStartAt
+    }
+}
+
+/// The error body of every failed API call: `{"error": {"code": "...", "message": "..."}}`.
+public struct APIErrorBody: Codable, Equatable, Sendable {
+    public struct Detail: Codable, Equatable, Sendable {
+        public var code: String
+        public var message: String
+    }
+
+    public var error: Detail
+
+    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+}

@@ -1,0 +1,34 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+import HTTPTypes
+
+/// A failed API call: an HTTP status and a stable code, written as `{"error":{"code","message"}}` at the edge.
+public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
+    static func invalid(_ error: InputError) -> APIError { APIError(.unprocessableContent, "invalid_field", error.description) }
+    static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
+
+    static func from(_ error: SchedulerError) -> APIError {
+        switch error.code {
+        case .infeasible: APIError(.unprocessableContent, "infeasible", error.message)
+        case .invalidTask: APIError(.unprocessableContent, "invalid_field", error.message)
+        case .unknownNode, .unknownTask: APIError(.notFound, "not_found", error.message)
+        case .duplicateNode, .duplicateTask, .invalidState: APIError(.conflict, "conflict", error.message)
+        }
+    }
+
+    static func from(_ error: StoreError) -> APIError { APIError(.internalServerError, "store_error", error.message) }
+}

@@ -1,0 +1,117 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+
+extension ControlPlane {
+    /// Accepts a job: checked against the scheduler (fields, and that it could fit the empty cluster), made
+    /// durable, then queued. Returns once it is on disk.
+    public func submit(_ submission: JobSubmission) async throws(APIError) -> Job {
+        let sequence = nextSequence
+        nextSequence += 1
+        let id = "job-\(sequence)"
+        var task = submission.task
+        task.id = TaskID(id)
+        do { try scheduler.check(task) } catch { throw APIError.from(error) }
+        let job = Job(
+            id: id,
+            name: submission.name,
+            task: task,
+            command: submission.command,
+            environment: submission.environment,
+            maxAttempts: submission.maxAttempts,
+            sequence: sequence,
+            submittedAt: now()
+        )
+        do { try await persist(WriteBatch(insertJobs: [job])) } catch { throw APIError.from(error) }
+        do {
+            try scheduler.submit(task, now: job.submittedAt)
+            active[id] = job
+        } catch {
+            // The cluster changed between the check and the write: the job is kept, failed, with the reason.
+            var failed = job
+            failed.state = .failed
+            failed.finishedAt = now()
+            failed.reason = error.message
+            try? await persist(WriteBatch(updateJobs: [failed]))
+            publish(failed)
+            return failed
+        }
+        publish(job)
+        requestCycle()
+        return job
+    }
+
+    /// Cancels a job: a pending or just-scheduled one at once; a running one once its agent has stopped it
+    /// (SIGTERM, then SIGKILL after the grace period). Cancelling a finished job changes nothing.
+    public func cancel(_ id: String) async throws(APIError) -> Job {
+        guard var job = active[id] else {
+            guard let stored = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
+            return stored
+        }
+        let time = now()
+        var batch = WriteBatch()
+        let nodesOfJob = (job.placements ?? []).map(\.node.rawValue)
+        let nodeDown = nodesOfJob.contains { nodes[$0]?.state != .ready }
+        if job.state == .running && !nodeDown {
+            job.cancelRequestedAt = time
+            job.reason = "cancel requested"
+            active[id] = job
+        } else {
+            if job.state != .pending { batch.attempts.append(endedAttempt(job, outcome: "cancelled", at: time)) }
+            try? scheduler.cancel(TaskID(id))
+            job.state = .cancelled
+            job.finishedAt = time
+            job.reason = "cancelled"
+            active[id] = nil
+            requestCycle()
+        }
+        batch.updateJobs.append(job)
+        do { try await persist(batch) } catch { throw APIError.from(error) }
+        publish(job)
+        notify(nodesOfJob)
+        return job
+    }
+
+    func storedJob(_ id: String) async throws(APIError) -> Job? {
+        do { return try await store.job(id) } catch { throw APIError.from(error) }
+    }
+
+    /// A job with, while it waits, the reason, its queue position and an estimated start.
+    public func job(_ id: String) async throws(APIError) -> JobView {
+        if let job = active[id] { return view(job) }
+        guard let job = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
+        return JobView(job: job)
+    }
+
+    /// Jobs in submission order; live state overrides what the store has not caught up with yet.
+    public func jobs(_ query: JobQuery) async throws(APIError) -> [JobView] {
+        let stored: [Job]
+        do { stored = try await store.jobs(query) } catch { throw APIError.from(error) }
+        return stored.compactMap { job in
+            guard let live = active[job.id] else { return JobView(job: job) }
+            return query.states.map { $0.contains(live.state) } ?? true ? view(live) : nil
+        }
+    }
+
+    func view(_ job: Job) -> JobView {
+        guard job.state == .pending else { return JobView(job: job) }
+        var shown = job
+        if let reason = scheduler.pendingReason(job.task.id) { shown.reason = reason }
+        let ahead = active.values.filter { other in
+            other.state == .pending && other.id != job.id && queueOrder(other, before: job)
+        }.count
+        return JobView(job: shown, queuePosition: ahead + 1, estimatedStartAt: scheduler.estimatedStart(job.task.id, now: now()))
+    }
+
+    private func queueOrder(_ lhs: Job, before rhs: Job) -> Bool {
+        if configuration.scheduler.policy.name == "fifo" { return lhs.sequence < rhs.sequence }
+        if lhs.task.priority != rhs.task.priority { return lhs.task.priority > rhs.task.priority }
+        return lhs.sequence < rhs.sequence
+    }
+
+    /// A job's output after an offset.
+    public func logs(_ id: String, after offset: Int64) async throws(APIError) -> [LogChunk] {
+        if active[id] == nil, try await storedJob(id) == nil { throw APIError.notFound("job \(id)") }
+        do { return try await store.logs(job: id, after: offset, limit: configuration.maxLogChunks) } catch { throw APIError.from(error) }
+    }
+}

@@ -1,0 +1,177 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+import Foundation
+import HTTPTypes
+
+extension ControlPlane {
+    /// Takes an agent's report: joins or revives its node, records usage, job starts and exits, and output.
+    /// Answers with the node's current directive.
+    public func report(_ report: AgentReport) async throws(APIError) -> AgentDirective {
+        let name = report.node
+        guard !name.isEmpty, name.count <= 253, !name.contains("/") else {
+            throw APIError(.unprocessableContent, "invalid_field", "node: a node name must be 1 to 253 characters without '/'")
+        }
+        let time = now()
+        var batch = WriteBatch()
+        if !scheduled.contains(name) {
+            guard let inventory = report.inventory else { return directive(for: name, inventoryRequested: true) }
+            try validate(inventory)
+            var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
+            node.inventory = inventory
+            node.state = .ready
+            nodes[name] = node
+            addToScheduler(node)
+            batch.nodes.append(node)
+            requestCycle()
+        }
+        nodes[name]?.lastHeartbeatAt = time
+        if let usage = report.usage { nodes[name]?.usage = usage }
+        for output in report.output {
+            guard let job = active[output.id], job.attempt == output.attempt, output.text.utf8.count <= 1 << 20 else { continue }
+            _ = try? await store.appendLog(job: job.id, stream: output.stream, text: output.text)
+        }
+        var finished = false
+        for status in report.jobs {
+            guard var job = active[status.id], job.attempt == status.attempt,
+                let placements = job.placements, status.replica >= 0, status.replica < placements.count,
+                placements[status.replica].node.rawValue == name
+            else { continue }
+            switch status.state {
+            case .running:
+                guard job.state == .scheduled else { continue }
+                job.state = .running
+                job.startedAt = time
+                active[job.id] = job
+                batch.updateJobs.append(job)
+            case .exited, .failedToStart:
+                var exits = replicaExits[job.id] ?? [:]
+                exits[status.replica] = status.exitCode ?? 127
+                replicaExits[job.id] = exits
+                let failedReplica = exits.values.first { $0 != 0 }
+                guard exits.count == placements.count || failedReplica != nil else { continue }
+                let code = failedReplica ?? 0
+                job.exitCode = code
+                job.finishedAt = time
+                if job.cancelRequestedAt != nil {
+                    job.state = .cancelled
+                    job.reason = "cancelled"
+                } else if status.state == .failedToStart {
+                    job.state = .failed
+                    job.reason = "the command could not start: \(status.message ?? "unknown error")"
+                } else {
+                    job.state = code == 0 ? .succeeded : .failed
+                    job.reason = code == 0 ? nil : "exit code \(code)"
+                }
+                batch.attempts.append(endedAttempt(job, outcome: job.state.rawValue, at: time, exitCode: code))
+                try? scheduler.finish(TaskID(job.id))
+                active[job.id] = nil
+                replicaExits[job.id] = nil
+                batch.updateJobs.append(job)
+                notify(placements.map(\.node.rawValue))
+                finished = true
+            }
+        }
+        if !batch.isEmpty {
+            do { try await persist(batch) } catch { throw APIError.from(error) }
+            for job in batch.updateJobs { publish(job) }
+            for node in batch.nodes { publish(node) }
+        }
+        if finished { requestCycle() }
+        return directive(for: name)
+    }
+
+    private func validate(_ inventory: NodeInventory) throws(APIError) {
+        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, "invalid_field", "inventory.\(message)") }
+        guard inventory.cpu.logicalCores > 0, inventory.cpu.logicalCores <= 1 << 16 else { throw bad("cpu.logicalCores must be 1 to 65536") }
+        if let quota = inventory.cpu.quotaCores, !(quota > 0) { throw bad("cpu.quotaCores must be positive") }
+        guard inventory.memoryBytes >= 0 else { throw bad("memoryBytes must not be negative") }
+        guard inventory.gpus.count <= 1024, Set(inventory.gpus.map(\.index)).count == inventory.gpus.count else {
+            throw bad("gpus must have distinct indices (at most 1024)")
+        }
+        for gpu in inventory.gpus where gpu.memoryTotalBytes < 0 { throw bad("gpus[\(gpu.index)].memoryTotalBytes must not be negative") }
+    }
+
+    /// What a node must run now.
+    public func directive(for name: String, inventoryRequested: Bool = false) -> AgentDirective {
+        var assignments: [Assignment] = []
+        let inventory = nodes[name]?.inventory
+        for job in active.values.sorted(by: { $0.sequence < $1.sequence })
+        where (job.state == .scheduled || job.state == .running) && job.cancelRequestedAt == nil && !unpersisted.contains(job.id) {
+            for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
+                var environment = job.environment
+                environment["ALLOT_JOB_ID"] = job.id
+                environment["ALLOT_ATTEMPT"] = "\(job.attempt)"
+                environment["ALLOT_REPLICA"] = "\(replica)"
+                environment["ALLOT_GANG_SIZE"] = "\(job.task.gang)"
+                environment["ALLOT_ALLOCATION"] = Self.json(placement)
+                environment["CUDA_VISIBLE_DEVICES"] = placement.gpuIndices.map { index in
+                    inventory?.gpus.first { $0.index == index }?.uuid ?? "\(index)"
+                }.joined(separator: ",")
+                assignments.append(
+                    Assignment(id: job.id, attempt: job.attempt, replica: replica, command: job.command, environment: environment, placement: placement)
+                )
+            }
+        }
+        return AgentDirective(
+            version: directiveVersions[name] ?? 0,
+            assignments: assignments,
+            scanIntervalSeconds: configuration.scanIntervalSeconds,
+            gracePeriodSeconds: configuration.gracePeriodSeconds,
+            inventoryRequested: inventoryRequested || !scheduled.contains(name)
+        )
+    }
+
+    /// Waits (up to `seconds`) until the node's directive differs from `version`, then returns it.
+    public func awaitDirective(for name: String, after version: Int, seconds: Double) async -> AgentDirective {
+        if (directiveVersions[name] ?? 0) == version, seconds > 0 {
+            let id = UUID()
+            let timeout = Task {
+                try? await Task.sleep(for: .seconds(seconds))
+                self.wake(name, id)
+            }
+            await withCheckedContinuation { continuation in waiters[name, default: [:]][id] = continuation }
+            timeout.cancel()
+        }
+        return directive(for: name)
+    }
+
+    private func wake(_ name: String, _ id: UUID) { waiters[name]?.removeValue(forKey: id)?.resume() }
+
+    /// Every node, with the jobs placed on it.
+    public func nodeList() -> [NodeStatus] { nodes.keys.sorted().compactMap { node($0) } }
+
+    public func node(_ name: String) -> NodeStatus? {
+        guard var node = nodes[name] else { return nil }
+        node.jobs = active.values.filter { job in job.placements?.contains { $0.node.rawValue == name } ?? false }.sorted { $0.sequence < $1.sequence }.map(\.id)
+        return node
+    }
+
+    /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
+    public func setNode(_ name: String, action: String) async throws(APIError) -> NodeStatus {
+        guard var node = nodes[name] else { throw APIError.notFound("node \(name)") }
+        switch action {
+        case "cordon", "drain":
+            node.cordoned = true
+            node.draining = action == "drain" && active.values.contains { $0.placements?.contains { $0.node.rawValue == name } ?? false }
+            if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }
+        case "uncordon":
+            node.cordoned = false
+            node.draining = false
+            if scheduled.contains(name) { try? scheduler.uncordon(NodeID(name)) }
+            requestCycle()
+        default:
+            throw APIError.notFound("action \(action)")
+        }
+        nodes[name] = node
+        do { try await persist(WriteBatch(nodes: [node])) } catch { throw APIError.from(error) }
+        publish(node)
+        return self.node(name) ?? node
+    }
+
+    static func json<Value: Encodable>(_ value: Value) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

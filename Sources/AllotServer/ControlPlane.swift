@@ -1,0 +1,178 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+import Foundation
+import HTTPTypes
+
+/// The control plane: the scheduler state machine driven by API calls and agent reports, with every change
+/// made durable in the store before anyone acts on it.
+///
+/// One actor owns the scheduler. Writes go through a single writer that merges whatever is queued into one
+/// transaction (group commit), so concurrent submissions share a disk sync and their order is kept.
+public actor ControlPlane {
+    let store: any AllotStore
+    public let configuration: ServerConfiguration
+    let now: @Sendable () -> Double
+    var scheduler: Scheduler
+    /// Jobs not yet finished, by id.
+    var active: [String: Job] = [:]
+    var nodes: [String: NodeStatus] = [:]
+    /// Nodes the scheduler currently holds (ready ones).
+    var scheduled: Set<String> = []
+    /// Jobs whose latest binding is not yet durable: agents do not see them until it is.
+    var unpersisted: Set<String> = []
+    /// Exit codes of the replicas of gang jobs that have ended, by job.
+    var replicaExits: [String: [Int: Int32]] = [:]
+    var directiveVersions: [String: Int] = [:]
+    var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
+    var nextSequence: Int64 = 1
+    let events = EventHub()
+
+    var queued = WriteBatch()
+    var acknowledgements: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
+    var writing = false
+    var cycleRequested = false
+    var cycling = false
+
+    init(store: any AllotStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) throws(APIError) {
+        self.store = store
+        self.configuration = configuration
+        self.now = now
+        do {
+            scheduler = try Scheduler(configuration: configuration.scheduler)
+        } catch {
+            throw APIError(.internalServerError, "configuration", error.description)
+        }
+    }
+
+    /// Opens the control plane on a store, recovering nodes and jobs: work that was scheduled or running
+    /// keeps its resources (no double booking), pending work is queued again in its order.
+    public static func start(
+        store: any AllotStore,
+        configuration: ServerConfiguration = ServerConfiguration(),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) async throws(APIError) -> ControlPlane {
+        let plane = try ControlPlane(store: store, configuration: configuration, now: now)
+        try await plane.recover()
+        return plane
+    }
+
+    private func recover() async throws(APIError) {
+        let time = now()
+        do {
+            for var node in try await store.nodes() {
+                // Every known node gets three scan intervals from now to report again.
+                node.lastHeartbeatAt = time
+                node.state = .ready
+                nodes[node.name] = node
+                addToScheduler(node)
+            }
+            nextSequence = try await store.lastJobSequence() + 1
+            var batch = WriteBatch()
+            for var job in try await store.jobs(JobQuery(states: [.pending, .scheduled, .running])) {
+                if job.state != .pending, let placements = job.placements {
+                    do {
+                        let remaining = job.task.estimateSeconds.map { max(0, $0 - (time - (job.startedAt ?? job.scheduledAt ?? time))) }
+                        try scheduler.restore(job.task, replicas: placements.map { ($0.node, $0.gpuIndices) }, now: time, remainingSeconds: remaining)
+                        active[job.id] = job
+                        continue
+                    } catch {
+                        job.state = .pending
+                        job.placements = nil
+                        job.reason = "requeued on restart: \(error.message)"
+                    }
+                }
+                do {
+                    try scheduler.submit(job.task, now: job.submittedAt)
+                    active[job.id] = job
+                } catch {
+                    job.state = .failed
+                    job.finishedAt = time
+                    job.reason = "cannot be queued on restart: \(error.message)"
+                }
+                batch.updateJobs.append(job)
+            }
+            if !batch.isEmpty { try await store.commit(batch) }
+        } catch {
+            throw APIError.from(error)
+        }
+        requestCycle()
+    }
+
+    func addToScheduler(_ node: NodeStatus) {
+        var spec = node.inventory.nodeSpec
+        spec.id = NodeID(node.name)
+        do {
+            try scheduler.addNode(spec)
+            scheduled.insert(node.name)
+            if node.cordoned { try scheduler.cordon(spec.id) }
+        } catch {
+            // Already known: nothing to do.
+        }
+    }
+
+    // MARK: - Persistence
+
+    /// Makes a batch durable, merged with whatever else is waiting, in call order.
+    func persist(_ batch: WriteBatch) async throws(StoreError) {
+        queued.merge(batch)
+        let result = await withCheckedContinuation { continuation in
+            acknowledgements.append(continuation)
+            if !writing {
+                writing = true
+                Task { await self.drain() }
+            }
+        }
+        try result.get()
+    }
+
+    private func drain() async {
+        while !queued.isEmpty {
+            let batch = queued
+            let waiting = acknowledgements
+            queued = WriteBatch()
+            acknowledgements = []
+            let result: Result<Void, StoreError>
+            do {
+                try await store.commit(batch)
+                result = .success(())
+            } catch {
+                result = .failure(error)
+            }
+            for continuation in waiting { continuation.resume(returning: result) }
+        }
+        writing = false
+    }
+
+    // MARK: - Notifications
+
+    /// Wakes the agents of these nodes: their set of jobs changed.
+    func notify(_ names: some Sequence<String>) {
+        for name in Set(names) {
+            directiveVersions[name, default: 0] += 1
+            for continuation in (waiters.removeValue(forKey: name) ?? [:]).values { continuation.resume() }
+        }
+    }
+
+    /// Asks for a scheduling cycle as soon as the current one (if any) is done.
+    func requestCycle() {
+        cycleRequested = true
+        guard !cycling else { return }
+        cycling = true
+        Task { await self.cycleLoop() }
+    }
+
+    private func cycleLoop() async {
+        while cycleRequested {
+            cycleRequested = false
+            await runCycle()
+        }
+        cycling = false
+    }
+
+    /// A stream of job and node changes.
+    public nonisolated func subscribe() -> AsyncStream<ControlPlaneEvent> { events.subscribe() }
+
+    func publish(_ job: Job) { events.publish("job", job) }
+    func publish(_ node: NodeStatus) { events.publish("node", node) }
+}

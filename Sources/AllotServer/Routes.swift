@@ -1,0 +1,193 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension APIError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        jsonResponse(APIErrorBody(code: code, message: message), status: status)
+    }
+}
+
+func jsonResponse<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Checks every call but `/health` and `/openapi.json`: agents may call only `/v1/agent/...`; everything else
+/// needs the admin token. Failures are `401` with the standard error body.
+struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let authenticator: Authenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path == "/health" || path == "/openapi.json" { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let role = authenticator.role(of: String(header.dropFirst("Bearer ".count)))
+        else {
+            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
+        }
+        if role == .agent && !path.hasPrefix("/v1/agent/") {
+            throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Turns any error into the standard error body; unknown errors become `500` without internals.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
+        } catch let error as HTTPError {
+            let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "payload_too_large" : "bad_request"
+            return jsonResponse(APIErrorBody(code: code, message: error.body ?? error.status.reasonPhrase), status: error.status)
+        } catch {
+            return jsonResponse(APIErrorBody(code: "internal", message: "internal error"), status: .internalServerError)
+        }
+    }
+}
+
+/// The HTTP API over a control plane.
+public struct APIRoutes: Sendable {
+    let plane: ControlPlane
+
+    func body(_ request: inout Request) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.collectBody(upTo: plane.configuration.maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds \(plane.configuration.maxBodyBytes) bytes")
+        }
+    }
+
+    func decode<Value: Decodable>(_ type: Value.Type, _ bytes: [UInt8]) throws -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes))
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath + [key])): required")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath)): wrong type")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath)): required")
+        } catch {
+            throw APIError(.badRequest, "bad_request", "the body is not valid JSON")
+        }
+    }
+
+    private func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        router.post("/v1/jobs") { request, _ in
+            var request = request
+            let bytes = try await body(&request)
+            let value: JSONValue
+            do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, "bad_request", "\(error)") }
+            let submission: JobSubmission
+            do { submission = try JobSubmission.decode(value) } catch { throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)") }
+            return jsonResponse(try await plane.submit(submission), status: .created)
+        }
+        router.get("/v1/jobs") { request, _ in
+            var query = JobQuery()
+            let parameters = request.uri.queryParameters
+            if let state = parameters.get("state") {
+                var states: Set<JobState> = []
+                for name in state.split(separator: ",") {
+                    guard let value = JobState(rawValue: String(name)) else {
+                        throw APIError(.badRequest, "invalid_field", "state: unknown state \"\(name)\" (use \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    states.insert(value)
+                }
+                query.states = states
+            }
+            query.tenant = parameters.get("tenant")
+            if let limit = parameters.get("limit") {
+                guard let value = Int(limit), value > 0 else { throw APIError(.badRequest, "invalid_field", "limit: expected a positive whole number") }
+                query.limit = value
+            }
+            if let after = parameters.get("after") {
+                guard let value = Int64(after) else { throw APIError(.badRequest, "invalid_field", "after: expected a sequence number") }
+                query.afterSequence = value
+            }
+            return jsonResponse(try await plane.jobs(query))
+        }
+        router.get("/v1/jobs/:id") { _, context in
+            jsonResponse(try await plane.job(try context.parameters.require("id")))
+        }
+        router.post("/v1/jobs/:id/cancel") { _, context in
+            jsonResponse(try await plane.cancel(try context.parameters.require("id")))
+        }
+        router.get("/v1/jobs/:id/logs") { request, context in
+            let after = request.uri.queryParameters.get("after").flatMap { Int64($0) } ?? 0
+            return jsonResponse(try await plane.logs(try context.parameters.require("id"), after: after))
+        }
+        router.get("/v1/nodes") { _, _ in jsonResponse(await plane.nodeList()) }
+        router.get("/v1/nodes/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let node = await plane.node(name) else { throw APIError.notFound("node \(name)") }
+            return jsonResponse(node)
+        }
+        router.post("/v1/nodes/:name/:action") { _, context in
+            jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
+        }
+        router.get("/v1/events") { _, _ in
+            let events = plane.subscribe()
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: ": allot events\n\n"))
+                    for await event in events {
+                        try await writer.write(ByteBuffer(string: "event: \(event.type)\ndata: \(event.data)\n\n"))
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        router.post("/v1/agent/report") { request, _ in
+            var request = request
+            let report = try decode(AgentReport.self, try await body(&request))
+            return jsonResponse(try await plane.report(report))
+        }
+        router.get("/v1/agent/directive") { request, _ in
+            let parameters = request.uri.queryParameters
+            guard let node = parameters.get("node") else { throw APIError(.badRequest, "invalid_field", "node: required") }
+            let version = parameters.get("version").flatMap { Int($0) } ?? -1
+            let wait = min(parameters.get("wait").flatMap { Double($0) } ?? 0, plane.configuration.longPollSeconds)
+            return jsonResponse(await plane.awaitDirective(for: node, after: version, seconds: max(0, wait)))
+        }
+    }
+}
+
+/// Builds the HTTP application: routes, error mapping, authentication, a scheduler ticker.
+public func buildApplication(
+    plane: ControlPlane,
+    authenticator: Authenticator,
+    host: String = "127.0.0.1",
+    port: Int = 7070,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: AuthMiddleware(authenticator: authenticator))
+    APIRoutes(plane: plane).add(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
+        services: [TickService(plane: plane)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }
+    )
+}
