@@ -72,7 +72,11 @@ let package = Package(
         // The node agent as a library: discovery of the machine's resources and usage.
         .target(
             name: "AllotAgent",
-            dependencies: ["AllotCore", "AllotAPI"],
+            dependencies: [
+                "AllotCore", "AllotAPI", "AllotClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // The `allot` command tree as a library, one command per file.
@@ -82,7 +86,15 @@ let package = Package(
                 "AllotCore",
                 "AllotAPI",
                 "AllotAgent",
+                "AllotClient",
+                "AllotServer",
+                "AllotStore",
+                "AllotStoreSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

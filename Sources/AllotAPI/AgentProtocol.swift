@@ -8,6 +8,8 @@ public struct AgentReport: Codable, Equatable, Sendable {
             case exited
             /// The command could not be started (not found, not executable).
             case failedToStart = "failed-to-start"
+            /// The agent lost track of it (it restarted and killed the orphaned process group).
+            case lost
         }
 
         public var id: String
@@ -83,6 +85,8 @@ public struct Assignment: Codable, Equatable, Sendable {
 
 /// What the server wants a node to run: the whole set, so the agent starts what is missing and stops what is not listed.
 public struct AgentDirective: Codable, Equatable, Sendable {
+    /// Identifies the server process: versions restart when it does.
+    public var epoch: String
     /// Changes whenever the set changes; an agent long-polls with the version it has.
     public var version: Int
     public var assignments: [Assignment]
@@ -92,7 +96,15 @@ public struct AgentDirective: Codable, Equatable, Sendable {
     /// Set when the server needs the node's inventory (it does not know the node).
     public var inventoryRequested: Bool
 
-    public init(version: Int, assignments: [Assignment], scanIntervalSeconds: Double, gracePeriodSeconds: Double, inventoryRequested: Bool = false) {
+    public init(
+        epoch: String,
+        version: Int,
+        assignments: [Assignment],
+        scanIntervalSeconds: Double,
+        gracePeriodSeconds: Double,
+        inventoryRequested: Bool = false
+    ) {
+        self.epoch = epoch
         self.version = version
         self.assignments = assignments
         self.scanIntervalSeconds = scanIntervalSeconds

@@ -48,7 +48,9 @@ public struct JobSubmission: Sendable, Equatable {
             }
         }
         let maxAttempts = try reader.integer("maxAttempts") ?? 3
-        guard (1...100).contains(maxAttempts) else { throw InputError(path: "maxAttempts", "invalid value \"\(maxAttempts)\": must be between 1 and 100") }
+        guard (1...100).contains(maxAttempts) else {
+            throw InputError(path: "maxAttempts", "invalid value \"\(maxAttempts)\": must be between 1 and 100")
+        }
         let name = try reader.string("name")
         var withID = reader.fields
         withID["id"] = .string("submission")

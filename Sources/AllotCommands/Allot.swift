@@ -1,11 +1,14 @@
 import ArgumentParser
 
 /// The `allot` command tree.
-public struct Allot: ParsableCommand {
+public struct Allot: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "allot",
         abstract: "Allot: a resource manager and scheduler for AI workloads.",
-        subcommands: [PlanCommand.self, EstimateCommand.self, BenchCommand.self, DiscoverCommand.self]
+        subcommands: [
+            DevCommand.self, ServerCommand.self, AgentCommand.self, SubmitCommand.self, JobsCommand.self, JobCommand.self, LogsCommand.self,
+            CancelCommand.self, NodesCommand.self, NodeCommand.self, PlanCommand.self, EstimateCommand.self, BenchCommand.self, DiscoverCommand.self,
+        ]
     )
 
     public init() {}

@@ -11,7 +11,12 @@ extension ControlPlane {
         let id = "job-\(sequence)"
         var task = submission.task
         task.id = TaskID(id)
-        do { try scheduler.check(task) } catch { throw APIError.from(error) }
+        do {
+            try scheduler.check(task)
+        } catch {
+            nextSequence -= 1
+            throw APIError.from(error)
+        }
         let job = Job(
             id: id,
             name: submission.name,

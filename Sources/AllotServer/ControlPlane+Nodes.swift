@@ -38,6 +38,15 @@ extension ControlPlane {
                 placements[status.replica].node.rawValue == name
             else { continue }
             switch status.state {
+            case .lost:
+                try? scheduler.requeue(TaskID(job.id))
+                if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
+                    batch.updateJobs.append(requeued)
+                    batch.attempts.append(attempt)
+                }
+                replicaExits[job.id] = nil
+                notify(placements.map(\.node.rawValue))
+                finished = true
             case .running:
                 guard job.state == .scheduled else { continue }
                 job.state = .running
@@ -109,11 +118,19 @@ extension ControlPlane {
                     inventory?.gpus.first { $0.index == index }?.uuid ?? "\(index)"
                 }.joined(separator: ",")
                 assignments.append(
-                    Assignment(id: job.id, attempt: job.attempt, replica: replica, command: job.command, environment: environment, placement: placement)
+                    Assignment(
+                        id: job.id,
+                        attempt: job.attempt,
+                        replica: replica,
+                        command: job.command,
+                        environment: environment,
+                        placement: placement
+                    )
                 )
             }
         }
         return AgentDirective(
+            epoch: epoch,
             version: directiveVersions[name] ?? 0,
             assignments: assignments,
             scanIntervalSeconds: configuration.scanIntervalSeconds,
@@ -143,7 +160,9 @@ extension ControlPlane {
 
     public func node(_ name: String) -> NodeStatus? {
         guard var node = nodes[name] else { return nil }
-        node.jobs = active.values.filter { job in job.placements?.contains { $0.node.rawValue == name } ?? false }.sorted { $0.sequence < $1.sequence }.map(\.id)
+        node.jobs = active.values.filter { job in job.placements?.contains { $0.node.rawValue == name } ?? false }.sorted {
+            $0.sequence < $1.sequence
+        }.map(\.id)
         return node
     }
 

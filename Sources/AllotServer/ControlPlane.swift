@@ -27,6 +27,8 @@ public actor ControlPlane {
     var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var nextSequence: Int64 = 1
     let events = EventHub()
+    /// This process's identity in directives.
+    let epoch = UUID().uuidString
 
     var queued = WriteBatch()
     var acknowledgements: [CheckedContinuation<Result<Void, StoreError>, Never>] = []

@@ -89,7 +89,11 @@ public struct APIRoutes: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
+            )
         }
         router.post("/v1/jobs") { request, _ in
             var request = request
@@ -97,7 +101,9 @@ public struct APIRoutes: Sendable {
             let value: JSONValue
             do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, "bad_request", "\(error)") }
             let submission: JobSubmission
-            do { submission = try JobSubmission.decode(value) } catch { throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)") }
+            do { submission = try JobSubmission.decode(value) } catch {
+                throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)")
+            }
             return jsonResponse(try await plane.submit(submission), status: .created)
         }
         router.get("/v1/jobs") { request, _ in
@@ -107,7 +113,11 @@ public struct APIRoutes: Sendable {
                 var states: Set<JobState> = []
                 for name in state.split(separator: ",") {
                     guard let value = JobState(rawValue: String(name)) else {
-                        throw APIError(.badRequest, "invalid_field", "state: unknown state \"\(name)\" (use \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        throw APIError(
+                            .badRequest,
+                            "invalid_field",
+                            "state: unknown state \"\(name)\" (use \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))"
+                        )
                     }
                     states.insert(value)
                 }
@@ -115,7 +125,9 @@ public struct APIRoutes: Sendable {
             }
             query.tenant = parameters.get("tenant")
             if let limit = parameters.get("limit") {
-                guard let value = Int(limit), value > 0 else { throw APIError(.badRequest, "invalid_field", "limit: expected a positive whole number") }
+                guard let value = Int(limit), value > 0 else {
+                    throw APIError(.badRequest, "invalid_field", "limit: expected a positive whole number")
+                }
                 query.limit = value
             }
             if let after = parameters.get("after") {

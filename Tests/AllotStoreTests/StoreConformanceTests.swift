@@ -161,7 +161,12 @@ struct WriteBatchTests {
         let store = try backend.make()
         try await store.insertJobs([job("a", sequence: 1)])
         var batch = WriteBatch(insertJobs: [job("b", sequence: 2)], updateJobs: [job("a", sequence: 1, state: .running)])
-        batch.merge(WriteBatch(updateJobs: [job("b", sequence: 2, state: .scheduled)], attempts: [JobAttempt(job: "b", number: 1, nodes: ["n1"], startedAt: 1)]))
+        batch.merge(
+            WriteBatch(
+                updateJobs: [job("b", sequence: 2, state: .scheduled)],
+                attempts: [JobAttempt(job: "b", number: 1, nodes: ["n1"], startedAt: 1)]
+            )
+        )
         #expect(batch.insertJobs.map(\.state) == [.scheduled] && batch.updateJobs.count == 1)
         try await store.commit(batch)
         #expect(try await store.job("b")?.state == .scheduled)

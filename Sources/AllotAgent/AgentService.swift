@@ -1,0 +1,233 @@
+import AllotAPI
+import AllotClient
+import Foundation
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The node agent: reports the machine and its jobs every scan interval (and at once when a job starts,
+/// ends or prints), long-polls the server for the set of jobs this node must run, and makes it so: starts
+/// what is missing, stops (SIGTERM, then SIGKILL) what is no longer listed.
+///
+/// Process groups it started are written to a state file; an agent that restarts kills any still alive
+/// (orphans) and reports their jobs lost, so the server requeues them instead of believing they run.
+public actor AgentService: Service {
+    struct Running {
+        var assignment: Assignment
+        var process: ChildProcess
+        var stopping = false
+    }
+
+    struct Saved: Codable {
+        var key: String
+        var pid: Int32
+        var id: String
+        var attempt: Int
+        var replica: Int
+    }
+
+    let client: AllotClient
+    public nonisolated let name: String
+    let inventory: NodeInventory
+    let discovery: NodeDiscovery
+    let stateFile: String?
+    let logger: Logger
+    var running: [String: Running] = [:]
+    /// Jobs (id, attempt, replica) that ended here: never started again, even if a directive sent before the
+    /// server heard of the end still lists them.
+    var finished: Set<String> = []
+    var statuses: [AgentReport.JobStatus] = []
+    var output: [AgentReport.Output] = []
+    var sendInventory = true
+    var applied: (epoch: String, version: Int)?
+    var scanInterval: Double
+    var grace: Double = 10
+    var dirty = true
+    var cpuSample: (busy: UInt64, total: UInt64)?
+
+    public init(client: AllotClient, inventory: NodeInventory, discovery: NodeDiscovery, stateFile: String?, scanInterval: Double = 5, logger: Logger)
+    {
+        self.client = client
+        self.name = inventory.name
+        self.inventory = inventory
+        self.discovery = discovery
+        self.stateFile = stateFile
+        self.scanInterval = scanInterval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        killOrphans()
+        cpuSample = discovery.cpuSample()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.reportLoop() }
+            group.addTask { await self.directiveLoop() }
+            await group.waitForAll()
+        }
+        // Graceful shutdown: stop every job we run, so nothing is left behind.
+        for (_, job) in running { _ = await job.process.stop(grace: min(grace, 5)) }
+        saveState()
+    }
+
+    private var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+
+    // MARK: - Reporting
+
+    private func reportLoop() async {
+        var last = Date.distantPast
+        while !stopping {
+            if dirty || Date().timeIntervalSince(last) >= scanInterval {
+                dirty = false
+                last = Date()
+                await sendReport()
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func sendReport() async {
+        let (usage, sample) = discovery.usage(since: cpuSample)
+        cpuSample = sample
+        let sentStatuses =
+            statuses
+            + running.values.filter { !$0.stopping }.map {
+                AgentReport.JobStatus(id: $0.assignment.id, attempt: $0.assignment.attempt, replica: $0.assignment.replica, state: .running)
+            }
+        let sentOutput = output
+        statuses = []
+        output = []
+        let report = AgentReport(node: name, inventory: sendInventory ? inventory : nil, usage: usage, jobs: sentStatuses, output: sentOutput)
+        do {
+            let directive = try await client.report(report)
+            sendInventory = directive.inventoryRequested
+            if directive.inventoryRequested { dirty = true }
+            apply(directive)
+        } catch {
+            // Nothing is lost: what was not delivered goes out with the next report.
+            statuses = sentStatuses.filter { $0.state != .running } + statuses
+            output = sentOutput + output
+            logger.warning("report failed", metadata: ["error": "\(error)"])
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    private func directiveLoop() async {
+        while !stopping {
+            do {
+                let directive = try await client.directive(node: name, after: applied?.version ?? -1, wait: 20)
+                apply(directive)
+            } catch {
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    // MARK: - Reconciling
+
+    func apply(_ directive: AgentDirective) {
+        if let applied, applied.epoch == directive.epoch, directive.version < applied.version { return }
+        applied = (directive.epoch, directive.version)
+        scanInterval = directive.scanIntervalSeconds
+        grace = directive.gracePeriodSeconds
+        guard !directive.inventoryRequested else { return }
+        let wanted = Dictionary(directive.assignments.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+        for (key, job) in running where wanted[key] == nil && !job.stopping {
+            running[key]?.stopping = true
+            let process = job.process
+            let grace = self.grace
+            Task { _ = await process.stop(grace: grace) }
+        }
+        finished.formIntersection(wanted.keys)
+        for (key, assignment) in wanted.sorted(by: { $0.key < $1.key }) where running[key] == nil && !finished.contains(key) {
+            start(assignment, key: key)
+        }
+    }
+
+    private func key(_ assignment: Assignment) -> String { "\(assignment.id)#\(assignment.attempt)#\(assignment.replica)" }
+
+    private func start(_ assignment: Assignment, key: String) {
+        let id = assignment.id
+        let attempt = assignment.attempt
+        let replica = assignment.replica
+        do {
+            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment)) { [weak self] isError, text in
+                Task { await self?.record(id: id, attempt: attempt, replica: replica, isError: isError, text: text) }
+            }
+            running[key] = Running(assignment: assignment, process: process)
+            logger.info("job started", metadata: ["job.id": "\(id)", "pid": "\(process.pid)"])
+            saveState()
+            dirty = true
+            Task {
+                let code = await process.wait()
+                await self.ended(key: key, code: code)
+            }
+        } catch {
+            finished.insert(key)
+            statuses.append(
+                AgentReport.JobStatus(id: id, attempt: attempt, replica: replica, state: .failedToStart, exitCode: 127, message: error.message)
+            )
+            dirty = true
+        }
+    }
+
+    private func environment(for assignment: Assignment) -> [String: String] {
+        var environment: [String: String] = [:]
+        for name in ["PATH", "HOME", "LANG", "TMPDIR", "USER"] { environment[name] = ProcessInfo.processInfo.environment[name] }
+        if environment["PATH"] == nil { environment["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
+        for (name, value) in assignment.environment { environment[name] = value }
+        return environment
+    }
+
+    private func record(id: String, attempt: Int, replica: Int, isError: Bool, text: String) {
+        output.append(AgentReport.Output(id: id, attempt: attempt, replica: replica, stream: isError ? .stderr : .stdout, text: text))
+        dirty = true
+    }
+
+    private func ended(key: String, code: Int32) async {
+        guard let job = running.removeValue(forKey: key) else { return }
+        finished.insert(key)
+        // Let the output threads deliver the last bytes before the exit is reported.
+        try? await Task.sleep(for: .milliseconds(150))
+        let assignment = job.assignment
+        statuses.append(
+            AgentReport.JobStatus(id: assignment.id, attempt: assignment.attempt, replica: assignment.replica, state: .exited, exitCode: code)
+        )
+        logger.info("job ended", metadata: ["job.id": "\(assignment.id)", "exit": "\(code)"])
+        saveState()
+        dirty = true
+    }
+
+    // MARK: - State file
+
+    private func saveState() {
+        guard let stateFile else { return }
+        let saved = running.map {
+            Saved(
+                key: $0.key,
+                pid: $0.value.process.pid,
+                id: $0.value.assignment.id,
+                attempt: $0.value.assignment.attempt,
+                replica: $0.value.assignment.replica
+            )
+        }
+        guard let data = try? JSONEncoder().encode(saved) else { return }
+        try? data.write(to: URL(fileURLWithPath: stateFile), options: .atomic)
+    }
+
+    private func killOrphans() {
+        guard let stateFile, let data = FileManager.default.contents(atPath: stateFile),
+            let saved = try? JSONDecoder().decode([Saved].self, from: data)
+        else { return }
+        for orphan in saved {
+            _ = kill(-orphan.pid, SIGKILL)
+            statuses.append(
+                AgentReport.JobStatus(id: orphan.id, attempt: orphan.attempt, replica: orphan.replica, state: .lost, message: "agent restarted")
+            )
+            logger.warning("killed orphaned job", metadata: ["job.id": "\(orphan.id)", "pid": "\(orphan.pid)"])
+        }
+        try? FileManager.default.removeItem(atPath: stateFile)
+    }
+}

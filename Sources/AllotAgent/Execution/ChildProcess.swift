@@ -1,0 +1,129 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A job's process: started in its own process group (so a stop reaches everything it started), with its
+/// output read line by line on threads of its own, and its exit awaited without blocking Swift's executors.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    private let exit = Mutex<Int32?>(nil)
+    private let exited = Mutex<[CheckedContinuation<Int32, Never>]>([])
+
+    /// Starts `command` (looked up on `PATH`) with `environment`. Output goes to `output(stream, text)`.
+    public init(
+        command: [String],
+        environment: [String: String],
+        output: @escaping @Sendable (_ isError: Bool, _ text: String) -> Void
+    ) throws(ChildProcessError) {
+        guard let program = command.first, !program.isEmpty else { throw ChildProcessError(message: "empty command") }
+        var stdoutPipe: [Int32] = [0, 0]
+        var stderrPipe: [Int32] = [0, 0]
+        guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+            throw ChildProcessError(message: "cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
+        for descriptor in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new process group whose id is the child's pid; default signal handling in the child.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let arguments = command.map { strdup($0) } + [nil]
+        let variables = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in arguments { free(pointer) }
+            for pointer in variables { free(pointer) }
+        }
+        var child: pid_t = 0
+        let status = posix_spawnp(&child, program, &actions, &attributes, arguments, variables)
+        close(stdoutPipe[1])
+        close(stderrPipe[1])
+        guard status == 0 else {
+            close(stdoutPipe[0])
+            close(stderrPipe[0])
+            throw ChildProcessError(message: "cannot start \(program): \(String(cString: strerror(status)))")
+        }
+        pid = child
+        Self.read(stdoutPipe[0]) { output(false, $0) }
+        Self.read(stderrPipe[0]) { output(true, $0) }
+        let pid = child
+        Thread.detachNewThread { [self] in
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            let code = Self.exitCode(status)
+            self.exit.withLock { $0 = code }
+            for continuation in self.exited.withLock({ list in
+                defer { list = [] }
+                return list
+            }) { continuation.resume(returning: code) }
+        }
+    }
+
+    /// The exit code, once the process has ended (128 + signal number when a signal ended it).
+    public var exitCode: Int32? { exit.withLock { $0 } }
+
+    /// Waits for the process to end and returns its exit code.
+    public func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let code: Int32? = exit.withLock { code in
+                if code == nil { exited.withLock { $0.append(continuation) } }
+                return code
+            }
+            if let code { continuation.resume(returning: code) }
+        }
+    }
+
+    /// Sends a signal to the whole process group.
+    public func signal(_ signal: Int32) { _ = kill(-pid, signal) }
+
+    /// SIGTERM to the group, then SIGKILL after `grace` seconds if it has not ended.
+    public func stop(grace: Double) async -> Int32 {
+        signal(SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while exitCode == nil && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if exitCode == nil { signal(SIGKILL) }
+        // Leftover members of the group (children that ignored SIGTERM) go too.
+        let code = await wait()
+        _ = kill(-pid, SIGKILL)
+        return code
+    }
+
+    private static func exitCode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    private static func read(_ descriptor: Int32, _ deliver: @escaping @Sendable (String) -> Void) {
+        Thread.detachNewThread {
+            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                deliver(String(decoding: data, as: UTF8.self))
+            }
+        }
+    }
+}
+
+public struct ChildProcessError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

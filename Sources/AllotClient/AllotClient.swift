@@ -1,0 +1,143 @@
+import AllotAPI
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A failed call: the server's error code and message, or a transport failure.
+public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The HTTP status, or `nil` when no response came.
+    public var status: Int?
+    public var code: String
+    public var message: String
+
+    public init(status: Int?, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { status.map { "\($0) \(code): \(message)" } ?? "\(code): \(message)" }
+}
+
+/// The typed HTTP client of the Allot API, used by the CLI and the agent.
+public struct AllotClient: Sendable {
+    public let server: URL
+    let token: String
+    let session: URLSession
+
+    public init(server: URL, token: String, session: URLSession = .shared) {
+        self.server = server
+        self.token = token
+        self.session = session
+    }
+
+    // MARK: - Jobs
+
+    /// Submits a job given as a submission document (see ``JobSubmission``).
+    public func submit(_ document: [String: Any]) async throws(ClientError) -> Job {
+        let body: Data
+        do { body = try JSONSerialization.data(withJSONObject: document) } catch {
+            throw ClientError(status: nil, code: "bad_request", message: "cannot encode the submission: \(error)")
+        }
+        return try await call("POST", "/v1/jobs", body: body)
+    }
+
+    public func jobs(states: [JobState] = [], tenant: String? = nil, limit: Int? = nil) async throws(ClientError) -> [JobView] {
+        var query: [URLQueryItem] = []
+        if !states.isEmpty { query.append(URLQueryItem(name: "state", value: states.map(\.rawValue).joined(separator: ","))) }
+        if let tenant { query.append(URLQueryItem(name: "tenant", value: tenant)) }
+        if let limit { query.append(URLQueryItem(name: "limit", value: "\(limit)")) }
+        return try await call("GET", "/v1/jobs", query: query)
+    }
+
+    public func job(_ id: String) async throws(ClientError) -> JobView { try await call("GET", "/v1/jobs/\(escape(id))") }
+
+    public func cancel(_ id: String) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs/\(escape(id))/cancel") }
+
+    public func logs(_ id: String, after offset: Int64 = 0) async throws(ClientError) -> [LogChunk] {
+        try await call("GET", "/v1/jobs/\(escape(id))/logs", query: [URLQueryItem(name: "after", value: "\(offset)")])
+    }
+
+    // MARK: - Nodes
+
+    public func nodes() async throws(ClientError) -> [NodeStatus] { try await call("GET", "/v1/nodes") }
+
+    public func node(_ name: String) async throws(ClientError) -> NodeStatus { try await call("GET", "/v1/nodes/\(escape(name))") }
+
+    /// `cordon`, `drain` or `uncordon`.
+    public func node(_ name: String, action: String) async throws(ClientError) -> NodeStatus {
+        try await call("POST", "/v1/nodes/\(escape(name))/\(escape(action))")
+    }
+
+    public func health() async throws(ClientError) -> [String: String] { try await call("GET", "/health") }
+
+    // MARK: - Agents
+
+    public func report(_ report: AgentReport) async throws(ClientError) -> AgentDirective {
+        let body: Data
+        do { body = try JSONEncoder().encode(report) } catch { throw ClientError(status: nil, code: "bad_request", message: "\(error)") }
+        return try await call("POST", "/v1/agent/report", body: body)
+    }
+
+    public func directive(node: String, after version: Int, wait seconds: Double) async throws(ClientError) -> AgentDirective {
+        try await call(
+            "GET",
+            "/v1/agent/directive",
+            query: [
+                URLQueryItem(name: "node", value: node), URLQueryItem(name: "version", value: "\(version)"),
+                URLQueryItem(name: "wait", value: "\(seconds)"),
+            ],
+            timeout: seconds + 15
+        )
+    }
+
+    // MARK: - Transport
+
+    private func escape(_ component: String) -> String {
+        component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? component
+    }
+
+    func call<Response: Decodable>(
+        _ method: String,
+        _ path: String,
+        query: [URLQueryItem] = [],
+        body: Data? = nil,
+        timeout: Double = 30
+    ) async throws(ClientError) -> Response {
+        guard var components = URLComponents(url: server, resolvingAgainstBaseURL: false) else {
+            throw ClientError(status: nil, code: "bad_server", message: "invalid server URL \(server)")
+        }
+        let base = components.percentEncodedPath.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
+        if !query.isEmpty { components.queryItems = query }
+        guard let url = components.url else { throw ClientError(status: nil, code: "bad_server", message: "invalid URL for \(path)") }
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.httpBody = body
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            if let body = try? JSONDecoder().decode(APIErrorBody.self, from: data) {
+                throw ClientError(status: status, code: body.error.code, message: body.error.message)
+            }
+            throw ClientError(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
+        }
+        do {
+            return try JSONDecoder().decode(Response.self, from: data)
+        } catch {
+            throw ClientError(status: status, code: "bad_response", message: "unexpected response from \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import AllotAPI
+import AllotAgent
+import AllotClient
+import AllotCore
+import ArgumentParser
+import Foundation
+import ServiceLifecycle
+import UnixSignals
+
+/// `allot agent`: joins a machine to a server and runs the jobs placed on it.
+public struct AgentCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Join this machine to a server: report its resources and run the jobs placed on it."
+    )
+
+    @Option(help: "The server URL.")
+    public var server: String
+
+    @Option(help: "The agent join token the server printed.")
+    public var token: String
+
+    @Option(help: "The node name (the host name when absent).")
+    public var name: String?
+
+    @Option(help: "Declared resources replacing discovery, e.g. cpu=8,memory=32GiB,gpus=2xA100:80GiB.")
+    public var resources: String?
+
+    @Option(name: .customLong("disk"), help: "A path whose file system to report (repeatable; / when absent).")
+    public var disks: [String] = []
+
+    @Option(name: .customLong("data-dir"), help: "Where the agent keeps its state (process groups it started).")
+    public var dataDirectory: String = "./.allot"
+
+    public init() {}
+
+    public func validate() throws {
+        guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("--server: invalid value \"\(server)\": expected a URL such as http://10.0.0.1:7070")
+        }
+        if let resources {
+            do { _ = try ResourceOverride.parse(resources) } catch {
+                throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
+            }
+        }
+    }
+
+    public func run() async throws {
+        let service = try makeService(client: AllotClient(server: URL(string: server)!, token: token))
+        announce("allot agent \(service.name) reporting to \(server)")
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: makeLogger("allot.agent"))
+        )
+        try await group.run()
+    }
+
+    func makeService(client: AllotClient) throws -> AgentService {
+        let discovery = NodeDiscovery(name: name, diskPaths: disks.isEmpty ? ["/"] : disks)
+        var inventory = discovery.inventory()
+        if let resources { inventory = try ResourceOverride.parse(resources).apply(to: inventory) }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        return AgentService(
+            client: client,
+            inventory: inventory,
+            discovery: discovery,
+            stateFile: dataDirectory + "/agent-\(inventory.name).json",
+            logger: makeLogger("allot.agent")
+        )
+    }
+}

@@ -1,0 +1,56 @@
+import AllotClient
+import ArgumentParser
+import Foundation
+
+/// `--server` and `--token` for commands that talk to a server; they default to `ALLOT_SERVER` / `ALLOT_TOKEN`,
+/// then to the credentials `allot dev` saved (`~/.config/allot/credentials.json`), then to a local server.
+public struct ClientOptions: ParsableArguments {
+    @Option(help: "The server URL (default: $ALLOT_SERVER, the saved credentials, or http://127.0.0.1:7070).")
+    public var server: String?
+
+    @Option(help: "The API token (default: $ALLOT_TOKEN or the saved credentials).")
+    public var token: String?
+
+    public init() {}
+
+    struct Credentials: Codable {
+        var server: String
+        var token: String
+    }
+
+    static var credentialsPath: String {
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.config/allot/credentials.json"
+    }
+
+    /// Saves credentials readable by the owner only (mode 0600).
+    static func save(server: String, token: String) throws {
+        let path = credentialsPath
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let data = try JSONEncoder().encode(Credentials(server: server, token: token))
+        FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    public func client() throws -> AllotClient {
+        let environment = ProcessInfo.processInfo.environment
+        let saved = FileManager.default.contents(atPath: Self.credentialsPath).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
+        let address = server ?? environment["ALLOT_SERVER"] ?? saved?.server ?? "http://127.0.0.1:7070"
+        guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("--server: invalid value \"\(address)\": expected a URL such as http://127.0.0.1:7070")
+        }
+        guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
+            throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
+        }
+        return AllotClient(server: url, token: token)
+    }
+}
+
+/// Runs an async command body, turning client errors into plain messages.
+func withClientErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ClientError {
+        throw CommandFailure(error.description)
+    }
+}

@@ -1,0 +1,64 @@
+import AllotAgent
+import AllotClient
+import AllotServer
+import ArgumentParser
+import Foundation
+import ServiceLifecycle
+import UnixSignals
+
+/// `allot dev`: everything in one process — the HTTP API, the embedded SQLite store, and an agent for this machine.
+public struct DevCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run a whole Allot on this machine: API server, embedded store and a local agent."
+    )
+
+    @OptionGroup public var options: ServeOptions
+
+    @Option(help: "Declared resources for the local node instead of discovery, e.g. cpu=8,memory=32GiB,gpus=2xA100:80GiB.")
+    public var resources: String?
+
+    @Option(help: "The local node's name (the host name when absent).")
+    public var name: String?
+
+    public init() {}
+
+    public func run() async throws {
+        let (plane, authenticator, admin, agentToken) = try await options.open()
+        guard let agentToken else {
+            throw CommandFailure("the agent token is missing from \(options.dataDirectory)/agent-token; remove the data directory to start afresh")
+        }
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let app = buildApplication(plane: plane, authenticator: authenticator, host: options.host, port: options.port) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        var agent = AgentCommand()
+        agent.server = "http://\(options.host):\(options.port)"
+        agent.token = agentToken
+        agent.name = name
+        agent.resources = resources
+        agent.dataDirectory = options.dataDirectory
+        agent.disks = []
+        let host = options.host
+        let dataDirectory = options.dataDirectory
+        let serverLogger = makeLogger("allot.dev")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: serverLogger))
+                    .run()
+            }
+            guard let port = await stream.first(where: { _ in true }) else { return }
+            let url = "http://\(host):\(port)"
+            announce("allot dev running at \(url)")
+            announce("admin token: \(admin ?? "(see \(dataDirectory)/admin-token)")")
+            if let admin { try? ClientOptions.save(server: url, token: admin) }
+            let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken))
+            group.addTask {
+                try await ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: serverLogger))
+                    .run()
+            }
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import AllotAPI
+import AllotClient
+import AllotCore
+import ArgumentParser
+import Foundation
+
+/// `allot submit [--cpu --memory --gpus --gpu-memory --priority --tenant --gang --estimate] -- CMD ARGS`.
+public struct SubmitCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a job: allot submit --cpu 2 --memory 4GiB -- python train.py"
+    )
+
+    @Option(help: "CPU cores (2, 0.5, 500m).") public var cpu: String?
+    @Option(help: "Memory (16GiB, 512Mi).") public var memory: String?
+    @Option(help: "Whole GPUs, or with --gpu-memory the number of GPUs to share.") public var gpus: Int?
+    @Option(name: .customLong("gpu-memory"), help: "A share of each GPU's memory (8GiB).") public var gpuMemory: String?
+    @Option(name: .customLong("gpu-model"), help: "GPU model (H100, A100).") public var gpuModel: String?
+    @Option(help: "Priority; higher runs first.") public var priority: Int?
+    @Option(help: "Tenant.") public var tenant: String?
+    @Option(name: .customLong("class"), help: "critical, standard or best-effort.") public var slaClass: String?
+    @Option(help: "Gang size: replicas started together or not at all.") public var gang: Int?
+    @Option(help: "Runtime estimate in seconds.") public var estimate: Double?
+    @Flag(help: "May be preempted by higher-priority work.") public var preemptible = false
+    @Option(help: "A name for the job.") public var name: String?
+    @Option(name: .customLong("env"), help: "NAME=VALUE (repeatable).") public var environment: [String] = []
+    @Option(name: .customLong("max-attempts"), help: "Attempts when its node is lost (1 = no retry).") public var maxAttempts: Int?
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") public var command: [String] = []
+    @OptionGroup public var client: ClientOptions
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("a command is required after --, e.g. allot submit -- sh -c 'echo hi'") }
+        for item in environment where !item.contains("=") { throw ValidationError("--env: invalid value \"\(item)\": expected NAME=VALUE") }
+    }
+
+    /// The submission document the server receives.
+    func document() -> [String: Any] {
+        var requests: [String: Any] = [:]
+        if let cpu { requests["cpu"] = cpu }
+        if let memory { requests["memory"] = memory }
+        if let gpus { requests["gpus"] = gpus }
+        if let gpuMemory { requests["gpuMemory"] = gpuMemory }
+        if let gpuModel { requests["gpuModel"] = gpuModel }
+        var document: [String: Any] = ["command": command, "requests": requests]
+        if let priority { document["priority"] = priority }
+        if let tenant { document["tenant"] = tenant }
+        if let slaClass { document["class"] = slaClass }
+        if let gang { document["gang"] = gang }
+        if let estimate { document["estimate"] = estimate }
+        if preemptible { document["preemptible"] = true }
+        if let name { document["name"] = name }
+        if let maxAttempts { document["maxAttempts"] = maxAttempts }
+        if !environment.isEmpty {
+            document["env"] = Dictionary(
+                environment.map { item in
+                    let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                    return (parts[0], parts.count > 1 ? parts[1] : "")
+                },
+                uniquingKeysWith: { _, last in last }
+            )
+        }
+        return document
+    }
+
+    public func run() async throws {
+        let job = try await withClientErrors { try await client.client().submit(document()) }
+        print(output.output == .json ? try JSONOutput.render(job) : "submitted \(job.id)")
+    }
+}
+
+/// `allot jobs [--state S] [--tenant T]`.
+public struct JobsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "jobs", abstract: "List jobs.")
+
+    @Option(help: "Only jobs in these states (comma-separated).") public var state: String?
+    @Option(help: "Only this tenant's jobs.") public var tenant: String?
+    @Option(help: "At most this many.") public var limit: Int?
+    @OptionGroup public var client: ClientOptions
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func run() async throws {
+        var states: [JobState] = []
+        for name in (state ?? "").split(separator: ",") {
+            guard let value = JobState(rawValue: String(name)) else { throw ValidationError("--state: invalid value \"\(name)\"") }
+            states.append(value)
+        }
+        let jobs = try await withClientErrors { try await client.client().jobs(states: states, tenant: tenant, limit: limit) }
+        if output.output == .json {
+            print(try JSONOutput.render(jobs))
+            return
+        }
+        var table = TextTable(["ID", "NAME", "TENANT", "STATE", "NODE", "GPUS", "EXIT", "REASON"])
+        for view in jobs {
+            let job = view.job
+            table.add([
+                job.id, job.name ?? "-", job.tenant, job.state.rawValue,
+                job.placements?.map(\.node.rawValue).joined(separator: ",") ?? "-",
+                job.placements.map { $0.flatMap(\.gpuIndices).map(String.init).joined(separator: ",") }.flatMap { $0.isEmpty ? nil : $0 } ?? "-",
+                job.exitCode.map(String.init) ?? "-", job.reason ?? "",
+            ])
+        }
+        print(table.render())
+    }
+}
+
+/// `allot job ID`.
+public struct JobCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "job", abstract: "Show one job.")
+
+    @Argument(help: "The job id.") public var id: String
+    @OptionGroup public var client: ClientOptions
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let view = try await withClientErrors { try await client.client().job(id) }
+        if output.output == .json {
+            print(try JSONOutput.render(view))
+            return
+        }
+        let job = view.job
+        var lines = ["id: \(job.id)", "state: \(job.state.rawValue)", "command: \(job.command.joined(separator: " "))", "tenant: \(job.tenant)"]
+        lines.append("attempt: \(job.attempt) (retries \(job.retries) of \(job.maxAttempts - 1))")
+        for (index, placement) in (job.placements ?? []).enumerated() {
+            let gpus = placement.gpuIndices.isEmpty ? "" : " gpus \(placement.gpuIndices.map(String.init).joined(separator: ","))"
+            lines.append(
+                "replica \(index): \(placement.node)\(gpus) cpu \(Quantity.formatCPU(placement.cpuMillis)) memory \(Quantity.formatBytes(placement.memoryBytes))"
+            )
+        }
+        if let position = view.queuePosition { lines.append("queue position: \(position)") }
+        if let start = view.estimatedStartAt { lines.append("estimated start: \(Date(timeIntervalSince1970: start))") }
+        if let code = job.exitCode { lines.append("exit code: \(code)") }
+        if let reason = job.reason { lines.append("reason: \(reason)") }
+        print(lines.joined(separator: "\n"))
+    }
+}
+
+/// `allot logs ID [--follow]`.
+public struct LogsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a job's output.")
+
+    @Argument(help: "The job id.") public var id: String
+    @Flag(help: "Keep printing until the job ends.") public var follow = false
+    @OptionGroup public var client: ClientOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let client = try client.client()
+        var offset: Int64 = 0
+        while true {
+            let chunks = try await withClientErrors { try await client.logs(id, after: offset) }
+            for chunk in chunks {
+                if chunk.stream == .stderr {
+                    FileHandle.standardError.write(Data(chunk.text.utf8))
+                } else {
+                    FileHandle.standardOutput.write(Data(chunk.text.utf8))
+                }
+                offset = chunk.offset
+            }
+            guard follow else { return }
+            if chunks.isEmpty {
+                let job = try await withClientErrors { try await client.job(id) }.job
+                if job.state.isTerminal, try await withClientErrors({ try await client.logs(id, after: offset) }).isEmpty { return }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+}
+
+/// `allot cancel ID`.
+public struct CancelCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "cancel",
+        abstract: "Cancel a job (SIGTERM, then SIGKILL after the grace period)."
+    )
+
+    @Argument(help: "The job id.") public var id: String
+    @OptionGroup public var client: ClientOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let job = try await withClientErrors { try await client.client().cancel(id) }
+        print("\(job.id): \(job.cancelRequestedAt != nil && !job.state.isTerminal ? "stopping" : job.state.rawValue)")
+    }
+}

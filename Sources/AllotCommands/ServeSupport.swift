@@ -1,0 +1,83 @@
+import AllotAPI
+import AllotCore
+import AllotServer
+import AllotStore
+import AllotStoreSQLite
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+
+/// Options of the commands that run a control plane (`allot dev`, `allot server`).
+public struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to listen on.")
+    public var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    public var port: Int = 7070
+
+    @Option(name: .customLong("data-dir"), help: "Where the database and tokens live.")
+    public var dataDirectory: String = "./.allot"
+
+    @Option(name: .customLong("scan-interval"), help: "Seconds between heartbeats (a node is down after 3 missed); defaults to the preset's.")
+    public var scanInterval: Double?
+
+    @Option(name: .customLong("grace-period"), help: "Seconds between SIGTERM and SIGKILL when a job is stopped.")
+    public var gracePeriod: Double = 10
+
+    @OptionGroup public var scheduler: SchedulerOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
+        if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
+        guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
+    }
+
+    func serverConfiguration() throws -> ServerConfiguration {
+        var scheduler = try self.scheduler.configuration()
+        if self.scheduler.preset == nil && scanInterval == nil { scheduler.scanIntervalSeconds = 5 }
+        if let scanInterval { scheduler.scanIntervalSeconds = scanInterval }
+        return ServerConfiguration(scheduler: scheduler, gracePeriodSeconds: gracePeriod)
+    }
+
+    /// Opens the store and the control plane, and loads (or creates) the tokens.
+    func open() async throws -> (ControlPlane, Authenticator, admin: String?, agent: String?) {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dataDirectory + "/allot.sqlite")
+        let (authenticator, created) = try await Authenticator.load(from: store)
+        if let created {
+            try writeSecret(created.admin, to: dataDirectory + "/admin-token")
+            try writeSecret(created.agent, to: dataDirectory + "/agent-token")
+        }
+        let admin = created?.admin ?? readSecret(dataDirectory + "/admin-token")
+        let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
+        do {
+            let plane = try await ControlPlane.start(store: store, configuration: try serverConfiguration())
+            return (plane, authenticator, admin, agent)
+        } catch let error as APIError {
+            throw CommandFailure("cannot start the control plane: \(error.message)")
+        }
+    }
+}
+
+func writeSecret(_ secret: String, to path: String) throws {
+    FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+}
+
+func readSecret(_ path: String) -> String? {
+    FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// Prints a line at once, even when stdout is a pipe.
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["ALLOT_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    return logger
+}

@@ -1,0 +1,32 @@
+import AllotServer
+import ArgumentParser
+import Hummingbird
+import ServiceLifecycle
+import UnixSignals
+
+/// `allot server`: the control plane alone; agents join with the printed join token.
+public struct ServerCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run the control plane (HTTP API + embedded SQLite store); agents join over the network."
+    )
+
+    @OptionGroup public var options: ServeOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let (plane, authenticator, admin, agent) = try await options.open()
+        let host = options.host
+        let directory = options.dataDirectory
+        let app = buildApplication(plane: plane, authenticator: authenticator, host: host, port: options.port) { port in
+            announce("allot server listening on http://\(host):\(port)")
+            announce("admin token: \(admin ?? "(see \(directory)/admin-token)")")
+            announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: makeLogger("allot.server"))
+        )
+        try await group.run()
+    }
+}

@@ -1,4 +1,0 @@
-import AllotCommands
-import ArgumentParser
-
-Allot.main()
