@@ -128,6 +128,16 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "AllotServerTests",
+            dependencies: ["AllotServer", "AllotStore", "AllotAPI", "AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "AllotCommandsTests",
             dependencies: ["AllotCommands", "AllotAPI", "AllotCore"],
             swiftSettings: strictSettings
