@@ -32,7 +32,8 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
-        for descriptor in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        // Nothing else of the agent's (sockets, its own output, the database) leaks into the job.
+        Self.closeInheritedDescriptors(&actions)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -104,6 +105,20 @@ public final class ChildProcess: Sendable {
         let code = await wait()
         _ = kill(-pid, SIGKILL)
         return code
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// Closes every descriptor from 3 up in the child: with glibc's `posix_spawn_file_actions_addclosefrom_np`
+    /// where it exists (2.34+), else one close action per descriptor open now (glibc ignores closing one that
+    /// is not open).
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") {
+            let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+            if closeFrom(&actions, 3) == 0 { return }
+        }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? Array(3..<1024)
+        for descriptor in open where descriptor >= 3 { posix_spawn_file_actions_addclose(&actions, descriptor) }
     }
 
     private static func exitCode(_ status: Int32) -> Int32 {

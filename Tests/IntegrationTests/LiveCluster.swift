@@ -1,0 +1,156 @@
+import AllotAPI
+import AllotClient
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `allot` executable built beside the tests.
+func allotExecutable() throws -> String {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("allot").path,
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/allot").path,
+    ]
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw LiveError("the allot executable was not found (looked in \(candidates))")
+    }
+    return found
+}
+
+struct LiveError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real `allot` process whose output is collected.
+final class LiveProcess: Sendable {
+    let process: Process
+    private let collected = Mutex("")
+
+    init(_ arguments: [String], directory: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try allotExecutable())
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = directory
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                self.collected.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+    }
+
+    var output: String { collected.withLock { $0 } }
+
+    /// Waits until the output has a line starting with `prefix`; returns the rest of that line.
+    func line(startingWith prefix: String, within seconds: Double = 60) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line.dropFirst(prefix.count)) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LiveError("no line starting with \"\(prefix)\" within \(seconds) s; output:\n\(output)")
+    }
+
+    /// SIGKILL, without waiting: whatever it started keeps running, as after a real crash.
+    func kill9() { _ = kill(process.processIdentifier, SIGKILL) }
+
+    func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A server and its agents on loopback, each a real process, in a fresh directory.
+final class LiveCluster: Sendable {
+    let directory: String
+    let server: Mutex<LiveProcess?>
+    let agents: Mutex<[String: LiveProcess]> = Mutex([:])
+    let url: String
+    let adminToken: String
+    let agentToken: String
+
+    init(scanInterval: Double = 0.5) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-live-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let process = try LiveProcess(
+            ["server", "--port", "0", "--data-dir", "server", "--scan-interval", "\(scanInterval)", "--grace-period", "1", "--headroom", "0"],
+            directory: directory
+        )
+        server = Mutex(process)
+        url = try await process.line(startingWith: "allot server listening on ")
+        adminToken = try await process.line(startingWith: "admin token: ")
+        agentToken = try await process.line(startingWith: "agent join token: ")
+    }
+
+    var client: AllotClient { AllotClient(server: URL(string: url)!, token: adminToken) }
+
+    func startAgent(_ name: String, resources: String) throws {
+        let agent = try LiveProcess(
+            ["agent", "--server", url, "--token", agentToken, "--name", name, "--resources", resources, "--data-dir", "agent-\(name)"],
+            directory: directory
+        )
+        agents.withLock { $0[name] = agent }
+    }
+
+    func agent(_ name: String) -> LiveProcess? { agents.withLock { $0[name] } }
+
+    /// Kills the server with SIGKILL and starts it again on the same port and data.
+    func restartServerHard() async throws {
+        server.withLock { $0?.kill9() }
+        let port = URL(string: url)!.port!
+        let process = try LiveProcess(
+            ["server", "--port", "\(port)", "--data-dir", "server", "--scan-interval", "0.5", "--grace-period", "1", "--headroom", "0"],
+            directory: directory
+        )
+        server.withLock { $0 = process }
+        _ = try await process.line(startingWith: "allot server listening on ")
+    }
+
+    func stop() {
+        for agent in agents.withLock({ Array($0.values) }) { agent.terminate() }
+        server.withLock { $0?.terminate() }
+    }
+
+    /// Polls until `condition` holds.
+    func eventually<T>(_ what: String, within seconds: Double = 30, _ condition: () async throws -> T?) async throws -> T {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last: (any Error)?
+        while Date() < deadline {
+            do {
+                if let value = try await condition() { return value }
+            } catch {
+                last = error
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LiveError("\(what): not within \(seconds) s\(last.map { " (last error: \($0))" } ?? "")")
+    }
+
+    func finished(_ id: String) async throws -> Job {
+        try await eventually("job \(id) finished") {
+            let job = try await client.job(id).job
+            return job.state.isTerminal ? job : nil
+        }
+    }
+
+    func log(_ id: String) async throws -> [LogChunk] { try await client.logs(id) }
+}
+
+/// Whether any process of this process group is alive.
+func groupAlive(_ pgid: Int32) -> Bool { kill(-pgid, 0) == 0 }
