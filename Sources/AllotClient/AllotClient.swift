@@ -41,8 +41,11 @@ public struct AllotClient: Sendable {
         do { body = try JSONSerialization.data(withJSONObject: document) } catch {
             throw ClientError(status: nil, code: "bad_request", message: "cannot encode the submission: \(error)")
         }
-        return try await call("POST", "/v1/jobs", body: body)
+        return try await submit(body: body)
     }
+
+    /// Submits a job given as the JSON bytes of a submission document.
+    public func submit(body: Data) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs", body: body) }
 
     public func jobs(states: [JobState] = [], tenant: String? = nil, limit: Int? = nil) async throws(ClientError) -> [JobView] {
         var query: [URLQueryItem] = []

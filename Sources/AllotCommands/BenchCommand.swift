@@ -2,11 +2,11 @@ import AllotCore
 import ArgumentParser
 
 /// `allot bench`: benchmarks that print figures.
-public struct BenchCommand: ParsableCommand {
+public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures.",
-        subcommands: [SchedulerBenchCommand.self]
+        subcommands: [SchedulerBenchCommand.self, APIBenchCommand.self]
     )
 
     public init() {}

@@ -23,11 +23,13 @@ final class EventHub: Sendable {
     }
 
     func publish<Record: Encodable>(_ type: String, _ record: Record) {
+        let subscribers = state.withLock { Array($0.values) }
+        guard !subscribers.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(record) else { return }
         let event = ControlPlaneEvent(type: type, data: String(decoding: data, as: UTF8.self))
-        for continuation in state.withLock({ Array($0.values) }) { continuation.yield(event) }
+        for continuation in subscribers { continuation.yield(event) }
     }
 
     func finish() {

@@ -4,6 +4,7 @@ import AllotStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 extension APIError: HTTPResponseError {
@@ -190,6 +191,7 @@ public func buildApplication(
     authenticator: Authenticator,
     host: String = "127.0.0.1",
     port: Int = 7070,
+    logger: Logger = Logger(label: "allot.server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
@@ -200,6 +202,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
         services: [TickService(plane: plane)],
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger
     )
 }

@@ -152,4 +152,12 @@ struct CommandTests {
         let bad = run(["discover", "--resources", "gpus=two"])
         #expect(bad.exitCode != 0 && bad.message?.contains("--resources.gpus") == true)
     }
+
+    @Test func apiBenchSubmitsDurablyOverHTTP() async throws {
+        let command = try APIBenchCommand.parse(["--jobs", "300", "--concurrency", "8"])
+        let result = try await command.measure()
+        #expect(result.created == 300 && result.failed == 0)
+        #expect(result.storedJobs == 300)
+        #expect(result.latencyP99Milliseconds >= result.latencyP50Milliseconds)
+    }
 }

@@ -1,0 +1,185 @@
+import AllotAPI
+import AllotClient
+import AllotCore
+import AllotServer
+import AllotStoreSQLite
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `allot bench api`: durable job submissions per second over HTTP on the embedded SQLite store.
+///
+/// It starts a server on loopback with a fresh database (WAL, `synchronous = FULL`: a `201` means the job is
+/// on disk), joins one large node so every job is feasible and gets scheduled as in real use, and submits the
+/// jobs over `--concurrency` keep-alive connections with a small SwiftNIO client.
+public struct APIBenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Submit jobs over HTTP to a server on loopback (SQLite, synchronous=FULL); print durable submissions/s and latency p50/p99."
+    )
+
+    @Option(help: "Jobs to submit.") public var jobs: Int = 10_000
+    @Option(help: "Connections, each with one request in flight.") public var concurrency: Int = 64
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
+        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency: must be 1 to 1024") }
+    }
+
+    struct Result: Encodable {
+        var jobs: Int
+        var concurrency: Int
+        var created: Int
+        var failed: Int
+        var seconds: Double
+        var submissionsPerSecond: Double
+        var latencyP50Milliseconds: Double
+        var latencyP99Milliseconds: Double
+        var latencyMaxMilliseconds: Double
+        var storedJobs: Int
+    }
+
+    public func run() async throws {
+        let result = try await measure()
+        if output.output == .json {
+            print(try JSONOutput.render(result))
+            return
+        }
+        var table = TextTable(["METRIC", "VALUE"])
+        table.add(["jobs submitted", "\(result.jobs) (\(result.created) created, \(result.failed) failed)"])
+        table.add(["connections", "\(result.concurrency)"])
+        table.add(["wall time", Quantity.format(result.seconds) + " s"])
+        table.add(["durable submissions/s", Quantity.format(result.submissionsPerSecond.rounded())])
+        table.add(["latency p50", Quantity.format(result.latencyP50Milliseconds) + " ms"])
+        table.add(["latency p99", Quantity.format(result.latencyP99Milliseconds) + " ms"])
+        table.add(["latency max", Quantity.format(result.latencyMaxMilliseconds) + " ms"])
+        table.add(["jobs in the store", "\(result.storedJobs)"])
+        print(table.render())
+    }
+
+    func measure() async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-bench-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteStore(path: directory + "/allot.sqlite")
+        let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0)))
+        let admin = Authenticator.newToken()
+        let agent = Authenticator.newToken()
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "allot.bench")
+        logger.logLevel = .critical
+        let app = buildApplication(plane: plane, authenticator: Authenticator(adminToken: admin, agentToken: agent), port: 0, logger: logger) {
+            port in
+            continuation.yield(port)
+            continuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigint], logger: logger))
+        return try await withThrowingTaskGroup(of: Result?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            guard let port = await ports.first(where: { _ in true }) else { throw CommandFailure("the server did not start") }
+            let url = URL(string: "http://127.0.0.1:\(port)")!
+            let inventory = NodeInventory(name: "bench", cpu: NodeInventory.CPU(model: "bench", logicalCores: 4096), memoryBytes: 1 << 44)
+            _ = try await AllotClient(server: url, token: agent).report(AgentReport(node: "bench", inventory: inventory))
+            var result = try await submitAll(port: port, token: admin)
+            result.storedJobs = try await AllotClient(server: url, token: admin).jobs().count
+            await group.triggerGracefulShutdown()
+            _ = try await tasks.next()
+            return result
+        }
+    }
+
+    private func submitAll(port: Int, token: String) async throws -> Result {
+        let body = ByteBuffer(string: #"{"command":["true"],"requests":{"cpu":"100m","memory":"1MiB"}}"#)
+        let remaining = Countdown(jobs)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let total = jobs
+        let outcomes = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
+            for _ in 0..<min(concurrency, jobs) {
+                group.addTask {
+                    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) {
+                        channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                        }
+                    }
+                    var samples: [(Double, Bool)] = []
+                    try await channel.executeThenClose { inbound, outbound in
+                        var responses = inbound.makeAsyncIterator()
+                        while remaining.take() {
+                            let begin = clock.now
+                            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/jobs")
+                            head.headers.add(name: "Host", value: "127.0.0.1")
+                            head.headers.add(name: "Authorization", value: "Bearer \(token)")
+                            head.headers.add(name: "Content-Type", value: "application/json")
+                            head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
+                            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(body)), .end(nil)])
+                            var created = false
+                            reading: while let part = try await responses.next() {
+                                switch part {
+                                case .head(let response): created = response.status == .created
+                                case .body: break
+                                case .end: break reading
+                                }
+                            }
+                            let elapsed = clock.now - begin
+                            samples.append((Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15, created))
+                        }
+                    }
+                    return samples
+                }
+            }
+            var all: [(Double, Bool)] = []
+            all.reserveCapacity(total)
+            for try await samples in group { all += samples }
+            return all
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let latencies = outcomes.map(\.0).sorted()
+        let created = outcomes.count { $0.1 }
+        func percentile(_ fraction: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * fraction))]
+        }
+        return Result(
+            jobs: total,
+            concurrency: concurrency,
+            created: created,
+            failed: outcomes.count - created,
+            seconds: seconds,
+            submissionsPerSecond: Double(created) / seconds,
+            latencyP50Milliseconds: percentile(0.5),
+            latencyP99Milliseconds: percentile(0.99),
+            latencyMaxMilliseconds: latencies.last ?? 0,
+            storedJobs: 0
+        )
+    }
+}
+
+/// Hands out a fixed number of turns to concurrent workers.
+final class Countdown: Sendable {
+    private let left: Mutex<Int>
+    init(_ count: Int) { left = Mutex(count) }
+
+    /// Takes one turn; `false` when none are left.
+    func take() -> Bool {
+        left.withLock { count in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }
+    }
+}
