@@ -62,10 +62,13 @@ public actor AgentService: Service {
     public func run() async throws {
         killOrphans()
         cpuSample = discovery.cpuSample()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.reportLoop() }
-            group.addTask { await self.directiveLoop() }
-            await group.waitForAll()
+        // The loops end at graceful shutdown, a long poll in flight included.
+        try? await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.reportLoop() }
+                group.addTask { await self.directiveLoop() }
+                await group.waitForAll()
+            }
         }
         // Graceful shutdown: stop every job we run, so nothing is left behind.
         for (_, job) in running { _ = await job.process.stop(grace: min(grace, 5)) }
@@ -117,7 +120,7 @@ public actor AgentService: Service {
     private func directiveLoop() async {
         while !stopping {
             do {
-                let directive = try await client.directive(node: name, after: applied?.version ?? -1, wait: 20)
+                let directive = try await client.directive(node: name, after: applied?.version ?? -1, wait: 10)
                 apply(directive)
             } catch {
                 try? await Task.sleep(for: .seconds(1))

@@ -141,7 +141,7 @@ extension ControlPlane {
 
     /// Waits (up to `seconds`) until the node's directive differs from `version`, then returns it.
     public func awaitDirective(for name: String, after version: Int, seconds: Double) async -> AgentDirective {
-        if (directiveVersions[name] ?? 0) == version, seconds > 0 {
+        if (directiveVersions[name] ?? 0) == version, seconds > 0, !shuttingDown {
             let id = UUID()
             let timeout = Task {
                 try? await Task.sleep(for: .seconds(seconds))
@@ -151,6 +151,14 @@ extension ControlPlane {
             timeout.cancel()
         }
         return directive(for: name)
+    }
+
+    /// Ends every long poll now and answers later ones at once: the server is going away.
+    public func shutdown() {
+        shuttingDown = true
+        for (_, list) in waiters { for continuation in list.values { continuation.resume() } }
+        waiters = [:]
+        events.finish()
     }
 
     private func wake(_ name: String, _ id: UUID) { waiters[name]?.removeValue(forKey: id)?.resume() }

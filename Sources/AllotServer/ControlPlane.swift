@@ -33,6 +33,7 @@ public actor ControlPlane {
     var queued = WriteBatch()
     var acknowledgements: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
     var writing = false
+    var shuttingDown = false
     var cycleRequested = false
     var cycling = false
 

@@ -16,7 +16,7 @@ public struct ServerConfiguration: Sendable {
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),
         gracePeriodSeconds: Double = 10,
         maxBodyBytes: Int = 1 << 20,
-        longPollSeconds: Double = 20,
+        longPollSeconds: Double = 10,
         maxLogChunks: Int = 1000
     ) {
         self.scheduler = scheduler

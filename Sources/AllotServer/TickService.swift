@@ -11,5 +11,6 @@ struct TickService: Service {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(interval)) }
             await plane.tick()
         }
+        await plane.shutdown()
     }
 }
