@@ -45,6 +45,8 @@ public struct Job: Codable, Equatable, Sendable {
     public var reason: String?
     /// When a cancel was asked for a job that runs: its processes are being stopped.
     public var cancelRequestedAt: Double?
+    /// How its CPU and memory are enforced on its node (`cgroup v1: cpu 1, memory 1GiB`, or best effort and why).
+    public var limits: String?
     /// How many times it was requeued because its node was lost (bounded by ``maxAttempts``).
     public var retries: Int = 0
 

@@ -19,6 +19,8 @@ public actor AgentService: Service {
         var assignment: Assignment
         var process: ChildProcess
         var stopping = false
+        /// What confines it: a cgroup, or best effort and why.
+        var limits: String
     }
 
     struct Saved: Codable {
@@ -47,6 +49,7 @@ public actor AgentService: Service {
     var grace: Double = 10
     var dirty = true
     var cpuSample: (busy: UInt64, total: UInt64)?
+    let cgroups: CgroupLimits
 
     public init(client: AllotClient, inventory: NodeInventory, discovery: NodeDiscovery, stateFile: String?, scanInterval: Double = 5, logger: Logger)
     {
@@ -57,6 +60,7 @@ public actor AgentService: Service {
         self.stateFile = stateFile
         self.scanInterval = scanInterval
         self.logger = logger
+        self.cgroups = CgroupLimits.detect()
     }
 
     public func run() async throws {
@@ -97,7 +101,13 @@ public actor AgentService: Service {
         let sentStatuses =
             statuses
             + running.values.filter { !$0.stopping }.map {
-                AgentReport.JobStatus(id: $0.assignment.id, attempt: $0.assignment.attempt, replica: $0.assignment.replica, state: .running)
+                AgentReport.JobStatus(
+                    id: $0.assignment.id,
+                    attempt: $0.assignment.attempt,
+                    replica: $0.assignment.replica,
+                    state: .running,
+                    message: $0.limits
+                )
             }
         let sentOutput = output
         statuses = []
@@ -156,11 +166,14 @@ public actor AgentService: Service {
         let attempt = assignment.attempt
         let replica = assignment.replica
         do {
-            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment)) { [weak self] isError, text in
+            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment), held: cgroups.enforces) {
+                [weak self] isError, text in
                 Task { await self?.record(id: id, attempt: attempt, replica: replica, isError: isError, text: text) }
             }
-            running[key] = Running(assignment: assignment, process: process)
-            logger.info("job started", metadata: ["job.id": "\(id)", "pid": "\(process.pid)"])
+            let limits = cgroups.confine(pid: process.pid, key: key, placement: assignment.placement)
+            process.release()
+            running[key] = Running(assignment: assignment, process: process, limits: limits)
+            logger.info("job started", metadata: ["job.id": "\(id)", "pid": "\(process.pid)", "limits": "\(limits)"])
             saveState()
             dirty = true
             Task {
@@ -192,11 +205,19 @@ public actor AgentService: Service {
     private func ended(key: String, code: Int32) async {
         guard let job = running.removeValue(forKey: key) else { return }
         finished.insert(key)
+        cgroups.release(key: key)
         // Let the output threads deliver the last bytes before the exit is reported.
         try? await Task.sleep(for: .milliseconds(150))
         let assignment = job.assignment
         statuses.append(
-            AgentReport.JobStatus(id: assignment.id, attempt: assignment.attempt, replica: assignment.replica, state: .exited, exitCode: code)
+            AgentReport.JobStatus(
+                id: assignment.id,
+                attempt: assignment.attempt,
+                replica: assignment.replica,
+                state: .exited,
+                exitCode: code,
+                message: job.limits
+            )
         )
         logger.info("job ended", metadata: ["job.id": "\(assignment.id)", "exit": "\(code)"])
         saveState()

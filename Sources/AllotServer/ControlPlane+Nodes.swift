@@ -51,6 +51,7 @@ extension ControlPlane {
                 guard job.state == .scheduled else { continue }
                 job.state = .running
                 job.startedAt = time
+                job.limits = status.message
                 active[job.id] = job
                 batch.updateJobs.append(job)
             case .exited, .failedToStart:
@@ -60,6 +61,7 @@ extension ControlPlane {
                 let failedReplica = exits.values.first { $0 != 0 }
                 guard exits.count == placements.count || failedReplica != nil else { continue }
                 let code = failedReplica ?? 0
+                if status.state == .exited, job.limits == nil { job.limits = status.message }
                 job.exitCode = code
                 job.finishedAt = time
                 if job.cancelRequestedAt != nil {

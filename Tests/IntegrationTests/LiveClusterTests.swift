@@ -55,6 +55,27 @@ struct LiveClusterTests {
         #expect(try await cluster.finished(cpuOnly.id).placements?.first?.node == "cpu-a")
         #expect(try await cluster.log(cpuOnly.id).map(\.text).joined() == "[]")
 
+        // CPU and memory are enforced with cgroups where the machine allows, and the job record says which.
+        let confined = try await submit(cluster, "sleep 0.5; cat /proc/self/cgroup", requests: ["cpu": 1, "memory": "64MiB"])
+        let confinedDone = try await cluster.finished(confined.id)
+        let membership = try await cluster.log(confined.id).map(\.text).joined()
+        let limits = try #require(confinedDone.limits)
+        if limits.hasPrefix("cgroup") {
+            // Past its memory limit a job is killed by the kernel, not allowed to starve its neighbours.
+            let hog = try await submit(cluster, "head -c 300000000 /dev/zero | tail -n 1 >/dev/null", requests: ["cpu": 1, "memory": "64MiB"])
+            let killed = try await cluster.finished(hog.id)
+            #expect(killed.state == .failed && killed.exitCode != 0)
+        }
+        if limits.hasPrefix("cgroup v1") {
+            #expect(limits == "cgroup v1: cpu 1, memory 64MiB")
+            #expect(membership.split(separator: "\n").contains { $0.contains(":memory:/allot/\(confined.id)") })
+            #expect(membership.split(separator: "\n").contains { $0.contains(":cpu:/allot/\(confined.id)") })
+        } else if limits.hasPrefix("cgroup v2") {
+            #expect(membership.contains("0::/allot/\(confined.id)"))
+        } else {
+            #expect(limits.hasPrefix("best effort: "))
+        }
+
         // Placement honours resources: 2 + 4 CPUs hold three 2-CPU jobs; the fourth waits, naming CPU.
         var sleepers: [Job] = []
         for _ in 0..<4 { sleepers.append(try await submit(cluster, "sleep 60", requests: ["cpu": 2])) }

@@ -12,24 +12,38 @@ import Musl
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     private let exit = Mutex<Int32?>(nil)
+    /// The write end of the pipe a held process waits on, until ``release()``.
+    private let gate = Mutex<Int32?>(nil)
     private let exited = Mutex<[CheckedContinuation<Int32, Never>]>([])
 
     /// Starts `command` (looked up on `PATH`) with `environment`. Output goes to `output(stream, text)`.
+    ///
+    /// With `held`, the process waits (in a `/bin/sh` that then `exec`s the command, keeping its pid) until
+    /// ``release()``, so that it can be put in a cgroup before it runs or forks anything.
     public init(
         command: [String],
         environment: [String: String],
+        held: Bool = false,
         output: @escaping @Sendable (_ isError: Bool, _ text: String) -> Void
     ) throws(ChildProcessError) {
         guard let program = command.first, !program.isEmpty else { throw ChildProcessError(message: "empty command") }
+        guard let resolved = Self.resolve(program, path: environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin") else {
+            throw ChildProcessError(message: "cannot start \(program): not found or not executable")
+        }
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
-        guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0 else {
+        var stdinPipe: [Int32] = [0, 0]
+        guard pipe(&stdoutPipe) == 0, pipe(&stderrPipe) == 0, !held || pipe(&stdinPipe) == 0 else {
             throw ChildProcessError(message: "cannot create pipes: \(String(cString: strerror(errno)))")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if held {
+            posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2)
         // Nothing else of the agent's (sockets, its own output, the database) leaks into the job.
@@ -47,22 +61,27 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let arguments = command.map { strdup($0) } + [nil]
+        let argv =
+            held ? ["/bin/sh", "-c", "read -r _; exec \"$0\" \"$@\" </dev/null", resolved] + command.dropFirst() : [resolved] + command.dropFirst()
+        let arguments = argv.map { strdup($0) } + [nil]
         let variables = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for pointer in arguments { free(pointer) }
             for pointer in variables { free(pointer) }
         }
         var child: pid_t = 0
-        let status = posix_spawnp(&child, program, &actions, &attributes, arguments, variables)
+        let status = posix_spawn(&child, argv[0], &actions, &attributes, arguments, variables)
         close(stdoutPipe[1])
         close(stderrPipe[1])
+        if held { close(stdinPipe[0]) }
         guard status == 0 else {
             close(stdoutPipe[0])
             close(stderrPipe[0])
+            if held { close(stdinPipe[1]) }
             throw ChildProcessError(message: "cannot start \(program): \(String(cString: strerror(status)))")
         }
         pid = child
+        if held { gate.withLock { $0 = stdinPipe[1] } }
         Self.read(stdoutPipe[0]) { output(false, $0) }
         Self.read(stderrPipe[0]) { output(true, $0) }
         let pid = child
@@ -76,6 +95,29 @@ public final class ChildProcess: Sendable {
                 return list
             }) { continuation.resume(returning: code) }
         }
+    }
+
+    /// Lets a held process run its command.
+    public func release() {
+        guard
+            let descriptor = gate.withLock({ value in
+                defer { value = nil }
+                return value
+            })
+        else { return }
+        _ = "\n".withCString { Glibc.write(descriptor, $0, 1) }
+        close(descriptor)
+    }
+
+    /// Finds a program on `PATH` (or checks a path given with `/`).
+    static func resolve(_ program: String, path: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        for directory in path.split(separator: ":") where !directory.isEmpty {
+            let candidate = "\(directory)/\(program)"
+            var info = stat()
+            if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { return candidate }
+        }
+        return nil
     }
 
     /// The exit code, once the process has ended (128 + signal number when a signal ended it).
