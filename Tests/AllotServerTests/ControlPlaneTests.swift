@@ -163,4 +163,50 @@ struct ControlPlaneTests {
         // A stale or foreign report changes nothing.
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: "job-1", attempt: 7, state: .exited, exitCode: 0)]))
     }
+
+    @Test func eventsCordonAndDrain() async throws {
+        let store = MemoryStore()
+        let clock = ManualClock()
+        let plane = try await makePlane(store, clock)
+        var events = plane.subscribe().makeAsyncIterator()
+        _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n")))
+        #expect(await events.next()?.type == "node")
+        let job = try await plane.submit(submission())
+        let event = await events.next()
+        #expect(event?.type == "job" && event?.data.contains(job.id) == true)
+        await settle()
+        _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
+        let drained = try await plane.setNode("n", action: "drain")
+        #expect(drained.cordoned && drained.draining && drained.jobs == [job.id])
+        let blocked = try await plane.submit(submission())
+        await settle()
+        #expect(try await plane.job(blocked.id).job.reason == "no node is schedulable (all cordoned or down)")
+        _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .exited, exitCode: 0)]))
+        await plane.tick()
+        #expect(await plane.node("n")?.draining == false)
+        _ = try await plane.setNode("n", action: "uncordon")
+        await settle()
+        #expect(try await store.job(blocked.id)?.state == .scheduled)
+        await #expect(throws: APIError.self) { try await plane.setNode("n", action: "explode") }
+        await #expect(throws: APIError.self) { try await plane.setNode("ghost", action: "cordon") }
+    }
+
+    @Test func aWaitingJobHasAQueuePositionAndAnEstimatedStart() async throws {
+        let store = MemoryStore()
+        let clock = ManualClock()
+        let plane = try await makePlane(store, clock)
+        _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n", cpu: 2)))
+        var long = submission(cpu: 2)
+        long.task.estimateSeconds = 600
+        let running = try await plane.submit(long)
+        await settle()
+        _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: running.id, attempt: 1, state: .running)]))
+        let first = try await plane.submit(submission(cpu: 2))
+        let second = try await plane.submit(submission(cpu: 1))
+        await settle()
+        let view = try await plane.job(first.id)
+        #expect(view.queuePosition == 1)
+        #expect(view.estimatedStartAt == clock.now + 600)
+        #expect(try await plane.job(second.id).queuePosition == 2)
+    }
 }
