@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import Foundation
 
 /// Finds a machine's resources and live usage: CPU model and cores (cgroup quota aware), memory (cgroup
 /// limit aware), disks of the configured paths, network interfaces with link speed, and NVIDIA GPUs.
@@ -37,7 +38,7 @@ public struct NodeDiscovery: Sendable {
             NodeInventory.NetworkInterface(
                 name: interface,
                 speedBitsPerSecond: ProcFiles.linkSpeed(probe.read("/sys/class/net/\(interface)/speed")),
-                up: probe.read("/sys/class/net/\(interface)/operstate")?.trimmingSpaces() == "up"
+                up: probe.read("/sys/class/net/\(interface)/operstate")?.trimmingCharacters(in: .whitespacesAndNewlines) == "up"
             )
         }
         let (gpus, gpuNote) = discoverGPUs()

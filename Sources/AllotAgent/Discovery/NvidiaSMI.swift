@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import Foundation
 
 /// Reads `nvidia-smi --query-gpu=... --format=csv` output.
 ///
@@ -19,11 +20,11 @@ public enum NvidiaSMI {
     }
 
     public static func parseQueryGPU(_ text: String) throws(ParseError) -> [NodeInventory.GPU] {
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingSpaces().isEmpty }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
         guard let header = lines.first else { return [] }
         let columns = header.split(separator: ",").map { column -> String in
-            let trimmed = String(column).trimmingSpaces()
-            if let bracket = trimmed.firstIndex(of: "[") { return String(trimmed[..<bracket]).trimmingSpaces() }
+            let trimmed = String(column).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let bracket = trimmed.firstIndex(of: "[") { return String(trimmed[..<bracket]).trimmingCharacters(in: .whitespacesAndNewlines) }
             return trimmed
         }
         func column(_ name: String) -> Int? { columns.firstIndex(of: name) }
@@ -32,7 +33,9 @@ public enum NvidiaSMI {
         }
         var gpus: [NodeInventory.GPU] = []
         for (number, line) in lines.dropFirst().enumerated() {
-            let values = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingSpaces() }
+            let values = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             guard values.count == columns.count else {
                 throw ParseError(message: "line \(number + 2) has \(values.count) fields, the header \(columns.count)")
             }
@@ -67,7 +70,7 @@ public enum NvidiaSMI {
     private static func number(_ text: String, unit: String) -> Double? {
         var trimmed = text
         if trimmed.hasSuffix(unit) { trimmed.removeLast(unit.count) }
-        return Double(trimmed.trimmingSpaces())
+        return Double(trimmed.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     private static func mebibytes(_ text: String?, field: String, line: Int) throws(ParseError) -> Int64? {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parsers for the Linux files discovery reads; each takes the file's text and never touches the system.
 public enum ProcFiles {
     /// `/proc/cpuinfo`: the first model name and the number of logical processors.
@@ -5,7 +7,7 @@ public enum ProcFiles {
         var model: String?
         var processors = 0
         for line in text.split(whereSeparator: \.isNewline) {
-            let parts = line.split(separator: ":", maxSplits: 1).map { String($0).trimmingSpaces() }
+            let parts = line.split(separator: ":", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
             guard parts.count == 2 else { continue }
             switch parts[0] {
             case "processor": processors += 1
@@ -35,13 +37,15 @@ public enum ProcFiles {
 
     /// cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us` (a quota of -1 means no limit).
     public static func cgroupV1CPUQuota(quota: String, period: String) -> Double? {
-        guard let quota = Double(quota.trimmingSpaces()), let period = Double(period.trimmingSpaces()), quota > 0, period > 0 else { return nil }
+        guard let quota = Double(quota.trimmingCharacters(in: .whitespacesAndNewlines)),
+            let period = Double(period.trimmingCharacters(in: .whitespacesAndNewlines)), quota > 0, period > 0
+        else { return nil }
         return quota / period
     }
 
     /// A cgroup memory limit (`memory.max` or `memory.limit_in_bytes`); `max` or an absurd value means none.
     public static func cgroupMemoryLimit(_ text: String) -> Int64? {
-        guard let value = Int64(text.trimmingSpaces()), value > 0, value < Int64(1) << 60 else { return nil }
+        guard let value = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)), value > 0, value < Int64(1) << 60 else { return nil }
         return value
     }
 
@@ -65,16 +69,7 @@ public enum ProcFiles {
 
     /// `/sys/class/net/<if>/speed` in Mbit/s; `-1` or unreadable means unknown.
     public static func linkSpeed(_ text: String?) -> Int64? {
-        guard let text, let mbps = Int64(text.trimmingSpaces()), mbps > 0 else { return nil }
+        guard let text, let mbps = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)), mbps > 0 else { return nil }
         return mbps * 1_000_000
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return String(slice)
     }
 }

@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import Foundation
 
 /// `--resources "cpu=8,memory=32GiB,gpus=2xA100:80GiB"`: declared resources that replace discovery, so tests
 /// and demos can stand up nodes of any shape. Keys: `cpu`, `memory`, `disk`, `network`, `gpus` (groups of
@@ -14,7 +15,7 @@ public struct ResourceOverride: Equatable, Sendable {
     public static func parse(_ text: String) throws(QuantityError) -> ResourceOverride {
         var result = ResourceOverride()
         for item in text.split(separator: ",") {
-            let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces() }
+            let parts = item.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
             guard parts.count == 2, !parts[1].isEmpty else {
                 throw QuantityError(field: "resources", value: String(item), reason: "expected KEY=VALUE (cpu, memory, disk, network, gpus)")
             }

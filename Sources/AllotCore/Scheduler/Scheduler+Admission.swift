@@ -4,23 +4,26 @@ extension Scheduler {
         guard taskSlots[spec.id] == nil else { throw SchedulerError(.duplicateTask, "task \(spec.id) is already known") }
         try Self.validate(spec)
         let demand = cluster.compile(spec.requests, critical: spec.slaClass == .critical)
-        if checkFeasible && configuration.rejectInfeasible {
-            let fitting = replicasOnEmptyCluster(demand, enough: spec.gang)
-            if fitting == 0 {
-                throw SchedulerError(.infeasible, "task \(spec.id) fits no node even when the cluster is empty: \(explainNoFit(demand, empty: true))")
-            }
-            if fitting < spec.gang {
-                throw SchedulerError(
-                    .infeasible,
-                    "task \(spec.id): gang of \(spec.gang) is larger than the cluster: at most \(fitting) replicas fit even when it is empty"
-                )
-            }
-        }
+        if checkFeasible && configuration.rejectInfeasible { try refuseInfeasible(spec, demand) }
         let slot = tasks.count
         tasks.append(TaskRecord(spec: spec, demand: demand, sequence: nextSequence, submitted: now))
         nextSequence += 1
         taskSlots[spec.id] = slot
         return slot
+    }
+
+    /// Refuses a task that could not fit even on the empty cluster, or a gang larger than the cluster.
+    func refuseInfeasible(_ spec: TaskSpec, _ demand: Demand) throws(SchedulerError) {
+        let fitting = replicasOnEmptyCluster(demand, enough: spec.gang)
+        if fitting == 0 {
+            throw SchedulerError(.infeasible, "task \(spec.id) fits no node even when the cluster is empty: \(explainNoFit(demand, empty: true))")
+        }
+        if fitting < spec.gang {
+            throw SchedulerError(
+                .infeasible,
+                "task \(spec.id): gang of \(spec.gang) is larger than the cluster: at most \(fitting) replicas fit even when it is empty"
+            )
+        }
     }
 
     /// Checks a task's own fields, naming the first bad one.

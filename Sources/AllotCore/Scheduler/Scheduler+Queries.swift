@@ -5,17 +5,7 @@ extension Scheduler {
         guard taskSlots[spec.id] == nil else { throw SchedulerError(.duplicateTask, "task \(spec.id) is already known") }
         try Self.validate(spec)
         guard configuration.rejectInfeasible else { return }
-        let demand = cluster.compile(spec.requests, critical: spec.slaClass == .critical)
-        let fitting = replicasOnEmptyCluster(demand, enough: spec.gang)
-        if fitting == 0 {
-            throw SchedulerError(.infeasible, "task \(spec.id) fits no node even when the cluster is empty: \(explainNoFit(demand, empty: true))")
-        }
-        if fitting < spec.gang {
-            throw SchedulerError(
-                .infeasible,
-                "task \(spec.id): gang of \(spec.gang) is larger than the cluster: at most \(fitting) replicas fit even when it is empty"
-            )
-        }
+        try refuseInfeasible(spec, cluster.compile(spec.requests, critical: spec.slaClass == .critical))
     }
 
     /// When a pending task could start if it were next in the queue: the time, by the running tasks' expected
