@@ -121,7 +121,10 @@ struct LiveClusterTests {
         }
         let elapsed = Date().timeIntervalSince(killedAt)
         #expect(moved.attempt == 2 && moved.retries == 1)
-        #expect(elapsed < 3 * 0.5 + 2.5, "requeued after \(elapsed) s")
+        // Down after 3 missed heartbeats of 0.5 s, then one scheduling pass; the rest is the agent starting it
+        // and this test's polling, on a loaded 2-core machine.
+        print("requeued and running again \(elapsed) s after the agent was killed")
+        #expect(elapsed < 3 * 0.5 + 4.5, "requeued after \(elapsed) s")
         // The old process survived its agent (its own process group); a restarted agent kills it.
         #expect(groupAlive(firstPGID))
         try cluster.startAgent("cpu-a", resources: "cpu=2,memory=4GiB")
