@@ -67,7 +67,12 @@ let package = Package(
         // The typed HTTP client the CLI and the agent use.
         .target(
             name: "AllotClient",
-            dependencies: ["AllotAPI"],
+            dependencies: [
+                "AllotAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // The node agent as a library: discovery of the machine's resources and usage.

@@ -66,7 +66,7 @@ public actor AgentService: Service {
     public func run() async throws {
         killOrphans()
         cpuSample = discovery.cpuSample()
-        // The loops end at graceful shutdown, a long poll in flight included.
+        // The loops end at graceful shutdown, a long poll in flight included (cancelling it closes its connection).
         try? await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.reportLoop() }

@@ -1,9 +1,6 @@
 import AllotAPI
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOHTTP1
 
 /// A failed call: the server's error code and message, or a transport failure.
 public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -25,12 +22,11 @@ public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct AllotClient: Sendable {
     public let server: URL
     let token: String
-    let session: URLSession
 
-    public init(server: URL, token: String, session: URLSession = .shared) {
+    /// A client of the server at `server` (`http://host:port`; put a TLS-terminating proxy in front for HTTPS).
+    public init(server: URL, token: String) {
         self.server = server
         self.token = token
-        self.session = session
     }
 
     // MARK: - Jobs
@@ -109,28 +105,31 @@ public struct AllotClient: Sendable {
         body: Data? = nil,
         timeout: Double = 30
     ) async throws(ClientError) -> Response {
-        guard var components = URLComponents(url: server, resolvingAgainstBaseURL: false) else {
-            throw ClientError(status: nil, code: "bad_server", message: "invalid server URL \(server)")
+        guard server.scheme == "http", let host = server.host else {
+            throw ClientError(status: nil, code: "bad_server", message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }
-        let base = components.percentEncodedPath.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        var components = URLComponents()
+        let base = server.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
         if !query.isEmpty { components.queryItems = query }
-        guard let url = components.url else { throw ClientError(status: nil, code: "bad_server", message: "invalid URL for \(path)") }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = method
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
+        guard let uri = components.string else { throw ClientError(status: nil, code: "bad_server", message: "invalid URL for \(path)") }
+        var headers = [("Authorization", "Bearer \(token)")]
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let status: Int
         let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await session.data(for: request)
+            (status, data) = try await HTTPTransport.send(
+                method: HTTPMethod(rawValue: method),
+                host: host,
+                port: server.port ?? 80,
+                uri: uri,
+                headers: headers,
+                body: body,
+                timeout: timeout
+            )
         } catch {
-            throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error.localizedDescription)")
+            throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         guard (200..<300).contains(status) else {
             if let body = try? JSONDecoder().decode(APIErrorBody.self, from: data) {
                 throw ClientError(status: status, code: body.error.code, message: body.error.message)

@@ -82,23 +82,20 @@ public final class SQLiteStore: AllotStore {
     }
 
     private static func insert(_ rows: [(Job, String)], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: "INSERT INTO job (id, sequence, tenant, state, record) VALUES (?, ?, ?, ?, ?)")
         for (job, record) in rows {
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM job WHERE id = ?", arguments: [job.id]) == true {
+            do {
+                try statement.execute(arguments: [job.id, job.sequence, job.tenant, job.state.rawValue, record])
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw StoreError(.duplicateJob, "job \(job.id) already exists")
             }
-            try db.execute(
-                sql: "INSERT INTO job (id, sequence, tenant, state, record) VALUES (?, ?, ?, ?, ?)",
-                arguments: [job.id, job.sequence, job.tenant, job.state.rawValue, record]
-            )
         }
     }
 
     private static func update(_ rows: [(Job, String)], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: "UPDATE job SET tenant = ?, state = ?, record = ? WHERE id = ?")
         for (job, record) in rows {
-            try db.execute(
-                sql: "UPDATE job SET tenant = ?, state = ?, record = ? WHERE id = ?",
-                arguments: [job.tenant, job.state.rawValue, record, job.id]
-            )
+            try statement.execute(arguments: [job.tenant, job.state.rawValue, record, job.id])
             if db.changesCount == 0 { throw StoreError(.unknownJob, "unknown job \(job.id)") }
         }
     }
@@ -245,9 +242,7 @@ public final class SQLiteStore: AllotStore {
 
     private static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            return String(decoding: try encoder.encode(value), as: UTF8.self)
+            return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
         } catch {
             throw StoreError(.corrupt, "cannot encode \(T.self): \(error)")
         }

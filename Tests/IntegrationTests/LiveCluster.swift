@@ -4,6 +4,10 @@ import Foundation
 import Synchronization
 import Testing
 
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -68,11 +72,13 @@ final class LiveProcess: Sendable {
     /// SIGKILL, without waiting: whatever it started keeps running, as after a real crash.
     func kill9() { _ = kill(process.processIdentifier, SIGKILL) }
 
-    func terminate() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+    /// SIGTERM, then SIGKILL if it has not ended within `seconds`; never waits longer.
+    func terminate(within seconds: Double = 15) {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { _ = kill(process.processIdentifier, SIGKILL) }
     }
 }
 

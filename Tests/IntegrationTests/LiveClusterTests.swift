@@ -13,7 +13,7 @@ import Glibc
 #endif
 
 /// A real server and two real agents on loopback, running real commands.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct LiveClusterTests {
     func start() async throws -> LiveCluster {
         let cluster = try await LiveCluster()

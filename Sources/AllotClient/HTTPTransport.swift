@@ -1,0 +1,60 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One HTTP/1.1 exchange over its own connection, with SwiftNIO: cancellation closes the connection at once
+/// (Foundation's URLSession on Linux can deadlock when a task awaiting it is cancelled), and a timeout closes it too.
+enum HTTPTransport {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func send(
+        method: HTTPMethod,
+        host: String,
+        port: Int,
+        uri: String,
+        headers: [(String, String)],
+        body: Data?,
+        timeout: Double
+    ) async throws -> (status: Int, body: Data) {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let raw = channel.channel
+        let timer = raw.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { raw.close(promise: nil) }
+        defer { timer.cancel() }
+        return try await withTaskCancellationHandler {
+            try await channel.executeThenClose { inbound, outbound in
+                var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+                head.headers.add(name: "Host", value: "\(host):\(port)")
+                head.headers.add(name: "Connection", value: "close")
+                head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+                for (name, value) in headers { head.headers.add(name: name, value: value) }
+                try await outbound.write(.head(head))
+                if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                try await outbound.write(.end(nil))
+                var status: Int?
+                var received = Data()
+                for try await part in inbound {
+                    switch part {
+                    case .head(let response): status = Int(response.status.code)
+                    case .body(var buffer): received.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+                    case .end:
+                        guard let status else { throw Failure(description: "response without a status") }
+                        return (status, received)
+                    }
+                }
+                throw Failure(description: Task.isCancelled ? "cancelled" : "the connection closed before the response ended (timeout \(timeout) s)")
+            }
+        } onCancel: {
+            raw.close(promise: nil)
+        }
+    }
+}
