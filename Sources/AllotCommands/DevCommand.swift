@@ -45,8 +45,14 @@ public struct DevCommand: AsyncParsableCommand {
         let serverLogger = makeLogger("allot.dev")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: serverLogger))
-                    .run()
+                try await ServiceGroup(
+                    configuration: .init(
+                        services: [app, ControlPlaneShutdown(plane: plane)],
+                        gracefulShutdownSignals: [.sigterm, .sigint],
+                        logger: serverLogger
+                    )
+                )
+                .run()
             }
             guard let port = await stream.first(where: { _ in true }) else { return }
             let url = "http://\(host):\(port)"

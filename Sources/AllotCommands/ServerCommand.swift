@@ -25,7 +25,11 @@ public struct ServerCommand: AsyncParsableCommand {
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: makeLogger("allot.server"))
+            configuration: .init(
+                services: [app, ControlPlaneShutdown(plane: plane)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: makeLogger("allot.server")
+            )
         )
         try await group.run()
     }

@@ -14,3 +14,16 @@ struct TickService: Service {
         await plane.shutdown()
     }
 }
+
+/// Ends the control plane's long polls as soon as graceful shutdown begins. Listed after the HTTP application
+/// in a service group (which stops services in reverse order), so the server does not wait out agents' polls.
+public struct ControlPlaneShutdown: Service {
+    let plane: ControlPlane
+
+    public init(plane: ControlPlane) { self.plane = plane }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await plane.shutdown()
+    }
+}
