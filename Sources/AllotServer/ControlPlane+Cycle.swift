@@ -44,11 +44,9 @@ extension ControlPlane {
                 job.placements = placements
                 active[job.id] = job
                 batch.updateJobs.append(job)
-            case .requeue(let id, let reason):
-                if let (job, attempt) = requeueAfterLoss(id.rawValue, reason: reason, at: time) {
-                    batch.updateJobs.append(job)
-                    batch.attempts.append(attempt)
-                }
+            case .requeue:
+                // A cycle never requeues: lost nodes are handled by tick(), which calls removeNode.
+                break
             }
         }
         do {

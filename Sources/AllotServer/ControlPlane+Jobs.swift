@@ -83,7 +83,7 @@ extension ControlPlane {
 
     /// A job with, while it waits, the reason, its queue position and an estimated start.
     public func job(_ id: String) async throws(APIError) -> JobView {
-        if let job = active[id] { return view(job) }
+        if let job = active[id] { return view(job, positions: queuePositions()) }
         guard let job = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
         return JobView(job: job)
     }
@@ -92,20 +92,25 @@ extension ControlPlane {
     public func jobs(_ query: JobQuery) async throws(APIError) -> [JobView] {
         let stored: [Job]
         do { stored = try await store.jobs(query) } catch { throw APIError.from(error) }
+        let positions = queuePositions()
         return stored.compactMap { job in
             guard let live = active[job.id] else { return JobView(job: job) }
-            return query.states.map { $0.contains(live.state) } ?? true ? view(live) : nil
+            let wanted = query.states?.contains(live.state) ?? true
+            return wanted ? view(live, positions: positions) : nil
         }
     }
 
-    func view(_ job: Job) -> JobView {
+    func view(_ job: Job, positions: [String: Int]) -> JobView {
         guard job.state == .pending else { return JobView(job: job) }
         var shown = job
         if let reason = scheduler.pendingReason(job.task.id) { shown.reason = reason }
-        let ahead = active.values.filter { other in
-            other.state == .pending && other.id != job.id && queueOrder(other, before: job)
-        }.count
-        return JobView(job: shown, queuePosition: ahead + 1, estimatedStartAt: scheduler.estimatedStart(job.task.id, now: now()))
+        return JobView(job: shown, queuePosition: positions[job.id], estimatedStartAt: scheduler.estimatedStart(job.task.id, now: now()))
+    }
+
+    /// Every pending job's place in the queue (from 1), computed once for a listing rather than once per job.
+    private func queuePositions() -> [String: Int] {
+        let pending = active.values.filter { $0.state == .pending }.sorted { queueOrder($0, before: $1) }
+        return Dictionary(uniqueKeysWithValues: pending.enumerated().map { ($1.id, $0 + 1) })
     }
 
     private func queueOrder(_ lhs: Job, before rhs: Job) -> Bool {

@@ -142,8 +142,6 @@ struct ControlPlaneTests {
         #expect(await plane.directive(for: "n").assignments.isEmpty)
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .exited, exitCode: 143)]))
         #expect(try await store.job(job.id)?.state == .cancelled)
-        let pending = try await plane.submit(submission(cpu: 64 / 16))
-        _ = pending
         await #expect(throws: APIError.self) { try await plane.cancel("job-999") }
     }
 

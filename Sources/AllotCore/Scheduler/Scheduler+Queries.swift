@@ -13,10 +13,8 @@ extension Scheduler {
     public func estimatedStart(_ id: TaskID, now: Double) -> Double? {
         guard let slot = taskSlots[id], let record = tasks[slot], record.phase == .pending else { return nil }
         var state = cluster
-        if let choices = Self.placeGang(record.demand, count: record.spec.gang, strategy: configuration.strategy, in: &state) {
-            _ = choices
-            return now
-        }
+        // `state` is a scratch copy: placing on it changes nothing.
+        if Self.placeGang(record.demand, count: record.spec.gang, strategy: configuration.strategy, in: &state) != nil { return now }
         let reservation = makeReservation(slot, now: now)
         return reservation.headFits ? reservation.shadow : nil
     }
