@@ -33,6 +33,12 @@ let package = Package(
             dependencies: [.product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strictSettings
         ),
+        // The trace-driven simulator: trace readers, the replay loop over the core scheduler, metrics, reports.
+        .target(
+            name: "AllotSimulator",
+            dependencies: ["AllotCore", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: strictSettings
+        ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
         .target(
             name: "AllotAPI",
@@ -92,6 +98,7 @@ let package = Package(
                 "AllotCore",
                 "AllotAPI",
                 "AllotAgent",
+                "AllotSimulator",
                 "AllotClient",
                 "AllotServer",
                 "AllotStore",
@@ -118,6 +125,11 @@ let package = Package(
                 "AllotCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotSimulatorTests",
+            dependencies: ["AllotSimulator", "AllotCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

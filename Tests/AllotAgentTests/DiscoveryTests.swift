@@ -160,3 +160,19 @@ struct ResourceOverrideTests {
         }
     }
 }
+
+@Suite struct LocalProbeTests {
+    /// `/proc` files report a size of 0; a whole-file read that trusts the size, or stops after one buffer,
+    /// loses everything past the first page (seen on a 16-core machine: 2 processors counted).
+    @Test func readsProcFilesToTheEnd() throws {
+        let probe = LocalSystemProbe()
+        let maps = try #require(probe.read("/proc/self/maps"))
+        var reference: [UInt8] = []
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/maps"))
+        while let chunk = try handle.read(upToCount: 512), !chunk.isEmpty { reference.append(contentsOf: chunk) }
+        // The mapping list of a test process runs well past one page, and ends with a whole line.
+        #expect(maps.utf8.count > 8192)
+        #expect(maps.hasSuffix("\n"))
+        #expect(abs(maps.utf8.count - reference.count) < 1024)
+    }
+}

@@ -148,7 +148,9 @@ struct ClusterState: Sendable {
 
     // MARK: - Allocation
 
-    mutating func allocate(_ demand: Demand, _ choice: Choice) {
+    /// Takes a replica's amounts and devices. `reindex: false` leaves the candidate indexes stale; only a
+    /// probe that reads a node directly (``fit(_:node:)``) and puts everything back may use it.
+    mutating func allocate(_ demand: Demand, _ choice: Choice, reindex update: Bool = true) {
         nodes[choice.node].allocated.add(demand.amounts)
         for device in choice.devices {
             if demand.sharesDevices {
@@ -159,10 +161,10 @@ struct ClusterState: Sendable {
                 devices[device].used = devices[device].capacity
             }
         }
-        reindex(choice.node)
+        if update { reindex(choice.node) }
     }
 
-    mutating func release(_ demand: Demand, _ choice: Choice) {
+    mutating func release(_ demand: Demand, _ choice: Choice, reindex update: Bool = true) {
         nodes[choice.node].allocated.add(demand.amounts, sign: -1)
         for device in choice.devices {
             if demand.sharesDevices {
@@ -173,7 +175,7 @@ struct ClusterState: Sendable {
                 devices[device].used = 0
             }
         }
-        reindex(choice.node)
+        if update { reindex(choice.node) }
     }
 
     // MARK: - Indexes

@@ -1,11 +1,19 @@
 /// Strict priority, FIFO within a level, with optional aging: every `agingSeconds` waited adds one level,
 /// so that low-priority work cannot starve.
+///
+/// With ``QueueBlocking/passOver`` it is work-conserving: a task that does not fit is passed over. That is the
+/// queue of least-attained-service scheduling, where the driver sets priorities from
+/// ``AttainedServiceLevels`` as tasks run.
 public struct PriorityPolicy: QueuePolicy {
     public var agingSeconds: Double?
+    public var blocking: QueueBlocking
+    public var name: String
 
-    public init(agingSeconds: Double? = nil) { self.agingSeconds = agingSeconds }
-    public var name: String { "priority" }
-    public var blocking: QueueBlocking { .wholeQueue }
+    public init(agingSeconds: Double? = nil, blocking: QueueBlocking = .wholeQueue, name: String = "priority") {
+        self.agingSeconds = agingSeconds
+        self.blocking = blocking
+        self.name = name
+    }
 
     /// The priority a task has after waiting.
     public func effectivePriority(_ entry: QueueEntry, now: Double) -> Int {

@@ -29,6 +29,9 @@ public enum QueueBlocking: Sendable, Equatable {
     case wholeQueue
     /// Only that tenant waits; other tenants go on (DRF progressive filling).
     case tenant
+    /// Nothing waits: a task that does not fit is passed over and later ones may start (work-conserving).
+    /// Large tasks can starve behind a stream of small ones unless the policy ages or demotes the small ones.
+    case passOver
 }
 
 /// Orders the pending queue for one scheduling cycle.
@@ -48,13 +51,14 @@ public protocol QueueCursor {
 
 /// The policies by name, for configuration edges.
 public enum QueuePolicies {
-    public static let names = ["fifo", "priority", "fair"]
+    public static let names = ["fifo", "priority", "fair", "las"]
 
     public static func named(_ name: String, agingSeconds: Double? = nil, field: String = "policy") throws(QuantityError) -> any QueuePolicy {
         switch name.lowercased() {
         case "fifo": return FIFOPolicy()
         case "priority": return PriorityPolicy(agingSeconds: agingSeconds)
         case "fair", "drf": return FairSharePolicy()
+        case "las": return PriorityPolicy(agingSeconds: agingSeconds, blocking: .passOver, name: "las")
         default: throw QuantityError(field: field, value: name, reason: "unknown policy (use \(names.joined(separator: ", ")))")
         }
     }

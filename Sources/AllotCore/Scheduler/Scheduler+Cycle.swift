@@ -19,6 +19,8 @@ extension Scheduler {
         var reservation: Reservation?
         var failed = FailedShapes()
         var preemptionSearches = 0
+        // Built at the first placement that fails, so that cycles where everything fits never pay for it.
+        var gate: PreemptionGate?
         var stoppedBy: Int?
 
         while let entry = cursor.next() {
@@ -41,13 +43,15 @@ extension Scheduler {
                     continue
                 }
                 start(slot, choices, now: now)
+                gate?.started(record)
                 bound.append(slot)
                 cursor.placed(entry)
                 observer.decisionFinished(placed: true)
                 continue
             }
             if !known { failed.add(record) }
-            if configuration.preemption, preemptionSearches < configuration.preemptionAttemptsPerCycle,
+            if configuration.preemption, gate == nil { gate = PreemptionGate(self) }
+            if configuration.preemption, preemptionSearches < configuration.preemptionAttemptsPerCycle, gate!.mayFindVictims(record),
                 reservation == nil || record.demand.critical
             {
                 preemptionSearches += 1
@@ -60,6 +64,7 @@ extension Scheduler {
                     }
                     for choice in choices { cluster.allocate(record.demand, choice) }
                     start(slot, choices, now: now)
+                    gate?.started(record)
                     bound.append(slot)
                     failed = FailedShapes()
                     cursor.placed(entry)

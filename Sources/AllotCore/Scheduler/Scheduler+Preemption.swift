@@ -24,7 +24,16 @@ extension Scheduler {
     /// it was; the replicas' choices hold once the victims are released.
     mutating func preemptFor(_ slot: Int) -> (victims: [Int], choices: [Choice])? {
         let record = tasks[slot]!
-        let eligible = preemptibleRunning.filter { mayEvict(record, tasks[$0]!) }
+        var eligible = Set<Int>()
+        let onlyByPriority = record.spec.slaClass != .critical && configuration.tenants[record.spec.tenant]?.guaranteed == nil
+        for victim in preemptibleRunning {
+            // Lower priority is the common case and needs no copy of the victim's record.
+            if tasks[victim]!.spec.priority < record.spec.priority {
+                eligible.insert(victim)
+            } else if !onlyByPriority, mayEvict(record, tasks[victim]!) {
+                eligible.insert(victim)
+            }
+        }
         guard !eligible.isEmpty else { return nil }
         var evicted: [Int] = []
         var placed: [Choice] = []
@@ -65,13 +74,17 @@ extension Scheduler {
 
     /// The node where the fewest eligible tasks (a gang counts as all its replicas) must go for one more
     /// replica to fit; ties go to the lower total priority, then the earlier node.
-    private func fewestVictims(_ record: TaskRecord, among eligible: Set<Int>) -> (node: Int, victims: [Int])? {
+    private mutating func fewestVictims(_ record: TaskRecord, among eligible: Set<Int>) -> (node: Int, victims: [Int])? {
         var byNode: [Int: [Int]] = [:]
         for victim in eligible {
             for choice in tasks[victim]!.choices { byNode[choice.node, default: []].append(victim) }
         }
         var best: (cost: [Int], node: Int, victims: [Int])?
-        var state = cluster
+        // Work on the cluster itself, moved out so that the what-if releases below do not copy it; every
+        // release is undone before it is moved back.
+        var state = ClusterState(headroom: cluster.headroom, order: cluster.order)
+        swap(&state, &cluster)
+        defer { swap(&state, &cluster) }
         for node in byNode.keys.sorted() where state.nodes[node].alive && state.nodes[node].schedulable {
             let candidates = Array(Set(byNode[node]!)).sorted {
                 let (left, right) = (tasks[$0]!, tasks[$1]!)
@@ -85,13 +98,15 @@ extension Scheduler {
         return best.map { ($0.node, $0.victims) }
     }
 
+    /// Whether the task fits on `node` once `victims` are gone. A probe: the node's amounts and devices are
+    /// released and taken back without touching the candidate indexes, which end as they began.
     private func fitsWithout(_ victims: [Int], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
         for victim in victims {
-            for choice in tasks[victim]!.choices { state.release(tasks[victim]!.demand, choice) }
+            for choice in tasks[victim]!.choices { state.release(tasks[victim]!.demand, choice, reindex: false) }
         }
         let fits = state.fit(record.demand, node: node) != nil
         for victim in victims {
-            for choice in tasks[victim]!.choices { state.allocate(tasks[victim]!.demand, choice) }
+            for choice in tasks[victim]!.choices { state.allocate(tasks[victim]!.demand, choice, reindex: false) }
         }
         return fits
     }
@@ -125,6 +140,39 @@ extension Scheduler {
             if fitsWithout(without, record, node: node, in: &state) { chosen = without }
         }
         return chosen
+    }
+}
+
+/// A cheap bound, kept through one cycle, on whether a preemption search can find any victim at all: most
+/// pending work in a busy queue cannot evict anything (nothing preemptible runs below its priority), and a
+/// search would only prove that at the cost of a pass over the running tasks.
+struct PreemptionGate {
+    /// At most the lowest priority among preemptible running tasks (starts lower it; evictions may leave it low).
+    var lowestPriority: Int
+    var anyNonCritical: Bool
+    let guaranteedTenants: Set<TenantID>
+
+    init(_ scheduler: Scheduler) {
+        lowestPriority = .max
+        anyNonCritical = false
+        for slot in scheduler.preemptibleRunning {
+            lowestPriority = min(lowestPriority, scheduler.tasks[slot]!.spec.priority)
+            if scheduler.tasks[slot]!.spec.slaClass != .critical { anyNonCritical = true }
+        }
+        guaranteedTenants = Set(scheduler.configuration.tenants.filter { $0.value.guaranteed != nil }.keys)
+    }
+
+    /// `false` only when ``Scheduler/mayEvict(_:_:)`` is false for every preemptible running task.
+    func mayFindVictims(_ record: TaskRecord) -> Bool {
+        if lowestPriority < record.spec.priority { return true }
+        if record.spec.slaClass == .critical && anyNonCritical { return true }
+        return guaranteedTenants.contains(record.spec.tenant)
+    }
+
+    mutating func started(_ record: TaskRecord) {
+        guard record.spec.preemptible else { return }
+        lowestPriority = min(lowestPriority, record.spec.priority)
+        if record.spec.slaClass != .critical { anyNonCritical = true }
     }
 }
 

@@ -165,3 +165,12 @@ public struct Scheduler: Sendable {
         return slot
     }
 }
+
+extension Scheduler {
+    /// A task's priority changes (an operator's edit, or a policy driver such as least attained service).
+    /// It takes effect from the next cycle; a running task keeps running until something may evict it.
+    public mutating func reprioritize(_ id: TaskID, priority: Int) throws(SchedulerError) {
+        let slot = try taskSlot(id)
+        tasks[slot]!.spec.priority = priority
+    }
+}

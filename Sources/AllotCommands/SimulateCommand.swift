@@ -1,0 +1,179 @@
+import AllotAPI
+import AllotCore
+import AllotSimulator
+import ArgumentParser
+import Foundation
+
+/// `allot simulate`: replays a cluster trace through the scheduler under one or more policies.
+public struct SimulateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Replay a job trace through the scheduler on a virtual clock and compare policies.",
+        discussion: """
+            Policies: fifo, priority, fair, las (non-clairvoyant), srtf (clairvoyant), backfill (EASY on estimates).
+            Jobs without CPU or memory in the trace get 8 cores and 40 GiB per GPU. A job wider than a node becomes a
+            gang of equal replicas. Each preemption costs --preemption-cost seconds of lost work.
+            """
+    )
+
+    @Option(help: "The trace file.")
+    public var trace: String
+
+    @Option(help: "Trace format: philly, pollux, alibaba-dlrm, allot (detected from the header when omitted).")
+    public var format: String?
+
+    @Option(help: "A cluster file (JSON, as for allot plan) instead of --nodes.")
+    public var cluster: String?
+
+    @Option(help: "Number of identical nodes.")
+    public var nodes: Int?
+
+    @Option(help: "GPUs per node (with --nodes).")
+    public var gpusPerNode: Int = 8
+
+    @Option(help: "CPU cores per node (with --nodes; default 8 per GPU).")
+    public var cpusPerNode: Double?
+
+    @Option(help: "Memory per node (with --nodes; default 40GiB per GPU).")
+    public var memoryPerNode: String?
+
+    @Option(name: .customLong("policy"), help: "A policy to run; repeat to compare (default: all).")
+    public var policies: [String] = []
+
+    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread.")
+    public var strategy: String = "best-fit"
+
+    @Option(help: "Seconds of work lost per preemption.")
+    public var preemptionCost: Double = 30
+
+    @Option(help: "Runtime estimate noise for backfill: estimates are duration x a factor in [1/(1+e), 1+e].")
+    public var estimateError: Double = 0
+
+    @Option(help: "Least-attained-service thresholds in GPU-seconds, comma-separated (default 60 x 4^k, k = 0..10).")
+    public var lasThresholds: String?
+
+    @Option(help: "Seed for estimate noise.")
+    public var seed: UInt64 = 1
+
+    @Option(help: "Write a self-contained HTML report here.")
+    public var report: String?
+
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func validate() throws {
+        if cluster == nil && nodes == nil { throw ValidationError("give --cluster FILE or --nodes N") }
+        if cluster != nil && nodes != nil { throw ValidationError("give --cluster or --nodes, not both") }
+        if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1") }
+        if gpusPerNode < 0 { throw ValidationError("--gpus-per-node must not be negative") }
+        if !(preemptionCost >= 0) { throw ValidationError("--preemption-cost must not be negative") }
+        if !(estimateError >= 0) { throw ValidationError("--estimate-error must not be negative") }
+        _ = try selectedPolicies()
+    }
+
+    public func run() throws {
+        let started = Date()
+        let (loaded, setup) = try load()
+        var runs: [SimulationRun] = []
+        var wall: [Double] = []
+        let showProgress = isatty(STDERR_FILENO) != 0
+        for policy in try selectedPolicies() {
+            let policyStart = Date()
+            let progress: ((Double) -> Void)? =
+                showProgress
+                ? { fraction in
+                    guard Date().timeIntervalSince(policyStart) > 1 else { return }
+                    let filled = Int(fraction * 30)
+                    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+                    FileHandle.standardError.write(Data("\r\(policy.rawValue) [\(bar)] \(Int(fraction * 100))%".utf8))
+                } : nil
+            runs.append(try Simulator(trace: loaded, setup: setup).run(policy, progress: progress))
+            wall.append(Date().timeIntervalSince(policyStart))
+            if showProgress, wall.last! > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        }
+        let summary = SimulationSummary(trace: loaded, setup: setup, runs: runs, wallSeconds: wall)
+        if let report {
+            let html = SimulationReport(summary: summary, title: "Allot simulation: \((trace as NSString).lastPathComponent)").html()
+            do {
+                try html.write(toFile: report, atomically: true, encoding: .utf8)
+            } catch {
+                throw CommandFailure("--report: cannot write \(report): \(error.localizedDescription)")
+            }
+        }
+        print(output.output == .json ? try JSONOutput.render(summary.document) : summary.table())
+        fflush(nil)
+        let each = zip(runs, wall).map { "\($0.policy.rawValue) \(String(format: "%.2f", $1)) s" }.joined(separator: ", ")
+        FileHandle.standardError.write(Data("wall time \(String(format: "%.2f", Date().timeIntervalSince(started))) s (\(each))\n".utf8))
+    }
+
+    func selectedPolicies() throws -> [SimulationPolicy] {
+        guard !policies.isEmpty else { return SimulationPolicy.allCases }
+        return try policies.flatMap { $0.split(separator: ",") }.map { name in
+            guard let policy = SimulationPolicy(rawValue: name.lowercased()) else {
+                throw ValidationError(
+                    "--policy: unknown policy \"\(name)\" (use \(SimulationPolicy.allCases.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
+            return policy
+        }
+    }
+
+    /// The trace and the cluster, as the flags describe them.
+    public func load() throws -> (Trace, SimulationSetup) {
+        let bytes = try readFile(trace, option: "--trace")
+        let text = String(decoding: bytes, as: UTF8.self)
+        let kind: TraceFormat
+        if let format {
+            guard let named = TraceFormat(rawValue: format.lowercased()) else {
+                throw ValidationError("--format: unknown format \"\(format)\" (use \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            kind = named
+        } else {
+            guard let detected = TraceFormat.detect(text) else {
+                throw CommandFailure("--trace: cannot tell the format of \(trace) from its header; give --format")
+            }
+            kind = detected
+        }
+        let loaded: Trace
+        do {
+            loaded = try kind.read(text)
+        } catch {
+            throw CommandFailure("--trace \(trace): \(error.description)")
+        }
+        var nodeSpecs: [NodeSpec]
+        if let cluster {
+            do {
+                nodeSpecs = try ClusterFile.decode(try parseJSON(try readFile(cluster, option: "--cluster"), name: cluster))
+            } catch let error as InputError {
+                throw CommandFailure(error.description)
+            }
+        } else {
+            var cpu: Int64?
+            var memory: Int64?
+            do {
+                if let cpusPerNode { cpu = try Quantity.cpuMillis(cpusPerNode, field: "cpus-per-node") }
+                if let memoryPerNode { memory = try Quantity.bytes(memoryPerNode, field: "memory-per-node") }
+            } catch {
+                throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
+            }
+            nodeSpecs = SimulationSetup.uniformNodes(count: nodes ?? 1, gpusPerNode: gpusPerNode, cpuMillis: cpu, memoryBytes: memory)
+        }
+        var setup = SimulationSetup(nodes: nodeSpecs, preemptionCost: preemptionCost, estimateError: estimateError, seed: seed)
+        do {
+            setup.strategy = try PlacementStrategies.named(strategy)
+            if let lasThresholds {
+                let values = try lasThresholds.split(separator: ",").map { text throws(QuantityError) in
+                    guard let value = Double(text.trimmingCharacters(in: .whitespaces)) else {
+                        throw QuantityError(field: "las-thresholds", value: String(text), reason: "not a number")
+                    }
+                    return value
+                }
+                setup.levels = try AttainedServiceLevels(thresholds: values)
+            }
+        } catch {
+            throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
+        }
+        return (loaded, setup)
+    }
+}
