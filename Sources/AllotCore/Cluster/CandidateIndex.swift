@@ -13,7 +13,7 @@ public enum CandidateOrder: Sendable, Equatable {
 struct CandidateIndex: Sendable {
     private let order: CandidateOrder
     private var tree = MaxSegmentTree()
-    private var sorted = SortedKeys()
+    private var sorted = SortedKeys<CandidateKey>()
     private var values: [Int64] = []
 
     init(order: CandidateOrder) { self.order = order }

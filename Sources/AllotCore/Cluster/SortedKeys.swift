@@ -6,25 +6,26 @@ struct CandidateKey: Comparable, Hashable, Sendable {
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.value != rhs.value ? lhs.value < rhs.value : lhs.id < rhs.id }
 }
 
-/// An ordered set of keys kept as a list of short sorted chunks.
+/// An ordered set of keys kept as a list of short sorted chunks (candidate nodes by free amount; the pending
+/// queue in a static policy order).
 ///
 /// Insert and remove cost a binary search plus a move within one chunk (at most ``maxChunk`` keys),
 /// which keeps a 10,000-node index updatable in well under a microsecond while staying a plain value type
 /// that copies cheaply for what-if planning.
-struct SortedKeys: Sendable {
+struct SortedKeys<Key: Comparable & Sendable>: Sendable {
     struct Position: Equatable {
         var chunk: Int
         var offset: Int
     }
 
-    private static let maxChunk = 256
-    private var chunks: [[CandidateKey]] = []
-    private var maxes: [CandidateKey] = []
+    private static var maxChunk: Int { 256 }
+    private var chunks: [[Key]] = []
+    private var maxes: [Key] = []
     private(set) var count = 0
 
     init() {}
 
-    mutating func insert(_ key: CandidateKey) {
+    mutating func insert(_ key: Key) {
         count += 1
         guard !chunks.isEmpty else {
             chunks = [[key]]
@@ -47,7 +48,7 @@ struct SortedKeys: Sendable {
     }
 
     @discardableResult
-    mutating func remove(_ key: CandidateKey) -> Bool {
+    mutating func remove(_ key: Key) -> Bool {
         let chunkIndex = Self.lowerBound(maxes, key)
         guard chunkIndex < chunks.count else { return false }
         let offset = Self.lowerBound(chunks[chunkIndex], key)
@@ -64,18 +65,21 @@ struct SortedKeys: Sendable {
     }
 
     /// The position of the first key not less than `key`.
-    func lowerBound(_ key: CandidateKey) -> Position? {
+    func lowerBound(_ key: Key) -> Position? {
         let chunkIndex = Self.lowerBound(maxes, key)
         guard chunkIndex < chunks.count else { return nil }
         return Position(chunk: chunkIndex, offset: Self.lowerBound(chunks[chunkIndex], key))
     }
+
+    /// The position of the smallest key.
+    var firstPosition: Position? { chunks.isEmpty ? nil : Position(chunk: 0, offset: 0) }
 
     /// The position of the largest key.
     var lastPosition: Position? {
         chunks.isEmpty ? nil : Position(chunk: chunks.count - 1, offset: chunks[chunks.count - 1].count - 1)
     }
 
-    subscript(position: Position) -> CandidateKey { chunks[position.chunk][position.offset] }
+    subscript(position: Position) -> Key { chunks[position.chunk][position.offset] }
 
     func position(after position: Position) -> Position? {
         if position.offset + 1 < chunks[position.chunk].count { return Position(chunk: position.chunk, offset: position.offset + 1) }
@@ -87,7 +91,7 @@ struct SortedKeys: Sendable {
         return position.chunk > 0 ? Position(chunk: position.chunk - 1, offset: chunks[position.chunk - 1].count - 1) : nil
     }
 
-    private static func lowerBound(_ array: [CandidateKey], _ key: CandidateKey) -> Int {
+    private static func lowerBound(_ array: [Key], _ key: Key) -> Int {
         var low = 0
         var high = array.count
         while low < high {

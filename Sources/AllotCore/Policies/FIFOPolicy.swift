@@ -3,6 +3,7 @@ public struct FIFOPolicy: QueuePolicy {
     public init() {}
     public var name: String { "fifo" }
     public var blocking: QueueBlocking { .wholeQueue }
+    public var staticOrder: StaticQueueOrder? { .submission }
 
     public func makeCursor(_ entries: [QueueEntry], context: QueueContext) -> any QueueCursor {
         ListCursor(entries: entries.sorted { $0.sequence < $1.sequence })

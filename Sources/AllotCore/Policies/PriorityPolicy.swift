@@ -15,6 +15,9 @@ public struct PriorityPolicy: QueuePolicy {
         self.name = name
     }
 
+    /// Without aging the order is static: priority, then submission.
+    public var staticOrder: StaticQueueOrder? { agingSeconds == nil ? .priority : nil }
+
     /// The priority a task has after waiting.
     public func effectivePriority(_ entry: QueueEntry, now: Double) -> Int {
         guard let agingSeconds, agingSeconds > 0, now > entry.submitted else { return entry.priority }

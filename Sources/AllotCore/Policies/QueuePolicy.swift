@@ -34,11 +34,35 @@ public enum QueueBlocking: Sendable, Equatable {
     case passOver
 }
 
+/// An order that depends only on each task (not on the cycle), so that the scheduler can keep the queue
+/// sorted as tasks come and go and walk only as far as a cycle needs.
+public enum StaticQueueOrder: Sendable, Equatable {
+    /// Submission order.
+    case submission
+    /// Higher priority first, then submission order.
+    case priority
+}
+
 /// Orders the pending queue for one scheduling cycle.
 public protocol QueuePolicy: Sendable {
     var name: String { get }
     var blocking: QueueBlocking { get }
+    /// The policy's order when it is static; the scheduler then never calls ``makeCursor(_:context:)``.
+    var staticOrder: StaticQueueOrder? { get }
     func makeCursor(_ entries: [QueueEntry], context: QueueContext) -> any QueueCursor
+}
+
+extension QueuePolicy {
+    public var staticOrder: StaticQueueOrder? { nil }
+}
+
+/// A pending task's place in a static order: smaller first.
+struct QueueOrderKey: Comparable, Sendable {
+    var rank: Int
+    var sequence: Int
+    var slot: Int
+
+    static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank != rhs.rank ? lhs.rank < rhs.rank : lhs.sequence < rhs.sequence }
 }
 
 /// Walks a cycle's queue; told of each placement so that share-based orders can adapt.

@@ -19,7 +19,7 @@ extension Scheduler {
         record.extraMemory = Array(repeating: 0, count: choices.count)
         record.outcome = .notConsidered
         tasks[slot] = record
-        pending.remove(slot)
+        dequeue(slot)
         running.insert(slot)
         if record.spec.preemptible { preemptibleRunning.insert(slot) }
         for choice in choices {
@@ -48,7 +48,47 @@ extension Scheduler {
         tasks[slot] = record
         running.remove(slot)
         preemptibleRunning.remove(slot)
-        pending.insert(slot)
+        setOutcome(slot, .notConsidered)
+        enqueue(slot)
+    }
+
+    /// A task joins the pending queue (and its place in a static order).
+    mutating func enqueue(_ slot: Int) {
+        guard pending.insert(slot).inserted, ordered != nil else { return }
+        if deferredOrder != nil {
+            deferredOrder!.append(slot)
+        } else {
+            ordered!.insert(orderKey(slot))
+        }
+    }
+
+    /// A task leaves the pending queue.
+    mutating func dequeue(_ slot: Int) {
+        guard pending.remove(slot) != nil, ordered != nil else { return }
+        if deferredOrder != nil {
+            deferredOrder!.append(slot)
+        } else {
+            ordered!.remove(orderKey(slot))
+        }
+    }
+
+    func orderKey(_ slot: Int) -> QueueOrderKey {
+        let record = tasks[slot]!
+        let rank = configuration.policy.staticOrder == .priority ? -record.spec.priority : 0
+        return QueueOrderKey(rank: rank, sequence: record.sequence, slot: slot)
+    }
+
+    /// Records why a pending task did not start, for the current cycle.
+    mutating func setOutcome(_ slot: Int, _ outcome: PendingOutcome) {
+        tasks[slot]!.outcome = outcome
+        tasks[slot]!.outcomeCycle = cycleCount
+    }
+
+    /// The outcome of the last cycle for a pending task: one it was not reached in was stopped by the
+    /// strict-order head, if there was one.
+    func currentOutcome(_ record: TaskRecord) -> PendingOutcome {
+        if record.outcomeCycle == cycleCount { return record.outcome }
+        return lastStoppedBy.map { .blockedBehind($0) } ?? .notConsidered
     }
 
     func replicaPlacements(_ record: TaskRecord) -> [ReplicaPlacement] {

@@ -10,25 +10,47 @@ extension Scheduler {
 
     /// ``schedule(now:)`` with an observer told of every decision.
     public mutating func schedule<Observer: SchedulingObserver>(now: Double, observer: inout Observer) -> [SchedulerAction] {
+        cycleCount += 1
         var preemptions: [SchedulerAction] = []
         var bound: [Int] = []
-        let entries = queueEntries()
-        let context = QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants)
-        var cursor = configuration.policy.makeCursor(entries, context: context)
+        // A static order is walked in place, as far as the cycle goes; any other policy orders a snapshot.
+        var cursor: (any QueueCursor)?
+        var position: SortedKeys<QueueOrderKey>.Position?
+        if ordered != nil {
+            position = ordered!.firstPosition
+            deferredOrder = []
+        } else {
+            let context = QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants)
+            cursor = configuration.policy.makeCursor(queueEntries(), context: context)
+        }
         let strategy = configuration.strategy
         var reservation: Reservation?
         var failed = FailedShapes()
+        var failedSearches = FailedShapes()
         var preemptionSearches = 0
         // Built at the first placement that fails, so that cycles where everything fits never pay for it.
         var gate: PreemptionGate?
         var stoppedBy: Int?
+        var examinedWithoutStart = 0
 
-        while let entry = cursor.next() {
-            let slot = entry.slot
+        while examinedWithoutStart < configuration.queueDepth {
+            let entry: QueueEntry?
+            let slot: Int
+            if cursor != nil {
+                guard let next = cursor!.next() else { break }
+                entry = next
+                slot = next.slot
+            } else {
+                guard let current = position else { break }
+                slot = ordered![current].slot
+                position = ordered!.position(after: current)
+                entry = nil
+            }
             observer.decisionStarted()
             let record = tasks[slot]!
+            examinedWithoutStart += 1
             if let problem = quotaProblem(record) {
-                tasks[slot]!.outcome = .quota(problem)
+                setOutcome(slot, .quota(problem))
                 observer.decisionFinished(placed: false)
                 continue
             }
@@ -38,42 +60,47 @@ extension Scheduler {
             {
                 if reservation != nil, !reservation!.admits(record, choices, now: now, strategy: strategy) {
                     for choice in choices { cluster.release(record.demand, choice) }
-                    tasks[slot]!.outcome = .wouldDelay(reservation!.head)
+                    setOutcome(slot, .wouldDelay(reservation!.head))
                     observer.decisionFinished(placed: false)
                     continue
                 }
                 start(slot, choices, now: now)
                 gate?.started(record)
                 bound.append(slot)
-                cursor.placed(entry)
+                examinedWithoutStart -= 1
+                if let entry { cursor!.placed(entry) }
                 observer.decisionFinished(placed: true)
                 continue
             }
             if !known { failed.add(record) }
             if configuration.preemption, gate == nil { gate = PreemptionGate(self) }
+            let searchable = record.spec.slaClass != .critical && configuration.tenants[record.spec.tenant]?.guaranteed == nil
             if configuration.preemption, preemptionSearches < configuration.preemptionAttemptsPerCycle, gate!.mayFindVictims(record),
-                reservation == nil || record.demand.critical
+                reservation == nil || record.demand.critical, !(searchable && failedSearches.covers(record))
             {
                 preemptionSearches += 1
-                if let (victims, choices) = preemptFor(slot) {
+                let found = preemptFor(slot)
+                if found == nil, searchable { failedSearches.addSearch(record) }
+                if let (victims, choices) = found {
                     for victim in victims {
                         stopRunning(victim)
                         tasks[victim]!.preemptions += 1
-                        tasks[victim]!.outcome = .heldAfterPreemption
+                        setOutcome(victim, .heldAfterPreemption)
                         preemptions.append(.preempt(tasks[victim]!.spec.id, by: record.spec.id))
                     }
                     for choice in choices { cluster.allocate(record.demand, choice) }
                     start(slot, choices, now: now)
                     gate?.started(record)
                     bound.append(slot)
+                    examinedWithoutStart -= 1
                     failed = FailedShapes()
-                    cursor.placed(entry)
+                    if let entry { cursor!.placed(entry) }
                     observer.decisionFinished(placed: true)
                     continue
                 }
             }
-            tasks[slot]!.outcome = .noFit
-            cursor.blocked(entry)
+            setOutcome(slot, .noFit)
+            if let entry { cursor!.blocked(entry) }
             observer.decisionFinished(placed: false)
             if configuration.backfill {
                 if reservation == nil { reservation = makeReservation(slot, now: now) }
@@ -82,18 +109,22 @@ extension Scheduler {
                 break
             }
         }
-        if let stoppedBy {
-            for slot in pending where tasks[slot]!.outcome == .notConsidered { tasks[slot]!.outcome = .blockedBehind(stoppedBy) }
+        lastStoppedBy = stoppedBy
+        if let changed = deferredOrder {
+            deferredOrder = nil
+            for slot in Set(changed) {
+                ordered!.remove(orderKey(slot))
+                if pending.contains(slot) { ordered!.insert(orderKey(slot)) }
+            }
         }
         let resizes = reshareElastic(except: Set(bound))
         return preemptions + resizes + bound.map { .bind(tasks[$0]!.spec.id, replicaPlacements(tasks[$0]!)) }
     }
 
-    private mutating func queueEntries() -> [QueueEntry] {
+    private func queueEntries() -> [QueueEntry] {
         var entries: [QueueEntry] = []
         entries.reserveCapacity(pending.count)
         for slot in pending {
-            tasks[slot]!.outcome = .notConsidered
             let record = tasks[slot]!
             entries.append(
                 QueueEntry(
@@ -119,8 +150,11 @@ extension Scheduler {
 
 /// Demands that found no room in this cycle: a task asking for at least as much of everything of the same
 /// kind cannot fit either until something is released, so it is not searched for again.
+///
+/// Kept for preemption searches too, with the priority searched at: a search can evict only lower-priority
+/// work, so one at a lower or equal priority (not critical, no guarantee to reclaim) finds no more victims.
 struct FailedShapes {
-    private var shapes: [(demand: Demand, gang: Int)] = []
+    private var shapes: [(demand: Demand, gang: Int, priority: Int)] = []
 
     func covers(_ record: TaskRecord) -> Bool {
         let demand = record.demand
@@ -128,6 +162,7 @@ struct FailedShapes {
         where shape.demand.modelKey == demand.modelKey && shape.demand.sharesDevices == demand.sharesDevices
             && shape.demand.critical == demand.critical && record.spec.gang >= shape.gang && demand.deviceCount >= shape.demand.deviceCount
             && demand.shareBytes >= shape.demand.shareBytes && demand.amounts.dominates(shape.demand.amounts)
+            && record.spec.priority <= shape.priority
         {
             return true
         }
@@ -136,6 +171,12 @@ struct FailedShapes {
 
     mutating func add(_ record: TaskRecord) {
         if shapes.count >= 32 { shapes.removeFirst() }
-        shapes.append((record.demand, record.spec.gang))
+        shapes.append((record.demand, record.spec.gang, .max))
+    }
+
+    /// Records a failed preemption search at the task's priority.
+    mutating func addSearch(_ record: TaskRecord) {
+        if shapes.count >= 32 { shapes.removeFirst() }
+        shapes.append((record.demand, record.spec.gang, record.spec.priority))
     }
 }

@@ -2,7 +2,7 @@ extension Scheduler {
     /// Why a pending task is not running, in words naming the exhausted resource, or `nil` if it runs or is unknown.
     public func pendingReason(_ id: TaskID) -> String? {
         guard let slot = taskSlots[id], let record = tasks[slot], record.phase == .pending else { return nil }
-        switch record.outcome {
+        switch currentOutcome(record) {
         case .notConsidered: return "not yet considered by a scheduling cycle"
         case .heldAfterPreemption: return "preempted by higher-priority work; waits for the next cycle"
         case .quota(let problem): return problem

@@ -16,11 +16,20 @@ public struct Scheduler: Sendable {
     var tenantUsage: [TenantID: UsageVector] = [:]
     var dirtyNodes: Set<Int> = []
     var nextSequence = 0
+    /// The pending queue kept in the policy's static order, when it has one.
+    var ordered: SortedKeys<QueueOrderKey>?
+    /// While a cycle walks ``ordered``, changes to it wait here (the walk holds positions into it).
+    var deferredOrder: [Int]?
+    /// Cycles run so far; a pending task's outcome is current when stamped with this count.
+    var cycleCount = 0
+    /// The task that stopped the last cycle under strict order, if one did.
+    var lastStoppedBy: Int?
 
     public init(configuration: SchedulerConfiguration = SchedulerConfiguration()) throws(QuantityError) {
         try configuration.validate()
         self.configuration = configuration
         self.cluster = ClusterState(headroom: configuration.headroom, order: configuration.strategy.order)
+        if configuration.policy.staticOrder != nil { ordered = SortedKeys() }
     }
 
     // MARK: - Nodes
@@ -69,7 +78,7 @@ public struct Scheduler: Sendable {
     /// A task enters the queue.
     public mutating func submit(_ spec: TaskSpec, now: Double) throws(SchedulerError) {
         let slot = try admit(spec, now: now)
-        pending.insert(slot)
+        enqueue(slot)
     }
 
     /// A task that already runs (recovered after a restart, or given in a what-if) takes its resources back.
@@ -126,9 +135,9 @@ public struct Scheduler: Sendable {
         switch tasks[slot]!.phase {
         case .running:
             stopRunning(slot)
-            pending.remove(slot)
+            dequeue(slot)
         case .pending:
-            pending.remove(slot)
+            dequeue(slot)
         }
         tasks[slot] = nil
         taskSlots[id] = nil
@@ -171,6 +180,10 @@ extension Scheduler {
     /// It takes effect from the next cycle; a running task keeps running until something may evict it.
     public mutating func reprioritize(_ id: TaskID, priority: Int) throws(SchedulerError) {
         let slot = try taskSlot(id)
+        guard tasks[slot]!.spec.priority != priority else { return }
+        let queued = tasks[slot]!.phase == .pending
+        if queued { dequeue(slot) }
         tasks[slot]!.spec.priority = priority
+        if queued { enqueue(slot) }
     }
 }

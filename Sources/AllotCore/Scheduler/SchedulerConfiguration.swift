@@ -18,6 +18,10 @@ public struct SchedulerConfiguration: Sendable {
     public var rejectInfeasible: Bool
     /// At most this many preemption searches per cycle (each may visit every node).
     public var preemptionAttemptsPerCycle: Int
+    /// At most this many pending tasks that cannot start are examined per cycle (as Slurm's
+    /// `default_queue_depth` and `bf_max_job_test`): a work-conserving, fair or backfill pass over a long
+    /// queue stops there, and the rest wait for a later cycle.
+    public var queueDepth: Int
 
     public init(
         strategy: any PlacementStrategy = BestFit(),
@@ -28,7 +32,8 @@ public struct SchedulerConfiguration: Sendable {
         scanIntervalSeconds: Double = 10,
         tenants: [TenantID: TenantPolicy] = [:],
         rejectInfeasible: Bool = true,
-        preemptionAttemptsPerCycle: Int = 64
+        preemptionAttemptsPerCycle: Int = 64,
+        queueDepth: Int = 1000
     ) {
         self.strategy = strategy
         self.policy = policy
@@ -39,6 +44,7 @@ public struct SchedulerConfiguration: Sendable {
         self.tenants = tenants
         self.rejectInfeasible = rejectInfeasible
         self.preemptionAttemptsPerCycle = preemptionAttemptsPerCycle
+        self.queueDepth = queueDepth
     }
 
     /// The allowed headroom range.
@@ -51,6 +57,9 @@ public struct SchedulerConfiguration: Sendable {
         }
         guard scanIntervalSeconds > 0 else {
             throw QuantityError(field: "scanInterval", value: Quantity.format(scanIntervalSeconds), reason: "must be positive")
+        }
+        guard queueDepth > 0 else {
+            throw QuantityError(field: "queueDepth", value: String(queueDepth), reason: "must be at least 1")
         }
         for (tenant, policy) in tenants where !(policy.weight > 0) {
             throw QuantityError(field: "tenants.\(tenant).weight", value: Quantity.format(policy.weight), reason: "must be positive")

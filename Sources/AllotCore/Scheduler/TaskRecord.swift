@@ -32,6 +32,8 @@ struct TaskRecord: Sendable {
     var extraMemory: [Int64] = []
     var preemptions = 0
     var outcome: PendingOutcome = .notConsidered
+    /// The cycle ``outcome`` was set in; an older one is read through ``Scheduler/currentOutcome(_:)``.
+    var outcomeCycle = 0
 
     var isElastic: Bool {
         guard let limits = spec.limits else { return false }
