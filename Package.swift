@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotCommandsTests",
-            dependencies: ["AllotCommands", "AllotAPI", "AllotCore"],
+            dependencies: ["AllotCommands", "AllotAPI", "AllotCore", "AllotSimulator"],
             swiftSettings: strictSettings
         ),
     ],

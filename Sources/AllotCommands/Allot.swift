@@ -7,7 +7,8 @@ public struct Allot: AsyncParsableCommand {
         abstract: "Allot: a resource manager and scheduler for AI workloads.",
         subcommands: [
             DevCommand.self, ServerCommand.self, AgentCommand.self, SubmitCommand.self, JobsCommand.self, JobCommand.self, LogsCommand.self,
-            CancelCommand.self, NodesCommand.self, NodeCommand.self, PlanCommand.self, EstimateCommand.self, SimulateCommand.self, BenchCommand.self,
+            CancelCommand.self, NodesCommand.self, NodeCommand.self, PlanCommand.self, EstimateCommand.self, SimulateCommand.self, TraceCommand.self,
+            BenchCommand.self,
             DiscoverCommand.self,
         ]
     )
