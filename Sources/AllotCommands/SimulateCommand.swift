@@ -3,6 +3,7 @@ import AllotCore
 import AllotSimulator
 import ArgumentParser
 import Foundation
+import Synchronization
 
 /// `allot simulate`: replays a cluster trace through the scheduler under one or more policies.
 public struct SimulateCommand: ParsableCommand {
@@ -52,6 +53,9 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "Least-attained-service thresholds in GPU-seconds, comma-separated (default 60 x 4^k, k = 0..10).")
     public var lasThresholds: String?
 
+    @Option(help: "At most this many queued jobs that cannot start are examined per scheduling cycle.")
+    public var queueDepth: Int = SchedulerConfiguration().queueDepth
+
     @Option(help: "Seed for estimate noise.")
     public var seed: UInt64 = 1
 
@@ -69,29 +73,33 @@ public struct SimulateCommand: ParsableCommand {
         if gpusPerNode < 0 { throw ValidationError("--gpus-per-node must not be negative") }
         if !(preemptionCost >= 0) { throw ValidationError("--preemption-cost must not be negative") }
         if !(estimateError >= 0) { throw ValidationError("--estimate-error must not be negative") }
+        if queueDepth < 1 { throw ValidationError("--queue-depth must be at least 1") }
         _ = try selectedPolicies()
     }
 
     public func run() throws {
         let started = Date()
         let (loaded, setup) = try load()
-        var runs: [SimulationRun] = []
-        var wall: [Double] = []
-        let showProgress = isatty(STDERR_FILENO) != 0
-        for policy in try selectedPolicies() {
-            let policyStart = Date()
-            let progress: ((Double) -> Void)? =
-                showProgress
-                ? { fraction in
-                    guard Date().timeIntervalSince(policyStart) > 1 else { return }
-                    let filled = Int(fraction * 30)
-                    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
-                    FileHandle.standardError.write(Data("\r\(policy.rawValue) [\(bar)] \(Int(fraction * 100))%".utf8))
-                } : nil
-            runs.append(try Simulator(trace: loaded, setup: setup).run(policy, progress: progress))
-            wall.append(Date().timeIntervalSince(policyStart))
-            if showProgress, wall.last! > 1 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let selected = try selectedPolicies()
+        let progress = ProgressBar(enabled: isatty(STDERR_FILENO) != 0, parts: selected.count)
+        let results = Mutex<[Int: (run: SimulationRun, seconds: Double)]>([:])
+        let failure = Mutex<(any Error)?>(nil)
+        // Policies are independent replays of the same input: run them side by side, one per core.
+        DispatchQueue.concurrentPerform(iterations: selected.count) { index in
+            let began = Date()
+            do {
+                let run = try Simulator(trace: loaded, setup: setup).run(selected[index]) { progress.update(part: index, $0) }
+                let seconds = Date().timeIntervalSince(began)
+                results.withLock { $0[index] = (run, seconds) }
+            } catch {
+                failure.withLock { $0 = error }
+            }
         }
+        progress.finish()
+        if let error = failure.withLock({ $0 }) { throw CommandFailure("simulation failed: \(error)") }
+        let finished = results.withLock { $0 }
+        let runs = selected.indices.map { finished[$0]!.run }
+        let wall = selected.indices.map { finished[$0]!.seconds }
         let summary = SimulationSummary(trace: loaded, setup: setup, runs: runs, wallSeconds: wall)
         if let report {
             let html = SimulationReport(summary: summary, title: "Allot simulation: \((trace as NSString).lastPathComponent)").html()
@@ -160,6 +168,7 @@ public struct SimulateCommand: ParsableCommand {
             nodeSpecs = SimulationSetup.uniformNodes(count: nodes ?? 1, gpusPerNode: gpusPerNode, cpuMillis: cpu, memoryBytes: memory)
         }
         var setup = SimulationSetup(nodes: nodeSpecs, preemptionCost: preemptionCost, estimateError: estimateError, seed: seed)
+        setup.queueDepth = queueDepth
         do {
             setup.strategy = try PlacementStrategies.named(strategy)
             if let lasThresholds {
@@ -175,5 +184,33 @@ public struct SimulateCommand: ParsableCommand {
             throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
         }
         return (loaded, setup)
+    }
+}
+
+/// A progress bar on standard error for runs longer than a second, shared by policies running side by side.
+final class ProgressBar: Sendable {
+    private let enabled: Bool
+    private let started = Date()
+    private let state: Mutex<(fractions: [Double], shown: Bool)>
+
+    init(enabled: Bool, parts: Int) {
+        self.enabled = enabled
+        state = Mutex((Array(repeating: 0, count: max(parts, 1)), false))
+    }
+
+    func update(part: Int, _ fraction: Double) {
+        guard enabled, Date().timeIntervalSince(started) > 1 else { return }
+        let overall = state.withLock { state -> Double in
+            state.fractions[part] = fraction
+            state.shown = true
+            return state.fractions.reduce(0, +) / Double(state.fractions.count)
+        }
+        let filled = Int(overall * 30)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 30 - filled)
+        FileHandle.standardError.write(Data("\rsimulating [\(bar)] \(Int(overall * 100))%".utf8))
+    }
+
+    func finish() {
+        if state.withLock({ $0.shown }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -150,3 +150,33 @@ import Testing
         #expect(run.unfinished == 0)
     }
 }
+
+@Suite struct LeastAttainedServiceEdgeTests {
+    /// Service thresholds are crossed at instants computed in floating point; a job left a hair below a
+    /// threshold once brought the same crossing back at the same instant forever. Odd core counts at large
+    /// clock values (a month into a trace) are where that happens.
+    @Test(.timeLimit(.minutes(1))) func crossingsAtLargeTimesAndOddWeightsEnd() throws {
+        var generator = SplitMix64(seed: 11)
+        var jobs: [TraceJob] = []
+        for index in 0..<200 {
+            let cores = Int64(100 + generator.next() % 9_000)
+            let submit = 2_600_000 + Double(generator.next() % 100_000) / 7
+            jobs.append(
+                TraceJob(
+                    id: String(index),
+                    submit: submit,
+                    duration: Double(60 + generator.next() % 50_000),
+                    gpus: 0,
+                    cpuMillis: cores,
+                    memoryBytes: 1 << 30,
+                    tenant: "t\(index % 3)"
+                )
+            )
+        }
+        var trace = Trace(format: .allot, jobs: jobs)
+        trace.jobs.sort { $0.submit < $1.submit }
+        let nodes = SimulationSetup.uniformNodes(count: 2, gpusPerNode: 0, cpuMillis: 16_000)
+        let run = try Simulator(trace: trace, setup: SimulationSetup(nodes: nodes)).run(.las)
+        #expect(run.jobs.count == 200 && run.unfinished == 0)
+    }
+}

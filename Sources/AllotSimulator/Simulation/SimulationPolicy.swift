@@ -32,8 +32,8 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
         }
     }
 
-    func configuration(strategy: any PlacementStrategy, tenants: [TenantID: TenantPolicy]) -> SchedulerConfiguration {
-        var configuration = SchedulerConfiguration(strategy: strategy, headroom: 0, preemption: true, tenants: tenants)
+    func configuration(strategy: any PlacementStrategy, tenants: [TenantID: TenantPolicy], queueDepth: Int) -> SchedulerConfiguration {
+        var configuration = SchedulerConfiguration(strategy: strategy, headroom: 0, preemption: true, tenants: tenants, queueDepth: queueDepth)
         switch self {
         case .fifo: configuration.policy = FIFOPolicy()
         case .priority: configuration.policy = PriorityPolicy()

@@ -14,6 +14,8 @@ public struct SimulationSetup: Sendable {
     public var levels: AttainedServiceLevels
     /// Fair-share weights, guarantees and limits per tenant (weight 1 for any tenant not named).
     public var tenants: [TenantID: TenantPolicy]
+    /// The scheduler's queue depth (pending tasks that cannot start examined per cycle).
+    public var queueDepth = SchedulerConfiguration().queueDepth
 
     public init(
         nodes: [NodeSpec],

@@ -118,7 +118,9 @@ private struct Replay {
         self.policy = policy
         self.setup = setup
         do {
-            scheduler = try Scheduler(configuration: policy.configuration(strategy: setup.strategy, tenants: setup.tenants))
+            scheduler = try Scheduler(
+                configuration: policy.configuration(strategy: setup.strategy, tenants: setup.tenants, queueDepth: setup.queueDepth)
+            )
         } catch {
             throw SchedulerError(.invalidTask, error.description)
         }
@@ -250,7 +252,11 @@ private struct Replay {
 
     /// A running job passed a service threshold: it drops a level, and may now be preempted by newer work.
     mutating func demote(_ job: Int, now: Double) {
+        let target = setup.levels.nextThreshold(after: attained[job])
         stopClock(job, now: now, restart: true)
+        // The event was set for the moment the threshold is reached: snap to it, so that rounding cannot
+        // leave the job a hair below it and bring the same crossing back at the same instant.
+        if let target { attained[job] = max(attained[job], target) }
         try! scheduler.reprioritize(specs[job].id, priority: setup.levels.priority(attained: attained[job]))
         schedule(job, now: now)
     }
@@ -270,7 +276,7 @@ private struct Replay {
         events.insert(Event(time: end, kind: .completion, job: job, version: version[job]))
         guard policy == .las, let threshold = setup.levels.nextThreshold(after: attained[job]), weights[job] > 0 else { return }
         let crossing = now + (threshold - attained[job]) / weights[job]
-        if crossing < end { events.insert(Event(time: crossing, kind: .levelCrossing, job: job, version: version[job])) }
+        if crossing > now, crossing < end { events.insert(Event(time: crossing, kind: .levelCrossing, job: job, version: version[job])) }
     }
 
     mutating func cycle(now: Double) {
