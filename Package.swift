@@ -145,7 +145,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotStoreTests",
-            dependencies: ["AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore"],
+            dependencies: ["AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -96,6 +96,37 @@ public protocol AllotStore: Sendable {
 
     func setting(_ key: String) async throws(StoreError) -> String?
     func setSetting(_ key: String, _ value: String) async throws(StoreError)
+
+    /// Creates or replaces a tenant.
+    func saveTenant(_ tenant: Tenant) async throws(StoreError)
+    /// Tenants by name.
+    func tenants() async throws(StoreError) -> [Tenant]
+    /// Creates or replaces a token record (the digest of its secret, never the secret).
+    func saveToken(_ token: APIToken) async throws(StoreError)
+    /// Tokens by creation time.
+    func tokens() async throws(StoreError) -> [APIToken]
+    /// Appends to the audit log, which nothing updates or deletes; returns the entry with its sequence.
+    func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditEntry
+    /// Audit entries oldest first.
+    func audit(_ query: AuditQuery) async throws(StoreError) -> [AuditEntry]
+}
+
+/// Which audit entries to list.
+public struct AuditQuery: Sendable, Equatable {
+    /// Only entries in these tenants (all when `nil`).
+    public var tenants: Set<String>?
+    public var afterSequence: Int64?
+    public var limit: Int?
+
+    public init(tenants: Set<String>? = nil, afterSequence: Int64? = nil, limit: Int? = nil) {
+        self.tenants = tenants
+        self.afterSequence = afterSequence
+        self.limit = limit
+    }
+
+    func matches(_ entry: AuditEntry) -> Bool {
+        (tenants.map { $0.contains(entry.tenant) } ?? true) && (afterSequence.map { entry.sequence > $0 } ?? true)
+    }
 }
 
 /// A store failure: a stable code and a message.

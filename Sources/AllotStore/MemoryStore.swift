@@ -7,6 +7,9 @@ public actor MemoryStore: AllotStore {
     private var attemptsByJob: [String: [Int: JobAttempt]] = [:]
     private var logsByJob: [String: [LogChunk]] = [:]
     private var settings: [String: String] = [:]
+    private var tenantsByName: [String: Tenant] = [:]
+    private var tokensByID: [String: APIToken] = [:]
+    private var auditLog: [AuditEntry] = []
 
     public init() {}
 
@@ -65,4 +68,24 @@ public actor MemoryStore: AllotStore {
 
     public func setting(_ key: String) -> String? { settings[key] }
     public func setSetting(_ key: String, _ value: String) { settings[key] = value }
+
+    public func saveTenant(_ tenant: Tenant) { tenantsByName[tenant.name] = tenant }
+
+    public func tenants() -> [Tenant] { tenantsByName.values.sorted { $0.name < $1.name } }
+
+    public func saveToken(_ token: APIToken) { tokensByID[token.id] = token }
+
+    public func tokens() -> [APIToken] { tokensByID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
+
+    public func appendAudit(_ entry: AuditEntry) -> AuditEntry {
+        var stored = entry
+        stored.sequence = Int64(auditLog.count + 1)
+        auditLog.append(stored)
+        return stored
+    }
+
+    public func audit(_ query: AuditQuery) -> [AuditEntry] {
+        let matching = auditLog.filter(query.matches)
+        return query.limit.map { Array(matching.prefix($0)) } ?? matching
+    }
 }

@@ -63,6 +63,30 @@ public final class SQLiteStore: AllotStore {
                     """
             )
         }
+        migrator.registerMigration("v2: tenants, tokens, audit") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE tenant (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE TABLE token (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        secret_hash TEXT NOT NULL UNIQUE,
+                        created_at REAL NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE TABLE audit (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        tenant TEXT NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_by_tenant ON audit (tenant, sequence);
+                    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -221,6 +245,66 @@ public final class SQLiteStore: AllotStore {
     }
 
     // MARK: - Helpers
+
+    // MARK: - Tenants, tokens, audit
+
+    public func saveTenant(_ tenant: Tenant) async throws(StoreError) {
+        let record = try Self.encode(tenant)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO tenant (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+                arguments: [tenant.name, record]
+            )
+        }
+    }
+
+    public func tenants() async throws(StoreError) -> [Tenant] {
+        let records = try await read { db in try String.fetchAll(db, sql: "SELECT record FROM tenant ORDER BY name") }
+        return try records.map { text throws(StoreError) in try Self.decode(Tenant.self, text) }
+    }
+
+    public func saveToken(_ token: APIToken) async throws(StoreError) {
+        let record = try Self.encode(token)
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO token (id, secret_hash, created_at, record) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, record = excluded.record
+                    """,
+                arguments: [token.id, token.secretHash, token.createdAt, record]
+            )
+        }
+    }
+
+    public func tokens() async throws(StoreError) -> [APIToken] {
+        let records = try await read { db in try String.fetchAll(db, sql: "SELECT record FROM token ORDER BY created_at, id") }
+        return try records.map { text throws(StoreError) in try Self.decode(APIToken.self, text) }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditEntry {
+        try await write { db in
+            // Writers are serialized and nothing is ever deleted, so the next number is one past the largest.
+            var stored = entry
+            stored.sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM audit")) ?? 1
+            let record = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+            try db.execute(sql: "INSERT INTO audit (sequence, tenant, record) VALUES (?, ?, ?)", arguments: [stored.sequence, entry.tenant, record])
+            return stored
+        }
+    }
+
+    public func audit(_ query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
+        var conditions = ["sequence > ?"]
+        var arguments: [any DatabaseValueConvertible] = [query.afterSequence ?? 0]
+        if let tenants = query.tenants {
+            conditions.append("tenant IN (\(tenants.map { _ in "?" }.joined(separator: ",")))")
+            arguments.append(contentsOf: tenants.sorted())
+        }
+        let sql = "SELECT record FROM audit WHERE \(conditions.joined(separator: " AND ")) ORDER BY sequence LIMIT ?"
+        arguments.append(query.limit ?? -1)
+        let bound = StatementArguments(arguments.map(\.databaseValue))
+        let records = try await read { db in try String.fetchAll(db, sql: sql, arguments: bound) }
+        return try records.map { text throws(StoreError) in try Self.decode(AuditEntry.self, text) }
+    }
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {

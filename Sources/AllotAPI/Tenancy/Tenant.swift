@@ -1,0 +1,80 @@
+import AllotCore
+
+/// Amounts of each resource a tenant is guaranteed or limited to; a missing amount is not bounded.
+public struct ResourceQuota: Codable, Equatable, Sendable {
+    /// CPU cores.
+    public var cpu: Double?
+    public var memoryBytes: Int64?
+    /// Whole GPUs of any model.
+    public var gpus: Int?
+    /// Whole GPUs per model (normalized names, e.g. `A100`).
+    public var gpusByModel: [String: Int]?
+    /// Shared GPU memory.
+    public var gpuMemoryBytes: Int64?
+
+    public init(cpu: Double? = nil, memoryBytes: Int64? = nil, gpus: Int? = nil, gpusByModel: [String: Int]? = nil, gpuMemoryBytes: Int64? = nil) {
+        self.cpu = cpu
+        self.memoryBytes = memoryBytes
+        self.gpus = gpus
+        self.gpusByModel = gpusByModel
+        self.gpuMemoryBytes = gpuMemoryBytes
+    }
+
+    /// The scheduler's vector; unbounded amounts become infinite.
+    public var usageVector: UsageVector {
+        UsageVector(
+            cpuMillis: cpu.map { $0 * 1000 } ?? .infinity,
+            memoryBytes: memoryBytes.map(Double.init) ?? .infinity,
+            gpus: gpus.map(Double.init) ?? .infinity,
+            gpuMemoryBytes: gpuMemoryBytes.map(Double.init) ?? .infinity
+        )
+    }
+
+    /// Whether every bounded amount here is at most `other`'s (an unbounded one only under an unbounded one).
+    public func fits(within other: ResourceQuota) -> Bool {
+        func within<T: Comparable>(_ mine: T?, _ theirs: T?) -> Bool {
+            guard let theirs else { return true }
+            guard let mine else { return false }
+            return mine <= theirs
+        }
+        guard within(cpu, other.cpu), within(memoryBytes, other.memoryBytes), within(gpus, other.gpus),
+            within(gpuMemoryBytes, other.gpuMemoryBytes)
+        else { return false }
+        for (model, count) in other.gpusByModel ?? [:] where !within(gpusByModel?[model], count) { return false }
+        return true
+    }
+}
+
+/// A team or organisation that owns jobs and tokens. Tenants form a tree: an organisation holds teams.
+public struct Tenant: Codable, Equatable, Sendable {
+    public var name: String
+    /// The enclosing tenant, or `nil` for a top-level one.
+    public var parent: String?
+    /// Fair-share weight among siblings.
+    public var weight: Double
+    public var guaranteed: ResourceQuota?
+    public var limit: ResourceQuota?
+    public var createdAt: Double
+
+    public init(
+        name: String,
+        parent: String? = nil,
+        weight: Double = 1,
+        guaranteed: ResourceQuota? = nil,
+        limit: ResourceQuota? = nil,
+        createdAt: Double
+    ) {
+        self.name = name
+        self.parent = parent
+        self.weight = weight
+        self.guaranteed = guaranteed
+        self.limit = limit
+        self.createdAt = createdAt
+    }
+
+    /// Tenant names: 1–63 lowercase letters, digits and dashes, starting with a letter or digit.
+    public static func validName(_ name: String) -> Bool {
+        guard (1...63).contains(name.count), let first = name.first, first.isLetter || first.isNumber else { return false }
+        return name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+}
