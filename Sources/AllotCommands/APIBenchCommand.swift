@@ -77,8 +77,9 @@ public struct APIBenchCommand: AsyncParsableCommand {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "allot.bench")
         logger.logLevel = .critical
-        let app = buildApplication(plane: plane, authenticator: Authenticator(adminToken: admin, agentToken: agent), port: 0, logger: logger) {
-            port in
+        let access = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: agent))
+        try await access.load()
+        let app = buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }

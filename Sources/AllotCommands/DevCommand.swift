@@ -24,12 +24,12 @@ public struct DevCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let (plane, authenticator, admin, agentToken) = try await options.open()
+        let (plane, directory, admin, agentToken) = try await options.open()
         guard let agentToken else {
             throw CommandFailure("the agent token is missing from \(options.dataDirectory)/agent-token; remove the data directory to start afresh")
         }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(plane: plane, authenticator: authenticator, host: options.host, port: options.port) { port in
+        let app = buildApplication(plane: plane, directory: directory, host: options.host, port: options.port) { port in
             continuation.yield(port)
             continuation.finish()
         }

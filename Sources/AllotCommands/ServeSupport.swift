@@ -42,8 +42,8 @@ public struct ServeOptions: ParsableArguments {
         return ServerConfiguration(scheduler: scheduler, gracePeriodSeconds: gracePeriod)
     }
 
-    /// Opens the store and the control plane, and loads (or creates) the tokens.
-    func open() async throws -> (ControlPlane, Authenticator, admin: String?, agent: String?) {
+    /// Opens the store and the control plane, and loads (or creates) the tokens and the default tenant.
+    func open() async throws -> (ControlPlane, Directory, admin: String?, agent: String?) {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: dataDirectory + "/allot.sqlite")
         let (authenticator, created) = try await Authenticator.load(from: store)
@@ -55,7 +55,9 @@ public struct ServeOptions: ParsableArguments {
         let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
         do {
             let plane = try await ControlPlane.start(store: store, configuration: try serverConfiguration())
-            return (plane, authenticator, admin, agent)
+            let directory = Directory(store: store, bootstrap: authenticator)
+            try await directory.load()
+            return (plane, directory, admin, agent)
         } catch let error as APIError {
             throw CommandFailure("cannot start the control plane: \(error.message)")
         }

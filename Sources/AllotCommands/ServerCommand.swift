@@ -16,10 +16,10 @@ public struct ServerCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let (plane, authenticator, admin, agent) = try await options.open()
+        let (plane, access, admin, agent) = try await options.open()
         let host = options.host
         let directory = options.dataDirectory
-        let app = buildApplication(plane: plane, authenticator: authenticator, host: host, port: options.port) { port in
+        let app = buildApplication(plane: plane, directory: access, host: host, port: options.port) { port in
             announce("allot server listening on http://\(host):\(port)")
             announce("admin token: \(admin ?? "(see \(directory)/admin-token)")")
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")

@@ -119,6 +119,12 @@ extension ControlPlane {
         return lhs.sequence < rhs.sequence
     }
 
+    /// The tenant a job belongs to, or `nil` when there is no such job.
+    public func tenant(ofJob id: String) async throws(APIError) -> String? {
+        if let job = active[id] { return job.tenant }
+        return try await storedJob(id)?.tenant
+    }
+
     /// A job's output after an offset.
     public func logs(_ id: String, after offset: Int64) async throws(APIError) -> [LogChunk] {
         if active[id] == nil, try await storedJob(id) == nil { throw APIError.notFound("job \(id)") }

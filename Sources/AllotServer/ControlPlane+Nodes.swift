@@ -176,6 +176,17 @@ extension ControlPlane {
         return node
     }
 
+    /// Every node as `identity` may see it.
+    public func nodeList(for identity: Identity) -> [NodeStatus] { nodeList().map { scoped($0, for: identity) } }
+
+    /// A node as `identity` may see it: the jobs of tenants outside its scope are left out.
+    public func scoped(_ node: NodeStatus, for identity: Identity) -> NodeStatus {
+        guard identity.scope != nil else { return node }
+        var shown = node
+        shown.jobs = node.jobs?.filter { id in active[id].map { identity.sees($0.tenant) } ?? false }
+        return shown
+    }
+
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
     public func setNode(_ name: String, action: String) async throws(APIError) -> NodeStatus {
         guard var node = nodes[name] else { throw APIError.notFound("node \(name)") }

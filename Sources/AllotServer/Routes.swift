@@ -20,26 +20,6 @@ func jsonResponse<Value: Encodable>(_ value: Value, status: HTTPResponse.Status 
     return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
 }
 
-/// Checks every call but `/health` and `/openapi.json`: agents may call only `/v1/agent/...`; everything else
-/// needs the admin token. Failures are `401` with the standard error body.
-struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
-    let authenticator: Authenticator
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if path == "/health" || path == "/openapi.json" { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            let role = authenticator.role(of: String(header.dropFirst("Bearer ".count)))
-        else {
-            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
-        }
-        if role == .agent && !path.hasPrefix("/v1/agent/") {
-            throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints")
-        }
-        return try await next(request, context)
-    }
-}
-
 /// Turns any error into the standard error body; unknown errors become `500` without internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -59,6 +39,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// The HTTP API over a control plane.
 public struct APIRoutes: Sendable {
     let plane: ControlPlane
+    let directory: Directory
 
     func body(_ request: inout Request) async throws -> [UInt8] {
         do {
@@ -87,7 +68,7 @@ public struct APIRoutes: Sendable {
         keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
     }
 
-    func add(to router: Router<BasicRequestContext>) {
+    func add(to router: Router<AllotRequestContext>) {
         router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("/openapi.json") { _, _ in
             Response(
@@ -96,18 +77,24 @@ public struct APIRoutes: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
             )
         }
-        router.post("/v1/jobs") { request, _ in
+        router.post("/v1/jobs") { request, context in
+            let caller = try context.caller()
             var request = request
             let bytes = try await body(&request)
             let value: JSONValue
             do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, "bad_request", "\(error)") }
-            let submission: JobSubmission
+            var submission: JobSubmission
             do { submission = try JobSubmission.decode(value) } catch {
                 throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)")
             }
+            // Work lands in the caller's own tenant unless it names one it may act in.
+            if case .object(let fields) = value, fields["tenant"] == nil { submission.task.tenant = TenantID(caller.tenant) }
+            let tenant = submission.task.tenant.rawValue
+            try AccessControl.requireVisible(caller, tenant: await directory.tenant(tenant)?.name, resource: "tenant \(tenant)")
             return jsonResponse(try await plane.submit(submission), status: .created)
         }
-        router.get("/v1/jobs") { request, _ in
+        router.get("/v1/jobs") { request, context in
+            let caller = try context.caller()
             var query = JobQuery()
             let parameters = request.uri.queryParameters
             if let state = parameters.get("state") {
@@ -135,7 +122,9 @@ public struct APIRoutes: Sendable {
                 guard let value = Int64(after) else { throw APIError(.badRequest, "invalid_field", "after: expected a sequence number") }
                 query.afterSequence = value
             }
-            return jsonResponse(try await plane.jobs(query))
+            if let tenant = query.tenant, !caller.sees(tenant) { return jsonResponse([JobView]()) }
+            let views = try await plane.jobs(query)
+            return jsonResponse(caller.scope == nil ? views : views.filter { caller.sees($0.job.tenant) })
         }
         router.get("/v1/jobs/:id") { _, context in
             jsonResponse(try await plane.job(try context.parameters.require("id")))
@@ -147,11 +136,15 @@ public struct APIRoutes: Sendable {
             let after = request.uri.queryParameters.get("after").flatMap { Int64($0) } ?? 0
             return jsonResponse(try await plane.logs(try context.parameters.require("id"), after: after))
         }
-        router.get("/v1/nodes") { _, _ in jsonResponse(await plane.nodeList()) }
+        router.get("/v1/nodes") { _, context in
+            let caller = try context.caller()
+            return jsonResponse(await plane.nodeList(for: caller))
+        }
         router.get("/v1/nodes/:name") { _, context in
+            let caller = try context.caller()
             let name = try context.parameters.require("name")
             guard let node = await plane.node(name) else { throw APIError.notFound("node \(name)") }
-            return jsonResponse(node)
+            return jsonResponse(await plane.scoped(node, for: caller))
         }
         router.post("/v1/nodes/:name/:action") { _, context in
             jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
@@ -170,6 +163,7 @@ public struct APIRoutes: Sendable {
                 }
             )
         }
+        addTenancy(to: router)
         router.post("/v1/agent/report") { request, _ in
             var request = request
             let report = try decode(AgentReport.self, try await body(&request))
@@ -188,16 +182,16 @@ public struct APIRoutes: Sendable {
 /// Builds the HTTP application: routes, error mapping, authentication, a scheduler ticker.
 public func buildApplication(
     plane: ControlPlane,
-    authenticator: Authenticator,
+    directory: Directory,
     host: String = "127.0.0.1",
     port: Int = 7070,
     logger: Logger = Logger(label: "allot.server"),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: BasicRequestContext.self)
+    let router = Router(context: AllotRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AuthMiddleware(authenticator: authenticator))
-    APIRoutes(plane: plane).add(to: router)
+    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: FailedSignIns()))
+    APIRoutes(plane: plane, directory: directory).add(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),

@@ -105,8 +105,9 @@ public protocol AllotStore: Sendable {
     func saveToken(_ token: APIToken) async throws(StoreError)
     /// Tokens by creation time.
     func tokens() async throws(StoreError) -> [APIToken]
-    /// Appends to the audit log, which nothing updates or deletes; returns the entry with its sequence.
-    func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditEntry
+    /// Appends to the audit log in one transaction (nothing updates or deletes it); returns the entries with
+    /// their sequence numbers.
+    func appendAudit(_ entries: [AuditEntry]) async throws(StoreError) -> [AuditEntry]
     /// Audit entries oldest first.
     func audit(_ query: AuditQuery) async throws(StoreError) -> [AuditEntry]
 }

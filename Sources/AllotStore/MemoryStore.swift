@@ -77,11 +77,13 @@ public actor MemoryStore: AllotStore {
 
     public func tokens() -> [APIToken] { tokensByID.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
 
-    public func appendAudit(_ entry: AuditEntry) -> AuditEntry {
-        var stored = entry
-        stored.sequence = Int64(auditLog.count + 1)
-        auditLog.append(stored)
-        return stored
+    public func appendAudit(_ entries: [AuditEntry]) -> [AuditEntry] {
+        entries.map { entry in
+            var stored = entry
+            stored.sequence = Int64(auditLog.count + 1)
+            auditLog.append(stored)
+            return stored
+        }
     }
 
     public func audit(_ query: AuditQuery) -> [AuditEntry] {

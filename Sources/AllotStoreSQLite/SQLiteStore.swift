@@ -281,13 +281,22 @@ public final class SQLiteStore: AllotStore {
         return try records.map { text throws(StoreError) in try Self.decode(APIToken.self, text) }
     }
 
-    public func appendAudit(_ entry: AuditEntry) async throws(StoreError) -> AuditEntry {
+    public func appendAudit(_ entries: [AuditEntry]) async throws(StoreError) -> [AuditEntry] {
         try await write { db in
             // Writers are serialized and nothing is ever deleted, so the next number is one past the largest.
-            var stored = entry
-            stored.sequence = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM audit")) ?? 1
-            let record = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-            try db.execute(sql: "INSERT INTO audit (sequence, tenant, record) VALUES (?, ?, ?)", arguments: [stored.sequence, entry.tenant, record])
+            var next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM audit")) ?? 1
+            var stored: [AuditEntry] = []
+            for entry in entries {
+                var numbered = entry
+                numbered.sequence = next
+                next += 1
+                let record = String(decoding: try JSONEncoder().encode(numbered), as: UTF8.self)
+                try db.execute(
+                    sql: "INSERT INTO audit (sequence, tenant, record) VALUES (?, ?, ?)",
+                    arguments: [numbered.sequence, numbered.tenant, record]
+                )
+                stored.append(numbered)
+            }
             return stored
         }
     }

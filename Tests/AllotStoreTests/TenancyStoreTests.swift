@@ -54,7 +54,7 @@ import Testing
                 target: "job-\(index)",
                 status: 201
             )
-            stored.append(try await store.appendAudit(entry))
+            stored += try await store.appendAudit([entry])
         }
         #expect(stored.map(\.sequence) == [1, 2, 3, 4])
         #expect(try await store.audit(AuditQuery()) == stored)
@@ -67,7 +67,7 @@ import Testing
     @Test func sqliteAuditLogIsAppendOnly() async throws {
         let path = temporaryDatabase()
         let store = try SQLiteStore(path: path)
-        _ = try await store.appendAudit(AuditEntry(at: 1, actor: "tok-1", role: "admin", tenant: "a", action: "DELETE /v1/jobs/{id}", status: 200))
+        _ = try await store.appendAudit([AuditEntry(at: 1, actor: "tok-1", role: "admin", tenant: "a", action: "DELETE /v1/jobs/{id}", status: 200)])
         let queue = try DatabaseQueue(path: path)
         #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "UPDATE audit SET tenant = 'x'") } }
         #expect(throws: (any Error).self) { try queue.write { try $0.execute(sql: "DELETE FROM audit") } }

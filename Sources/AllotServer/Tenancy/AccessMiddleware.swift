@@ -1,0 +1,126 @@
+import AllotAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// The request context of the API: who is calling, once the access middleware has decided.
+public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+    /// Set by ``AccessMiddleware`` for every route that needs a token.
+    public var identity: Identity?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The caller; routes behind the middleware always have one.
+    public func caller() throws(APIError) -> Identity {
+        guard let identity else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+        return identity
+    }
+}
+
+/// Authentication, authorization and the audit trail of every call, in one place (``AccessControl``'s table):
+/// resolves the bearer token, refuses what the role may not do, hides other tenants' resources behind `404`,
+/// rate-limits failed sign-ins per client address, and records each mutating call.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = AllotRequestContext
+
+    let directory: Directory
+    let plane: ControlPlane
+    let failures: FailedSignIns
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let rule = AccessControl.rule(method: request.method, path: path)
+        if rule?.requirement == .open { return try await next(request, context) }
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if failures.isBlocked(address) {
+            throw APIError(.tooManyRequests, "too_many_requests", "too many failed sign-ins from this address; try again in a minute")
+        }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+            let identity = await directory.identify(String(header.dropFirst("Bearer ".count)))
+        else {
+            failures.record(address)
+            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
+        }
+        var context = context
+        context.identity = identity
+        let mutating = request.method != .get && request.method != .head && !(rule?.requirement == .agent)
+        do {
+            guard let found = rule else { throw APIError.notFound("\(request.method.rawValue) \(path)") }
+            try AccessControl.authorize(identity, found.requirement)
+            if let resource = found.resource { try await requireVisible(resource, identity) }
+            let response = try await next(request, context)
+            if mutating { await audit(request, identity, rule?.resource, status: response.status.code) }
+            return response
+        } catch {
+            if mutating { await audit(request, identity, rule?.resource, status: (error as? APIError)?.status.code ?? 500) }
+            throw error
+        }
+    }
+
+    private func requireVisible(_ resource: AccessControl.Resource, _ identity: Identity) async throws(APIError) {
+        switch resource {
+        case .job(let id): try AccessControl.requireVisible(identity, tenant: try await plane.tenant(ofJob: id), resource: "job \(id)")
+        case .tenant(let name):
+            try AccessControl.requireVisible(identity, tenant: await directory.tenant(name)?.name, resource: "tenant \(name)")
+        case .token(let id): try AccessControl.requireVisible(identity, tenant: await directory.tokenTenant(id), resource: "token \(id)")
+        }
+    }
+
+    private func audit(_ request: Request, _ identity: Identity, _ resource: AccessControl.Resource?, status: Int) async {
+        let target: String?
+        switch resource {
+        case .job(let id), .tenant(let id), .token(let id): target = id
+        case nil: target = nil
+        }
+        let entry = AuditEntry(
+            at: Date().timeIntervalSince1970,
+            actor: identity.actor,
+            role: identity.roleName,
+            tenant: identity.tenant,
+            action: "\(request.method.rawValue) \(request.uri.path)",
+            target: target,
+            status: status
+        )
+        await directory.record(entry)
+    }
+}
+
+/// Failed sign-ins per client address: more than `limit` within `window` seconds blocks the address until the
+/// window has passed.
+final class FailedSignIns: Sendable {
+    private let state = Mutex<[String: (count: Int, since: Double)]>([:])
+    let limit: Int
+    let window: Double
+
+    init(limit: Int = 20, window: Double = 60) {
+        self.limit = limit
+        self.window = window
+    }
+
+    func record(_ address: String) {
+        let now = Date().timeIntervalSince1970
+        state.withLock { state in
+            if let entry = state[address], now - entry.since < window {
+                state[address] = (entry.count + 1, entry.since)
+            } else {
+                state[address] = (1, now)
+            }
+            if state.count > 10_000 { state = state.filter { now - $0.value.since < window } }
+        }
+    }
+
+    func isBlocked(_ address: String) -> Bool {
+        let now = Date().timeIntervalSince1970
+        return state.withLock { state in
+            guard let entry = state[address], now - entry.since < window else { return false }
+            return entry.count >= limit
+        }
+    }
+}

@@ -1,0 +1,261 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+import Foundation
+import HTTPTypes
+
+/// Tenants, API tokens and the audit log: who may call the API and what they did.
+///
+/// Tokens are random (256 bits), shown once, stored only as SHA-256 digests; a presented token is hashed,
+/// found by its digest and compared in constant time. The bootstrap admin token and the agent join token of
+/// ``Authenticator`` keep working beside the tokens created here.
+public actor Directory {
+    public static let defaultTenant = "default"
+
+    let store: any AllotStore
+    let bootstrap: Authenticator
+    let clock: @Sendable () -> Double
+    private(set) var tenantsByName: [String: Tenant] = [:]
+    private var tokensByDigest: [String: APIToken] = [:]
+    private var tokensByID: [String: APIToken] = [:]
+    private var auditQueue: [(entry: AuditEntry, done: CheckedContinuation<Void, Never>)] = []
+    private var auditWriting = false
+
+    public init(store: any AllotStore, bootstrap: Authenticator, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.store = store
+        self.bootstrap = bootstrap
+        self.clock = clock
+    }
+
+    /// Loads tenants and tokens; creates the `default` tenant on first start.
+    public func load() async throws(APIError) {
+        do {
+            for tenant in try await store.tenants() { tenantsByName[tenant.name] = tenant }
+            for token in try await store.tokens() { remember(token) }
+            if tenantsByName[Self.defaultTenant] == nil {
+                let tenant = Tenant(name: Self.defaultTenant, createdAt: clock())
+                try await store.saveTenant(tenant)
+                tenantsByName[tenant.name] = tenant
+            }
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+
+    private func remember(_ token: APIToken) {
+        tokensByDigest[token.secretHash] = token
+        tokensByID[token.id] = token
+    }
+
+    // MARK: - Authentication
+
+    /// The identity a bearer token stands for, or `nil` (unknown, expired or revoked).
+    public func identify(_ secret: String) -> Identity? {
+        switch bootstrap.role(of: secret) {
+        case .admin: return Identity(actor: "bootstrap-admin", role: .admin, tenant: Self.defaultTenant, scope: nil)
+        case .agent: return .agent
+        case nil: break
+        }
+        let digest = Authenticator.hex(Authenticator.hash(secret))
+        guard let token = tokensByDigest[digest], Authenticator.equal(Array(digest.utf8), Array(token.secretHash.utf8)),
+            token.isActive(at: clock())
+        else { return nil }
+        return Identity(actor: token.id, role: token.role, tenant: token.tenant, scope: token.role == .admin ? nil : subtree(of: token.tenant))
+    }
+
+    /// A tenant and every tenant below it.
+    public func subtree(of root: String) -> Set<String> {
+        var children: [String: [String]] = [:]
+        for tenant in tenantsByName.values { if let parent = tenant.parent { children[parent, default: []].append(tenant.name) } }
+        var result: Set<String> = [root]
+        var stack = [root]
+        while let next = stack.popLast() {
+            for child in children[next] ?? [] where result.insert(child).inserted { stack.append(child) }
+        }
+        return result
+    }
+
+    public func tenant(_ name: String) -> Tenant? { tenantsByName[name] }
+
+    /// The tenant a token belongs to, for visibility checks.
+    public func tokenTenant(_ id: String) -> String? { tokensByID[id]?.tenant }
+
+    // MARK: - Tenants
+
+    public func tenants(visibleTo identity: Identity) -> [Tenant] {
+        tenantsByName.values.filter { identity.sees($0.name) }.sorted { $0.name < $1.name }
+    }
+
+    /// Creates a tenant. Tenant admins create only below their own tenant, with quotas within its limit.
+    public func createTenant(_ request: TenantRequest, by identity: Identity) async throws(APIError) -> Tenant {
+        guard let name = request.name, Tenant.validName(name) else {
+            throw APIError(.unprocessableContent, "invalid_field", "name: 1-63 lowercase letters, digits and dashes")
+        }
+        guard tenantsByName[name] == nil else { throw APIError(.conflict, "conflict", "tenant \(name) already exists") }
+        let parent = request.parent ?? (identity.isAdmin ? nil : identity.tenant)
+        if let parent {
+            try AccessControl.requireVisible(identity, tenant: tenantsByName[parent] == nil ? nil : parent, resource: "tenant \(parent)")
+        } else if !identity.isAdmin {
+            throw APIError(.forbidden, "forbidden", "only an admin creates a top-level tenant")
+        }
+        var tenant = Tenant(name: name, parent: parent, createdAt: clock())
+        try apply(request, to: &tenant)
+        try await save(tenant)
+        return tenant
+    }
+
+    /// Changes a tenant's weight and quotas. Tenant admins change only tenants below their own.
+    public func updateTenant(_ name: String, _ request: TenantRequest, by identity: Identity) async throws(APIError) -> Tenant {
+        guard var tenant = tenantsByName[name], identity.sees(name) else { throw APIError.notFound("tenant \(name)") }
+        if !identity.isAdmin && name == identity.tenant {
+            throw APIError(.forbidden, "forbidden", "a tenant admin may not change its own tenant's quotas or weight")
+        }
+        guard request.name == nil || request.name == name, request.parent == nil || request.parent == tenant.parent else {
+            throw APIError(.unprocessableContent, "invalid_field", "name and parent cannot change")
+        }
+        try apply(request, to: &tenant)
+        try await save(tenant)
+        return tenant
+    }
+
+    private func apply(_ request: TenantRequest, to tenant: inout Tenant) throws(APIError) {
+        if let weight = request.weight {
+            guard weight > 0, weight.isFinite else { throw APIError(.unprocessableContent, "invalid_field", "weight: must be positive") }
+            tenant.weight = weight
+        }
+        if let guaranteed = request.guaranteed { tenant.guaranteed = guaranteed }
+        if let limit = request.limit { tenant.limit = limit }
+        if let guaranteed = tenant.guaranteed, let limit = tenant.limit, !guaranteed.fits(within: limit) {
+            throw APIError(.unprocessableContent, "invalid_field", "guaranteed: exceeds the tenant's own limit")
+        }
+        if let parent = tenant.parent.flatMap({ tenantsByName[$0] }) {
+            if let parentLimit = parent.limit, let limit = tenant.limit, !limit.fits(within: parentLimit) {
+                throw APIError(.unprocessableContent, "invalid_field", "limit: exceeds the parent tenant \(parent.name)'s limit")
+            }
+            if let parentLimit = parent.limit, tenant.limit == nil {
+                tenant.limit = parentLimit
+            }
+        }
+    }
+
+    private func save(_ tenant: Tenant) async throws(APIError) {
+        do { try await store.saveTenant(tenant) } catch { throw APIError.from(error) }
+        tenantsByName[tenant.name] = tenant
+    }
+
+    // MARK: - Tokens
+
+    /// Creates a token and returns it with its secret, which is never stored and never shown again.
+    public func createToken(_ request: TokenRequest, by identity: Identity) async throws(APIError) -> TokenView {
+        let tenant = request.tenant ?? identity.tenant
+        try AccessControl.requireVisible(identity, tenant: tenantsByName[tenant] == nil ? nil : tenant, resource: "tenant \(tenant)")
+        let role = request.role ?? .member
+        guard AccessControl.mayGrant(identity, role: role, in: tenant) else {
+            throw APIError(.forbidden, "forbidden", "the \(identity.roleName) role may not create \(role.rawValue) tokens")
+        }
+        if let seconds = request.expiresInSeconds, !(seconds > 0) {
+            throw APIError(.unprocessableContent, "invalid_field", "expiresInSeconds: must be positive")
+        }
+        let secret = Authenticator.newToken()
+        let now = clock()
+        let token = APIToken(
+            id: "tok-" + String(Authenticator.newToken().suffix(16)),
+            name: request.name ?? "token",
+            role: role,
+            tenant: tenant,
+            secretHash: Authenticator.hex(Authenticator.hash(secret)),
+            createdAt: now,
+            createdBy: identity.actor,
+            expiresAt: request.expiresInSeconds.map { now + $0 }
+        )
+        do { try await store.saveToken(token) } catch { throw APIError.from(error) }
+        remember(token)
+        return TokenView(token, secret: secret)
+    }
+
+    public func tokens(visibleTo identity: Identity) -> [TokenView] {
+        tokensByID.values.filter { identity.sees($0.tenant) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map { TokenView($0) }
+    }
+
+    public func revokeToken(_ id: String, by identity: Identity) async throws(APIError) -> TokenView {
+        guard var token = tokensByID[id], identity.sees(token.tenant) else { throw APIError.notFound("token \(id)") }
+        guard AccessControl.mayGrant(identity, role: token.role, in: token.tenant) else {
+            throw APIError(.forbidden, "forbidden", "the \(identity.roleName) role may not revoke \(token.role.rawValue) tokens")
+        }
+        if token.revokedAt == nil {
+            token.revokedAt = clock()
+            do { try await store.saveToken(token) } catch { throw APIError.from(error) }
+            remember(token)
+        }
+        return TokenView(token)
+    }
+
+    // MARK: - Audit
+
+    /// Appends an entry and returns once it is durable. Concurrent calls share one transaction.
+    public func record(_ entry: AuditEntry) async {
+        await withCheckedContinuation { continuation in
+            auditQueue.append((entry, continuation))
+            if !auditWriting {
+                auditWriting = true
+                Task { await self.flushAudit() }
+            }
+        }
+    }
+
+    private func flushAudit() async {
+        while !auditQueue.isEmpty {
+            let batch = auditQueue
+            auditQueue = []
+            // A failing database is retried briefly; the call being recorded has already been answered for.
+            for attempt in 0..<3 {
+                do {
+                    _ = try await store.appendAudit(batch.map(\.entry))
+                    break
+                } catch {
+                    if attempt < 2 { try? await Task.sleep(for: .milliseconds(100)) }
+                }
+            }
+            for item in batch { item.done.resume() }
+        }
+        auditWriting = false
+    }
+
+    public func audit(visibleTo identity: Identity, after: Int64?, limit: Int?) async throws(APIError) -> [AuditEntry] {
+        do { return try await store.audit(AuditQuery(tenants: identity.scope, afterSequence: after, limit: limit)) } catch {
+            throw APIError.from(error)
+        }
+    }
+}
+
+/// The body of `POST /v1/tenants` and `PATCH /v1/tenants/{name}`.
+public struct TenantRequest: Codable, Sendable, Equatable {
+    public var name: String?
+    public var parent: String?
+    public var weight: Double?
+    public var guaranteed: ResourceQuota?
+    public var limit: ResourceQuota?
+
+    public init(name: String? = nil, parent: String? = nil, weight: Double? = nil, guaranteed: ResourceQuota? = nil, limit: ResourceQuota? = nil) {
+        self.name = name
+        self.parent = parent
+        self.weight = weight
+        self.guaranteed = guaranteed
+        self.limit = limit
+    }
+}
+
+/// The body of `POST /v1/tokens`.
+public struct TokenRequest: Codable, Sendable, Equatable {
+    public var name: String?
+    public var role: Role?
+    public var tenant: String?
+    public var expiresInSeconds: Double?
+
+    public init(name: String? = nil, role: Role? = nil, tenant: String? = nil, expiresInSeconds: Double? = nil) {
+        self.name = name
+        self.role = role
+        self.tenant = tenant
+        self.expiresInSeconds = expiresInSeconds
+    }
+}

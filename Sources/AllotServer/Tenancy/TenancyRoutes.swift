@@ -1,0 +1,40 @@
+import AllotAPI
+import Foundation
+import Hummingbird
+
+extension APIRoutes {
+    /// `/v1/tenants`, `/v1/tokens`, `/v1/audit`. Who may call them is decided by ``AccessMiddleware``; the
+    /// directory narrows each answer to the caller's tenants.
+    func addTenancy(to router: Router<AllotRequestContext>) {
+        router.get("/v1/tenants") { _, context in
+            jsonResponse(await directory.tenants(visibleTo: try context.caller()))
+        }
+        router.post("/v1/tenants") { request, context in
+            var request = request
+            let body = try decode(TenantRequest.self, try await body(&request))
+            return jsonResponse(try await directory.createTenant(body, by: try context.caller()), status: .created)
+        }
+        router.patch("/v1/tenants/:name") { request, context in
+            var request = request
+            let body = try decode(TenantRequest.self, try await body(&request))
+            return jsonResponse(try await directory.updateTenant(try context.parameters.require("name"), body, by: try context.caller()))
+        }
+        router.get("/v1/tokens") { _, context in
+            jsonResponse(await directory.tokens(visibleTo: try context.caller()))
+        }
+        router.post("/v1/tokens") { request, context in
+            var request = request
+            let body = try decode(TokenRequest.self, try await body(&request))
+            return jsonResponse(try await directory.createToken(body, by: try context.caller()), status: .created)
+        }
+        router.delete("/v1/tokens/:id") { _, context in
+            jsonResponse(try await directory.revokeToken(try context.parameters.require("id"), by: try context.caller()))
+        }
+        router.get("/v1/audit") { request, context in
+            let parameters = request.uri.queryParameters
+            let after = parameters.get("after").flatMap { Int64($0) }
+            let limit = parameters.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1000
+            return jsonResponse(try await directory.audit(visibleTo: try context.caller(), after: after, limit: limit))
+        }
+    }
+}
