@@ -150,7 +150,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotServerTests",
-            dependencies: ["AllotServer", "AllotStore", "AllotAPI", "AllotCore"],
+            dependencies: [
+                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
