@@ -57,6 +57,7 @@ public struct ServeOptions: ParsableArguments {
             let plane = try await ControlPlane.start(store: store, configuration: try serverConfiguration())
             let directory = Directory(store: store, bootstrap: authenticator)
             try await directory.load()
+            try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
             return (plane, directory, admin, agent)
         } catch let error as APIError {
             throw CommandFailure("cannot start the control plane: \(error.message)")

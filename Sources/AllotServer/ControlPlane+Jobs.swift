@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import HTTPTypes
 
 extension ControlPlane {
     /// Accepts a job: checked against the scheduler (fields, and that it could fit the empty cluster), made
@@ -17,6 +18,10 @@ extension ControlPlane {
             nextSequence -= 1
             throw APIError.from(error)
         }
+        if let problem = quotaProblem(task) {
+            nextSequence -= 1
+            throw APIError(.forbidden, "quota_exceeded", problem)
+        }
         let job = Job(
             id: id,
             name: submission.name,
@@ -27,6 +32,8 @@ extension ControlPlane {
             sequence: sequence,
             submittedAt: now()
         )
+        admitting[id] = job
+        defer { admitting[id] = nil }
         do { try await persist(WriteBatch(insertJobs: [job])) } catch { throw APIError.from(error) }
         do {
             try scheduler.submit(task, now: job.submittedAt)

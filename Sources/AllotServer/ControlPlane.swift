@@ -26,6 +26,11 @@ public actor ControlPlane {
     var directiveVersions: [String: Int] = [:]
     var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var nextSequence: Int64 = 1
+    /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
+    var tenantLimits: [String: ResourceQuota] = [:]
+    var tenantParents: [String: String] = [:]
+    /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
+    var admitting: [String: Job] = [:]
     let events = EventHub()
     /// This process's identity in directives.
     let epoch = UUID().uuidString

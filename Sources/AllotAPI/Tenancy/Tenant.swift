@@ -20,16 +20,6 @@ public struct ResourceQuota: Codable, Equatable, Sendable {
         self.gpuMemoryBytes = gpuMemoryBytes
     }
 
-    /// The scheduler's vector; unbounded amounts become infinite.
-    public var usageVector: UsageVector {
-        UsageVector(
-            cpuMillis: cpu.map { $0 * 1000 } ?? .infinity,
-            memoryBytes: memoryBytes.map(Double.init) ?? .infinity,
-            gpus: gpus.map(Double.init) ?? .infinity,
-            gpuMemoryBytes: gpuMemoryBytes.map(Double.init) ?? .infinity
-        )
-    }
-
     /// Whether every bounded amount here is at most `other`'s (an unbounded one only under an unbounded one).
     public func fits(within other: ResourceQuota) -> Bool {
         func within<T: Comparable>(_ mine: T?, _ theirs: T?) -> Bool {
@@ -70,6 +60,11 @@ public struct Tenant: Codable, Equatable, Sendable {
         self.guaranteed = guaranteed
         self.limit = limit
         self.createdAt = createdAt
+    }
+
+    /// The scheduler's view: weight, guarantee (missing amounts 0) and limit (missing amounts unbounded).
+    public var policy: TenantPolicy {
+        TenantPolicy(weight: weight, guaranteed: guaranteed?.vector(unbounded: 0), limit: limit?.vector(unbounded: .infinity))
     }
 
     /// Tenant names: 1–63 lowercase letters, digits and dashes, starting with a letter or digit.

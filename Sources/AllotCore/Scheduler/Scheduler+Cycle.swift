@@ -104,7 +104,8 @@ extension Scheduler {
             observer.decisionFinished(placed: false)
             if configuration.backfill {
                 if reservation == nil { reservation = makeReservation(slot, now: now) }
-            } else if configuration.policy.blocking == .wholeQueue {
+            } else if configuration.policy.blocking == .wholeQueue, !borrowing(record) {
+                // Work that would run on borrowed capacity never holds back a tenant still owed its guarantee.
                 stoppedBy = slot
                 break
             }

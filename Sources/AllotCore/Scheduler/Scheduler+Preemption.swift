@@ -10,6 +10,12 @@ extension Scheduler {
         return reclaims(preemptor, from: victim)
     }
 
+    /// Whether the task would take its tenant past its guarantee (it would run on borrowed capacity).
+    func borrowing(_ record: TaskRecord) -> Bool {
+        guard let guaranteed = configuration.tenants[record.spec.tenant]?.guaranteed else { return false }
+        return !((tenantUsage[record.spec.tenant] ?? .zero) + usage(of: record)).fits(within: guaranteed)
+    }
+
     private func reclaims(_ preemptor: TaskRecord, from victim: TaskRecord) -> Bool {
         guard victim.spec.tenant != preemptor.spec.tenant, let guaranteed = configuration.tenants[preemptor.spec.tenant]?.guaranteed else {
             return false

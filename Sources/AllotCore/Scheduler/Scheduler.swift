@@ -176,6 +176,14 @@ public struct Scheduler: Sendable {
 }
 
 extension Scheduler {
+    /// Tenants' weights, guarantees and limits change (an operator's edit); they apply from the next cycle.
+    public mutating func setTenantPolicies(_ tenants: [TenantID: TenantPolicy]) throws(QuantityError) {
+        var changed = configuration
+        changed.tenants = tenants
+        try changed.validate()
+        configuration = changed
+    }
+
     /// A task's priority changes (an operator's edit, or a policy driver such as least attained service).
     /// It takes effect from the next cycle; a running task keeps running until something may evict it.
     public mutating func reprioritize(_ id: TaskID, priority: Int) throws(SchedulerError) {

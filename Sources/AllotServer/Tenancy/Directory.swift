@@ -20,6 +20,7 @@ public actor Directory {
     private var tokensByID: [String: APIToken] = [:]
     private var auditQueue: [(entry: AuditEntry, done: CheckedContinuation<Void, Never>)] = []
     private var auditWriting = false
+    private var tenantsChanged: (@Sendable ([Tenant]) async throws(APIError) -> Void)?
 
     public init(store: any AllotStore, bootstrap: Authenticator, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
@@ -40,6 +41,12 @@ public actor Directory {
         } catch {
             throw APIError.from(error)
         }
+    }
+
+    /// Calls `observer` with every tenant now and after each change (the control plane's quotas and weights).
+    public func observeTenants(_ observer: @escaping @Sendable ([Tenant]) async throws(APIError) -> Void) async throws(APIError) {
+        tenantsChanged = observer
+        try await observer(tenantsByName.values.sorted { $0.name < $1.name })
     }
 
     private func remember(_ token: APIToken) {
@@ -139,6 +146,10 @@ public actor Directory {
     }
 
     private func save(_ tenant: Tenant) async throws(APIError) {
+        var changed = tenantsByName
+        changed[tenant.name] = tenant
+        // The scheduler takes it first: a change it refuses is not stored.
+        try await tenantsChanged?(changed.values.sorted { $0.name < $1.name })
         do { try await store.saveTenant(tenant) } catch { throw APIError.from(error) }
         tenantsByName[tenant.name] = tenant
     }

@@ -1,0 +1,41 @@
+import AllotAPI
+import AllotCore
+import HTTPTypes
+
+extension ControlPlane {
+    /// Takes the tenants' weights, guarantees and limits: the scheduler shares and reclaims by them, and
+    /// admission refuses work beyond a limit, counting every tenant below the one that has it.
+    public func setTenants(_ tenants: [Tenant]) throws(APIError) {
+        var policies: [TenantID: TenantPolicy] = [:]
+        for tenant in tenants { policies[TenantID(tenant.name)] = tenant.policy }
+        do { try scheduler.setTenantPolicies(policies) } catch { throw APIError(.unprocessableContent, "invalid_field", error.description) }
+        tenantLimits = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.limit.map { (tenant.name, $0) } })
+        tenantParents = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.parent.map { (tenant.name, $0) } })
+        requestCycle()
+    }
+
+    /// A tenant and its ancestors, nearest first.
+    func lineage(_ tenant: String) -> [String] {
+        var chain = [tenant]
+        while let parent = tenantParents[chain[chain.count - 1]], !chain.contains(parent) { chain.append(parent) }
+        return chain
+    }
+
+    /// Why admitting `task` would take its tenant (or an ancestor) past a limit: every unfinished job of the
+    /// limited tenant's subtree counts, running or queued. `nil` when it fits.
+    func quotaProblem(_ task: TaskSpec) -> String? {
+        let owners = lineage(task.tenant.rawValue).filter { tenantLimits[$0] != nil }
+        guard !owners.isEmpty else { return nil }
+        var usage: [String: QuotaUsage] = [:]
+        for owner in owners { usage[owner] = QuotaUsage(task) }
+        for job in Array(active.values) + Array(admitting.values) {
+            for owner in lineage(job.tenant) where usage[owner] != nil { usage[owner] = usage[owner]! + QuotaUsage(job.task) }
+        }
+        for owner in owners {
+            if let excess = tenantLimits[owner]!.excess(usage[owner]!) {
+                return "tenant \(owner) limit exceeded: \(excess) with this job (running and queued work counts)"
+            }
+        }
+        return nil
+    }
+}
