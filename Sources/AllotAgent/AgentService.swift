@@ -165,10 +165,17 @@ public actor AgentService: Service {
         let id = assignment.id
         let attempt = assignment.attempt
         let replica = assignment.replica
+        // Output goes through one ordered stream, drained before the exit is reported, so that a job seen to
+        // have ended already has all of its output stored.
+        let (chunks, sink) = AsyncStream<(isError: Bool, text: String)>.makeStream()
+        let pump = Task { [weak self] in
+            for await chunk in chunks { await self?.record(id: id, attempt: attempt, replica: replica, isError: chunk.isError, text: chunk.text) }
+        }
         do {
             let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment), held: cgroups.enforces) {
-                [weak self] isError, text in
-                Task { await self?.record(id: id, attempt: attempt, replica: replica, isError: isError, text: text) }
+                isError,
+                text in
+                sink.yield((isError, text))
             }
             let limits = cgroups.confine(pid: process.pid, key: key, placement: assignment.placement)
             process.release()
@@ -178,9 +185,13 @@ public actor AgentService: Service {
             dirty = true
             Task {
                 let code = await process.wait()
+                await process.outputFinished(within: 2)
+                sink.finish()
+                await pump.value
                 await self.ended(key: key, code: code)
             }
         } catch {
+            sink.finish()
             finished.insert(key)
             statuses.append(
                 AgentReport.JobStatus(id: id, attempt: attempt, replica: replica, state: .failedToStart, exitCode: 127, message: error.message)
@@ -206,8 +217,6 @@ public actor AgentService: Service {
         guard let job = running.removeValue(forKey: key) else { return }
         finished.insert(key)
         cgroups.release(key: key)
-        // Let the output threads deliver the last bytes before the exit is reported.
-        try? await Task.sleep(for: .milliseconds(150))
         let assignment = job.assignment
         statuses.append(
             AgentReport.JobStatus(

@@ -29,6 +29,39 @@ public struct AllotClient: Sendable {
         self.token = token
     }
 
+    // MARK: - Tenants, tokens, audit
+
+    public func tenants() async throws(ClientError) -> [Tenant] { try await call("GET", "/v1/tenants") }
+
+    public func createTenant(_ request: TenantRequest) async throws(ClientError) -> Tenant {
+        try await call("POST", "/v1/tenants", body: try encode(request))
+    }
+
+    public func updateTenant(_ name: String, _ request: TenantRequest) async throws(ClientError) -> Tenant {
+        try await call("PATCH", "/v1/tenants/\(name)", body: try encode(request))
+    }
+
+    public func tokens() async throws(ClientError) -> [TokenView] { try await call("GET", "/v1/tokens") }
+
+    public func createToken(_ request: TokenRequest) async throws(ClientError) -> TokenView {
+        try await call("POST", "/v1/tokens", body: try encode(request))
+    }
+
+    public func revokeToken(_ id: String) async throws(ClientError) -> TokenView { try await call("DELETE", "/v1/tokens/\(id)") }
+
+    public func audit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
+        var query: [URLQueryItem] = []
+        if let after { query.append(URLQueryItem(name: "after", value: "\(after)")) }
+        if let limit { query.append(URLQueryItem(name: "limit", value: "\(limit)")) }
+        return try await call("GET", "/v1/audit", query: query)
+    }
+
+    private func encode<Value: Encodable>(_ value: Value) throws(ClientError) -> Data {
+        do { return try JSONEncoder().encode(value) } catch {
+            throw ClientError(status: nil, code: "bad_request", message: "cannot encode the request: \(error)")
+        }
+    }
+
     // MARK: - Jobs
 
     /// Submits a job given as a submission document (see ``JobSubmission``).

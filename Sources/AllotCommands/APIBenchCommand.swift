@@ -80,6 +80,7 @@ public struct APIBenchCommand: AsyncParsableCommand {
         let access = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: agent))
         try await access.load()
         try await access.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
+        await access.sendAudit { entry in await plane.recordAudit(entry) }
         let app = buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()

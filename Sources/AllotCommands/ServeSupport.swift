@@ -58,6 +58,7 @@ public struct ServeOptions: ParsableArguments {
             let directory = Directory(store: store, bootstrap: authenticator)
             try await directory.load()
             try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
+            await directory.sendAudit { entry in await plane.recordAudit(entry) }
             return (plane, directory, admin, agent)
         } catch let error as APIError {
             throw CommandFailure("cannot start the control plane: \(error.message)")

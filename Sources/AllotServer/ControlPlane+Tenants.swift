@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import AllotStore
 import HTTPTypes
 
 extension ControlPlane {
@@ -12,6 +13,11 @@ extension ControlPlane {
         tenantLimits = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.limit.map { (tenant.name, $0) } })
         tenantParents = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.parent.map { (tenant.name, $0) } })
         requestCycle()
+    }
+
+    /// Appends an audit entry through the writer, sharing the transaction of whatever else is being written.
+    public func recordAudit(_ entry: AuditEntry) async {
+        try? await persist(WriteBatch(audit: [entry]))
     }
 
     /// A tenant and its ancestors, nearest first.

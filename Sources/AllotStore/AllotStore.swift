@@ -20,21 +20,24 @@ public struct JobQuery: Sendable, Equatable {
     }
 }
 
-/// Several writes applied in one transaction, in this order: inserts, updates, attempts, nodes.
+/// Several writes applied in one transaction, in this order: inserts, updates, attempts, nodes, audit entries.
 public struct WriteBatch: Sendable, Equatable {
     public var insertJobs: [Job] = []
     public var updateJobs: [Job] = []
     public var attempts: [JobAttempt] = []
     public var nodes: [NodeStatus] = []
+    /// Appended to the audit log (their sequence numbers are assigned by the store).
+    public var audit: [AuditEntry] = []
 
-    public init(insertJobs: [Job] = [], updateJobs: [Job] = [], attempts: [JobAttempt] = [], nodes: [NodeStatus] = []) {
+    public init(insertJobs: [Job] = [], updateJobs: [Job] = [], attempts: [JobAttempt] = [], nodes: [NodeStatus] = [], audit: [AuditEntry] = []) {
         self.insertJobs = insertJobs
         self.updateJobs = updateJobs
         self.attempts = attempts
         self.nodes = nodes
+        self.audit = audit
     }
 
-    public var isEmpty: Bool { insertJobs.isEmpty && updateJobs.isEmpty && attempts.isEmpty && nodes.isEmpty }
+    public var isEmpty: Bool { insertJobs.isEmpty && updateJobs.isEmpty && attempts.isEmpty && nodes.isEmpty && audit.isEmpty }
 
     /// Adds another batch's writes after this one's; a later record of the same job, attempt or node replaces
     /// the earlier, except that a job inserted here stays an insert with the latest record.
@@ -59,6 +62,7 @@ public struct WriteBatch: Sendable, Equatable {
         for node in later.nodes {
             if let index = nodes.firstIndex(where: { $0.name == node.name }) { nodes[index] = node } else { nodes.append(node) }
         }
+        audit += later.audit
     }
 }
 

@@ -24,6 +24,7 @@ public actor MemoryStore: AllotStore {
         for job in batch.insertJobs + batch.updateJobs { jobsByID[job.id] = job }
         for attempt in batch.attempts { recordAttempt(attempt) }
         for node in batch.nodes { saveNode(node) }
+        _ = appendAudit(batch.audit)
     }
 
     public func insertJobs(_ jobs: [Job]) throws(StoreError) {

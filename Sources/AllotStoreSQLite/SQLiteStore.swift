@@ -102,6 +102,7 @@ public final class SQLiteStore: AllotStore {
             try Self.update(updates, db)
             for (attempt, record) in attempts { try Self.upsertAttempt(attempt, record, db) }
             for (node, record) in nodes { try Self.upsertNode(node, record, db) }
+            if !batch.audit.isEmpty { _ = try Self.appendAudit(batch.audit, db) }
         }
     }
 
@@ -282,23 +283,23 @@ public final class SQLiteStore: AllotStore {
     }
 
     public func appendAudit(_ entries: [AuditEntry]) async throws(StoreError) -> [AuditEntry] {
-        try await write { db in
-            // Writers are serialized and nothing is ever deleted, so the next number is one past the largest.
-            var next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM audit")) ?? 1
-            var stored: [AuditEntry] = []
-            for entry in entries {
-                var numbered = entry
-                numbered.sequence = next
-                next += 1
-                let record = String(decoding: try JSONEncoder().encode(numbered), as: UTF8.self)
-                try db.execute(
-                    sql: "INSERT INTO audit (sequence, tenant, record) VALUES (?, ?, ?)",
-                    arguments: [numbered.sequence, numbered.tenant, record]
-                )
-                stored.append(numbered)
-            }
-            return stored
+        try await write { db in try Self.appendAudit(entries, db) }
+    }
+
+    private static func appendAudit(_ entries: [AuditEntry], _ db: Database) throws -> [AuditEntry] {
+        // Writers are serialized and nothing is ever deleted, so the next number is one past the largest.
+        var next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM audit")) ?? 1
+        let statement = try db.cachedStatement(sql: "INSERT INTO audit (sequence, tenant, record) VALUES (?, ?, ?)")
+        var stored: [AuditEntry] = []
+        for entry in entries {
+            var numbered = entry
+            numbered.sequence = next
+            next += 1
+            let record = String(decoding: try JSONEncoder().encode(numbered), as: UTF8.self)
+            try statement.execute(arguments: [numbered.sequence, numbered.tenant, record])
+            stored.append(numbered)
         }
+        return stored
     }
 
     public func audit(_ query: AuditQuery) async throws(StoreError) -> [AuditEntry] {

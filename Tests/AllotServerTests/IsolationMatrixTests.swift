@@ -40,6 +40,7 @@ import Testing
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: Self.adminSecret, agentToken: Self.agentSecret))
         try await directory.load()
         try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
+        await directory.sendAudit { entry in await plane.recordAudit(entry) }
         let root = Identity(actor: "bootstrap-admin", role: .admin, tenant: "default", scope: nil)
         for request in [TenantRequest(name: "acme"), TenantRequest(name: "acme-vision", parent: "acme"), TenantRequest(name: "globex")] {
             _ = try await directory.createTenant(request, by: root)

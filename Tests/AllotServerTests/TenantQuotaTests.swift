@@ -23,6 +23,7 @@ import Testing
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: Authenticator.newToken(), agentToken: Authenticator.newToken()))
         try await directory.load()
         try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
+        await directory.sendAudit { entry in await plane.recordAudit(entry) }
         return (plane, directory)
     }
 

@@ -15,6 +15,8 @@ public final class ChildProcess: Sendable {
     /// The write end of the pipe a held process waits on, until ``release()``.
     private let gate = Mutex<Int32?>(nil)
     private let exited = Mutex<[CheckedContinuation<Int32, Never>]>([])
+    /// Output streams still open, and who waits for both to close.
+    private let readers = Mutex<(open: Int, waiters: [CheckedContinuation<Void, Never>])>((2, []))
 
     /// Starts `command` (looked up on `PATH`) with `environment`. Output goes to `output(stream, text)`.
     ///
@@ -82,8 +84,8 @@ public final class ChildProcess: Sendable {
         }
         pid = child
         if held { gate.withLock { $0 = stdinPipe[1] } }
-        Self.read(stdoutPipe[0]) { output(false, $0) }
-        Self.read(stderrPipe[0]) { output(true, $0) }
+        Self.read(stdoutPipe[0], deliver: { output(false, $0) }, closed: { [self] in readerClosed() })
+        Self.read(stderrPipe[0], deliver: { output(true, $0) }, closed: { [self] in readerClosed() })
         let pid = child
         Thread.detachNewThread { [self] in
             var status: Int32 = 0
@@ -134,6 +136,35 @@ public final class ChildProcess: Sendable {
         }
     }
 
+    /// Waits until both output streams have reached their end (every byte delivered), or `seconds` have
+    /// passed: a child left running in the background may hold them open.
+    public func outputFinished(within seconds: Double) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let done = self.readers.withLock { state in
+                        if state.open > 0 { state.waiters.append(continuation) }
+                        return state.open == 0
+                    }
+                    if done { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func readerClosed() {
+        let waiters = readers.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open -= 1
+            guard state.open == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Sends a signal to the whole process group.
     public func signal(_ signal: Int32) { _ = kill(-pid, signal) }
 
@@ -168,7 +199,7 @@ public final class ChildProcess: Sendable {
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 
-    private static func read(_ descriptor: Int32, _ deliver: @escaping @Sendable (String) -> Void) {
+    private static func read(_ descriptor: Int32, deliver: @escaping @Sendable (String) -> Void, closed: @escaping @Sendable () -> Void) {
         Thread.detachNewThread {
             let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             while true {
@@ -176,6 +207,7 @@ public final class ChildProcess: Sendable {
                 if data.isEmpty { break }
                 deliver(String(decoding: data, as: UTF8.self))
             }
+            closed()
         }
     }
 }

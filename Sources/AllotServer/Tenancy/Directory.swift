@@ -21,6 +21,7 @@ public actor Directory {
     private var auditQueue: [(entry: AuditEntry, done: CheckedContinuation<Void, Never>)] = []
     private var auditWriting = false
     private var tenantsChanged: (@Sendable ([Tenant]) async throws(APIError) -> Void)?
+    private var auditSink: (@Sendable (AuditEntry) async -> Void)?
 
     public init(store: any AllotStore, bootstrap: Authenticator, clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.store = store
@@ -203,8 +204,13 @@ public actor Directory {
 
     // MARK: - Audit
 
+    /// Sends audit entries through another writer (the control plane's group commit, so that a call's audit
+    /// entry and its own writes share one transaction and one disk sync).
+    public func sendAudit(to sink: @escaping @Sendable (AuditEntry) async -> Void) { auditSink = sink }
+
     /// Appends an entry and returns once it is durable. Concurrent calls share one transaction.
     public func record(_ entry: AuditEntry) async {
+        if let auditSink { return await auditSink(entry) }
         await withCheckedContinuation { continuation in
             auditQueue.append((entry, continuation))
             if !auditWriting {
@@ -236,37 +242,5 @@ public actor Directory {
         do { return try await store.audit(AuditQuery(tenants: identity.scope, afterSequence: after, limit: limit)) } catch {
             throw APIError.from(error)
         }
-    }
-}
-
-/// The body of `POST /v1/tenants` and `PATCH /v1/tenants/{name}`.
-public struct TenantRequest: Codable, Sendable, Equatable {
-    public var name: String?
-    public var parent: String?
-    public var weight: Double?
-    public var guaranteed: ResourceQuota?
-    public var limit: ResourceQuota?
-
-    public init(name: String? = nil, parent: String? = nil, weight: Double? = nil, guaranteed: ResourceQuota? = nil, limit: ResourceQuota? = nil) {
-        self.name = name
-        self.parent = parent
-        self.weight = weight
-        self.guaranteed = guaranteed
-        self.limit = limit
-    }
-}
-
-/// The body of `POST /v1/tokens`.
-public struct TokenRequest: Codable, Sendable, Equatable {
-    public var name: String?
-    public var role: Role?
-    public var tenant: String?
-    public var expiresInSeconds: Double?
-
-    public init(name: String? = nil, role: Role? = nil, tenant: String? = nil, expiresInSeconds: Double? = nil) {
-        self.name = name
-        self.role = role
-        self.tenant = tenant
-        self.expiresInSeconds = expiresInSeconds
     }
 }
