@@ -15,9 +15,11 @@ extension ControlPlane {
         requestCycle()
     }
 
-    /// Appends an audit entry through the writer, sharing the transaction of whatever else is being written.
-    public func recordAudit(_ entry: AuditEntry) async {
-        try? await persist(WriteBatch(audit: [entry]))
+    /// Queues an audit entry for the writer's next transaction (shared with whatever else is being written)
+    /// without waiting for it: the call it records has already been answered for by its own durable write, and
+    /// a graceful shutdown drains the writer. A crash can lose the entries of the last few milliseconds.
+    public func recordAudit(_ entry: AuditEntry) {
+        queue(WriteBatch(audit: [entry]))
     }
 
     /// A tenant and its ancestors, nearest first.

@@ -134,6 +134,20 @@ public actor ControlPlane {
         try result.get()
     }
 
+    /// Returns once everything queued (audit entries included) is on disk.
+    public func flush() async {
+        while writing || !queued.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    /// Queues a batch for the next transaction without waiting for it.
+    func queue(_ batch: WriteBatch) {
+        queued.merge(batch)
+        if !writing {
+            writing = true
+            Task { await self.drain() }
+        }
+    }
+
     private func drain() async {
         while !queued.isEmpty {
             let batch = queued

@@ -12,6 +12,7 @@ struct TickService: Service {
             await plane.tick()
         }
         await plane.shutdown()
+        await plane.flush()
     }
 }
 

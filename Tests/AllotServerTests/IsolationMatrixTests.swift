@@ -294,5 +294,17 @@ import Testing
             }
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
         }
+        // Every mutating call is in the audit log with who made it and how it ended; reads are not.
+        await plane.flush()
+        let audit = try await store.audit(AuditQuery())
+        let mutating = cells.filter { $0.method != .get && $0.uri != "/v1/agent/report" }.reduce(0) {
+            $0 + $1.expected.filter { $0.key != .agent }.count
+        }
+        #expect(audit.count >= mutating)
+        #expect(audit.allSatisfy { !$0.action.hasPrefix("GET ") && !$0.action.contains("/v1/agent/") })
+        #expect(audit.contains { $0.role == "member" && $0.tenant == "acme" && $0.action == "POST /v1/jobs" && $0.status == 201 })
+        #expect(audit.contains { $0.role == "viewer" && $0.action == "POST /v1/jobs" && $0.status == 403 })
+        #expect(audit.contains { $0.role == "tenant-admin" && $0.action == "PATCH /v1/tenants/globex" && $0.status == 404 && $0.target == "globex" })
+        #expect(zip(audit, audit.dropFirst()).allSatisfy { $0.sequence < $1.sequence })
     }
 }

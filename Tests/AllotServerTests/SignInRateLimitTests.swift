@@ -1,0 +1,40 @@
+import AllotAPI
+import AllotStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@testable import AllotServer
+
+@Suite struct SignInRateLimitTests {
+    @Test func failuresPerAddressAreCountedWithinTheWindow() {
+        let failures = FailedSignIns(limit: 3, window: 60)
+        for _ in 0..<2 { failures.record("10.0.0.1") }
+        #expect(!failures.isBlocked("10.0.0.1"))
+        failures.record("10.0.0.1")
+        #expect(failures.isBlocked("10.0.0.1"))
+        #expect(!failures.isBlocked("10.0.0.2"))
+    }
+
+    /// After 20 bad tokens from one address even a good token is refused with 429 until the window passes.
+    @Test func guessingTokensIsStopped() async throws {
+        let store = MemoryStore()
+        let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
+        let admin = Authenticator.newToken()
+        let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
+        try await directory.load()
+        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        try await app.test(.router) { client in
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"]).status == .ok)
+            for attempt in 0..<20 {
+                let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer allot_guess\(attempt)"])
+                #expect(response.status == .unauthorized)
+            }
+            let blocked = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"])
+            #expect(blocked.status == .tooManyRequests)
+            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+        }
+    }
+}
