@@ -37,9 +37,12 @@ enum HTTPTransport {
                 head.headers.add(name: "Connection", value: "close")
                 head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
                 for (name, value) in headers { head.headers.add(name: name, value: value) }
-                try await outbound.write(.head(head))
-                if let body, !body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-                try await outbound.write(.end(nil))
+                // The whole request in one write: a server that answers as soon as it has the head, and closes
+                // (Connection: close), must not find half a request still to come.
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                if let body, !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+                parts.append(.end(nil))
+                try await outbound.write(contentsOf: parts)
                 var status: Int?
                 var received = Data()
                 for try await part in inbound {
