@@ -50,13 +50,13 @@ let package = Package(
         // The store protocol and the in-memory reference store.
         .target(
             name: "AllotStore",
-            dependencies: ["AllotAPI"],
+            dependencies: ["AllotAPI", "AllotCore"],
             swiftSettings: strictSettings
         ),
         // The embedded SQLite store (GRDB).
         .target(
             name: "AllotStoreSQLite",
-            dependencies: ["AllotStore", "AllotAPI", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["AllotStore", "AllotAPI", "AllotCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The control plane: the scheduler driven by the store, the HTTP API, authentication.
