@@ -19,14 +19,29 @@ public struct AgentReport: Codable, Equatable, Sendable {
         public var state: State
         public var exitCode: Int32?
         public var message: String?
+        /// CPU time its group has used so far, in seconds (running jobs in a cgroup).
+        public var cpuSeconds: Double?
+        /// Memory its group uses now, in bytes (running jobs in a cgroup).
+        public var memoryBytes: Int64?
 
-        public init(id: String, attempt: Int, replica: Int = 0, state: State, exitCode: Int32? = nil, message: String? = nil) {
+        public init(
+            id: String,
+            attempt: Int,
+            replica: Int = 0,
+            state: State,
+            exitCode: Int32? = nil,
+            message: String? = nil,
+            cpuSeconds: Double? = nil,
+            memoryBytes: Int64? = nil
+        ) {
             self.id = id
             self.attempt = attempt
             self.replica = replica
             self.state = state
             self.exitCode = exitCode
             self.message = message
+            self.cpuSeconds = cpuSeconds
+            self.memoryBytes = memoryBytes
         }
     }
 

@@ -147,10 +147,25 @@ public struct NodeUsage: Codable, Equatable, Sendable {
     public var cpuUtilization: Double?
     public var memoryUsedBytes: Int64
     public var gpus: [GPU]
+    /// Bytes used on the file system of the first disk.
+    public var diskUsedBytes: Int64?
+    /// Bytes received and sent on every interface but loopback since boot (counters).
+    public var networkReceivedBytes: Int64?
+    public var networkSentBytes: Int64?
 
-    public init(cpuUtilization: Double?, memoryUsedBytes: Int64, gpus: [GPU]) {
+    public init(
+        cpuUtilization: Double?,
+        memoryUsedBytes: Int64,
+        gpus: [GPU],
+        diskUsedBytes: Int64? = nil,
+        networkReceivedBytes: Int64? = nil,
+        networkSentBytes: Int64? = nil
+    ) {
         self.cpuUtilization = cpuUtilization
         self.memoryUsedBytes = memoryUsedBytes
         self.gpus = gpus
+        self.diskUsedBytes = diskUsedBytes
+        self.networkReceivedBytes = networkReceivedBytes
+        self.networkSentBytes = networkSentBytes
     }
 }

@@ -100,13 +100,16 @@ public actor AgentService: Service {
         cpuSample = sample
         let sentStatuses =
             statuses
-            + running.values.filter { !$0.stopping }.map {
-                AgentReport.JobStatus(
-                    id: $0.assignment.id,
-                    attempt: $0.assignment.attempt,
-                    replica: $0.assignment.replica,
+            + running.filter { !$0.value.stopping }.map { key, job in
+                let used = cgroups.usage(key: key)
+                return AgentReport.JobStatus(
+                    id: job.assignment.id,
+                    attempt: job.assignment.attempt,
+                    replica: job.assignment.replica,
                     state: .running,
-                    message: $0.limits
+                    message: job.limits,
+                    cpuSeconds: used.cpuSeconds,
+                    memoryBytes: used.memoryBytes
                 )
             }
         let sentOutput = output

@@ -25,6 +25,12 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("grace-period"), help: "Seconds between SIGTERM and SIGKILL when a job is stopped.")
     public var gracePeriod: Double = 10
 
+    @Option(name: .customLong("history"), help: "Usage history tiers: RESOLUTION=RETENTION, finest first (raw keeps every sample).")
+    public var history: String = "raw=1d,1m=7d,1h=365d"
+
+    @Option(name: .customLong("history-checkpoint"), help: "Seconds between writes of the history's open chunks (a crash loses at most this much).")
+    public var historyCheckpoint: Double = 300
+
     @OptionGroup public var scheduler: SchedulerOptions
 
     public init() {}
@@ -33,13 +39,20 @@ public struct ServeOptions: ParsableArguments {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
+        do { _ = try HistoryConfiguration.parse(history) } catch { throw ValidationError("--history: \(error.description)") }
+        guard historyCheckpoint > 0 else { throw ValidationError("--history-checkpoint: must be positive") }
     }
 
     func serverConfiguration() throws -> ServerConfiguration {
         var scheduler = try self.scheduler.configuration()
         if self.scheduler.preset == nil && scanInterval == nil { scheduler.scanIntervalSeconds = 5 }
         if let scanInterval { scheduler.scanIntervalSeconds = scanInterval }
-        return ServerConfiguration(scheduler: scheduler, gracePeriodSeconds: gracePeriod)
+        return ServerConfiguration(
+            scheduler: scheduler,
+            gracePeriodSeconds: gracePeriod,
+            history: try HistoryConfiguration.parse(history),
+            historyCheckpointSeconds: historyCheckpoint
+        )
     }
 
     /// Opens the store and the control plane, and loads (or creates) the tokens and the default tenant.
@@ -54,7 +67,8 @@ public struct ServeOptions: ParsableArguments {
         let admin = created?.admin ?? readSecret(dataDirectory + "/admin-token")
         let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
         do {
-            let plane = try await ControlPlane.start(store: store, configuration: try serverConfiguration())
+            let history = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
+            let plane = try await ControlPlane.start(store: store, history: history, configuration: try serverConfiguration())
             let directory = Directory(store: store, bootstrap: authenticator)
             try await directory.load()
             try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }

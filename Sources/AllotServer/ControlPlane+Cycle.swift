@@ -6,7 +6,14 @@ extension ControlPlane {
     /// One scheduling cycle: the scheduler's actions become job records, made durable, then agents are woken.
     func runCycle() async {
         let time = now()
+        let started = ContinuousClock.now
         let actions = scheduler.schedule(now: time)
+        metrics.record(metrics.cycleDuration, since: started)
+        await carryOut(actions, at: time)
+    }
+
+    /// Turns scheduler actions into job records, makes them durable, then wakes the agents.
+    func carryOut(_ actions: [SchedulerAction], at time: Double) async {
         guard !actions.isEmpty else { return }
         var batch = WriteBatch()
         var touched: [String] = []
@@ -20,6 +27,7 @@ extension ControlPlane {
                 job.attempt += 1
                 job.scheduledAt = time
                 job.reason = nil
+                if job.attempt == 1 { metrics.queueWait.record(duration: .seconds(max(0, time - job.submittedAt))) }
                 replicaExits[job.id] = nil
                 active[job.id] = job
                 unpersisted.insert(job.id)
@@ -97,6 +105,9 @@ extension ControlPlane {
     /// ends the drain of drained nodes. The server calls this every scan interval.
     public func tick() async {
         let time = now()
+        await recorder.record(clusterSamples(at: time), at: time)
+        trackEmptyNodes(at: time)
+        await recorder.maintain(now: time)
         let limit = 3 * configuration.scanIntervalSeconds
         var batch = WriteBatch()
         for name in nodes.keys.sorted() {

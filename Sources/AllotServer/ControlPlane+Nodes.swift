@@ -27,6 +27,8 @@ extension ControlPlane {
         }
         nodes[name]?.lastHeartbeatAt = time
         if let usage = report.usage { nodes[name]?.usage = usage }
+        let samples = usageSamples(node: name, usage: report.usage, jobs: report.jobs, at: time)
+        if !samples.isEmpty { await recorder.record(samples, at: time) }
         for output in report.output {
             guard let job = active[output.id], job.attempt == output.attempt, output.text.utf8.count <= 1 << 20 else { continue }
             _ = try? await store.appendLog(job: job.id, stream: output.stream, text: output.text)

@@ -32,6 +32,16 @@ public actor ControlPlane {
     /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
     var admitting: [String: Job] = [:]
     let events = EventHub()
+    /// Prometheus metrics of this server.
+    public nonisolated let metrics = ServerMetrics()
+    /// The usage history.
+    public nonisolated let recorder: UsageRecorder
+    /// Each node's last network counters, for rates.
+    var networkCounters: [String: (time: Double, received: Int64, sent: Int64)] = [:]
+    /// Each running job's last CPU-seconds reading, for its rate.
+    var jobCPU: [String: (time: Double, seconds: Double)] = [:]
+    /// Since when each ready node has run nothing.
+    var emptySince: [String: Double] = [:]
     /// This process's identity in directives.
     let epoch = UUID().uuidString
 
@@ -42,8 +52,10 @@ public actor ControlPlane {
     var cycleRequested = false
     var cycling = false
 
-    init(store: any AllotStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) throws(APIError) {
+    init(store: any AllotStore, history: any HistoryStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) throws(APIError)
+    {
         self.store = store
+        recorder = UsageRecorder(store: history, configuration: configuration.history, checkpointSeconds: configuration.historyCheckpointSeconds)
         self.configuration = configuration
         self.now = now
         do {
@@ -57,10 +69,11 @@ public actor ControlPlane {
     /// keeps its resources (no double booking), pending work is queued again in its order.
     public static func start(
         store: any AllotStore,
+        history: any HistoryStore = MemoryHistoryStore(),
         configuration: ServerConfiguration = ServerConfiguration(),
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws(APIError) -> ControlPlane {
-        let plane = try ControlPlane(store: store, configuration: configuration, now: now)
+        let plane = try ControlPlane(store: store, history: history, configuration: configuration, now: now)
         try await plane.recover()
         return plane
     }
@@ -155,6 +168,8 @@ public actor ControlPlane {
             queued = WriteBatch()
             acknowledgements = []
             let result: Result<Void, StoreError>
+            let started = ContinuousClock.now
+            defer { metrics.record(metrics.storeCommitDuration, since: started) }
             do {
                 try await store.commit(batch)
                 result = .success(())

@@ -164,6 +164,7 @@ public struct APIRoutes: Sendable {
             )
         }
         addTenancy(to: router)
+        addMonitoring(to: router)
         router.post("/v1/agent/report") { request, _ in
             var request = request
             let report = try decode(AgentReport.self, try await body(&request))
@@ -189,6 +190,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: AllotRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(metrics: plane.metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: FailedSignIns()))
     APIRoutes(plane: plane, directory: directory).add(to: router)

@@ -11,19 +11,39 @@ public struct ServerConfiguration: Sendable {
     public var longPollSeconds: Double
     /// How many log chunks one logs call returns at most.
     public var maxLogChunks: Int
+    /// The usage history's resolutions and retentions.
+    public var history: HistoryConfiguration
+    /// How often open history chunks are written (a crash loses at most this much history).
+    public var historyCheckpointSeconds: Double
+    /// When an allocation's GPUs count as idle.
+    public var idle: IdleRule
+    /// A node that has run nothing for this long is a scale-down candidate.
+    public var scaleDownAfterSeconds: Double
+    /// How far back rightsizing looks.
+    public var rightsizingWindowSeconds: Double
 
     public init(
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),
         gracePeriodSeconds: Double = 10,
         maxBodyBytes: Int = 1 << 20,
         longPollSeconds: Double = 10,
-        maxLogChunks: Int = 1000
+        maxLogChunks: Int = 1000,
+        history: HistoryConfiguration = HistoryConfiguration(),
+        historyCheckpointSeconds: Double = 300,
+        idle: IdleRule = IdleRule(),
+        scaleDownAfterSeconds: Double = 1_800,
+        rightsizingWindowSeconds: Double = 86_400
     ) {
         self.scheduler = scheduler
         self.gracePeriodSeconds = gracePeriodSeconds
         self.maxBodyBytes = maxBodyBytes
         self.longPollSeconds = longPollSeconds
         self.maxLogChunks = maxLogChunks
+        self.history = history
+        self.historyCheckpointSeconds = historyCheckpointSeconds
+        self.idle = idle
+        self.scaleDownAfterSeconds = scaleDownAfterSeconds
+        self.rightsizingWindowSeconds = rightsizingWindowSeconds
     }
 
     /// Heartbeats are expected every scan interval; three missed mark a node down.

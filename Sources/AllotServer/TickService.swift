@@ -13,6 +13,7 @@ struct TickService: Service {
         }
         await plane.shutdown()
         await plane.flush()
+        await plane.recorder.checkpoint()
     }
 }
 

@@ -108,7 +108,8 @@ public final class SQLiteHistoryStore: HistoryStore {
     }
 
     public func historySeries(prefix: String) async throws(StoreError) -> [String] {
-        let pattern = prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+        let pattern =
+            prefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
         return try await read { db in
             try String.fetchAll(db, sql: "SELECT name FROM series WHERE name LIKE ? ESCAPE '\\' ORDER BY name", arguments: [pattern])

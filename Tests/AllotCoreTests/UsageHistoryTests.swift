@@ -39,7 +39,12 @@ struct UsageHistoryTests {
     }
 
     @Test func chunksRoundTripThroughTheirEncoding() {
-        let raw = HistoryChunk(series: "s", tier: 0, start: 600, points: [HistoryPoint(time: 601.5, value: 0.25), HistoryPoint(time: 611.5, value: 3e9)])
+        let raw = HistoryChunk(
+            series: "s",
+            tier: 0,
+            start: 600,
+            points: [HistoryPoint(time: 601.5, value: 0.25), HistoryPoint(time: 611.5, value: 3e9)]
+        )
         let decoded = HistoryChunk(series: "s", tier: 0, start: 600, encoded: raw.encoded())
         #expect(raw.encoded().count == 16)
         #expect(decoded == raw)

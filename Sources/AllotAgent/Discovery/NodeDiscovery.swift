@@ -81,7 +81,17 @@ public struct NodeDiscovery: Sendable {
         let gpus = discoverGPUs().0.map {
             NodeUsage.GPU(index: $0.index, utilizationPercent: $0.utilizationPercent, memoryUsedBytes: $0.memoryUsedBytes)
         }
-        return (NodeUsage(cpuUtilization: utilization, memoryUsedBytes: max(0, total - available), gpus: gpus), sample)
+        let disk = diskPaths.first.flatMap { probe.fileSystem($0) }
+        let network = ProcFiles.networkBytes(probe.read("/proc/net/dev") ?? "")
+        let usage = NodeUsage(
+            cpuUtilization: utilization,
+            memoryUsedBytes: max(0, total - available),
+            gpus: gpus,
+            diskUsedBytes: disk.map { max(0, $0.total - $0.free) },
+            networkReceivedBytes: network?.received,
+            networkSentBytes: network?.sent
+        )
+        return (usage, sample)
     }
 
     private func cpuQuota() -> Double? {

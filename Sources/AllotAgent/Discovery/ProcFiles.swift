@@ -18,6 +18,32 @@ public enum ProcFiles {
         return (model, processors)
     }
 
+    /// `/proc/net/dev`: bytes received and sent, summed over every interface but loopback.
+    public static func networkBytes(_ text: String) -> (received: Int64, sent: Int64)? {
+        var received: Int64 = 0
+        var sent: Int64 = 0
+        var found = false
+        for line in text.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let interface = parts[0].trimmingCharacters(in: .whitespaces)
+            let fields = parts[1].split(separator: " ")
+            guard interface != "lo", fields.count >= 9, let inBytes = Int64(fields[0]), let outBytes = Int64(fields[8]) else { continue }
+            received += inBytes
+            sent += outBytes
+            found = true
+        }
+        return found ? (received, sent) : nil
+    }
+
+    /// cgroup v2 `cpu.stat`: `usage_usec` in seconds.
+    public static func cgroupCPUSeconds(_ text: String) -> Double? {
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("usage_usec ") {
+            return Double(line.dropFirst("usage_usec ".count)).map { $0 / 1_000_000 }
+        }
+        return nil
+    }
+
     /// `/proc/meminfo`: a field in bytes (`MemTotal`, `MemAvailable`).
     public static func memInfo(_ text: String, field: String) -> Int64? {
         for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix(field + ":") {

@@ -86,6 +86,26 @@ public struct CgroupLimits: Sendable {
         }
     }
 
+    /// What a job's group has used: CPU seconds so far and memory now; `nil`s where it has no group.
+    public func usage(key: String) -> (cpuSeconds: Double?, memoryBytes: Int64?) {
+        let name = Self.groupName(key)
+        func read(_ path: String) -> String? { LocalSystemProbe().read(path) }
+        switch mode {
+        case .unavailable: return (nil, nil)
+        case .v2(let root):
+            let group = root + "/" + name
+            return (
+                read(group + "/cpu.stat").flatMap(ProcFiles.cgroupCPUSeconds),
+                read(group + "/memory.current").flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            )
+        case .v1(let cpu, let memory):
+            return (
+                read(cpu + "/" + name + "/cpuacct.usage").flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.map { $0 / 1e9 },
+                read(memory + "/" + name + "/memory.usage_in_bytes").flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            )
+        }
+    }
+
     /// Removes a job's (now empty) groups.
     public func release(key: String) {
         let name = Self.groupName(key)

@@ -79,7 +79,8 @@ public enum DurationText {
 
     /// The shortest exact form: `1m`, `1h`, `7d`, else seconds.
     public static func format(_ seconds: Double) -> String {
-        for (suffix, scale) in [("d", 86_400.0), ("h", 3_600), ("m", 60)] where seconds >= scale && seconds.truncatingRemainder(dividingBy: scale) == 0 {
+        for (suffix, scale) in [("d", 86_400.0), ("h", 3_600), ("m", 60)]
+        where seconds >= scale && seconds.truncatingRemainder(dividingBy: scale) == 0 {
             return "\(Int(seconds / scale))\(suffix)"
         }
         return "\(Quantity.format(seconds))s"

@@ -38,6 +38,9 @@ public struct UsageHistory: Sendable {
     /// How many series have an open chunk.
     public var liveSeries: Int { series.count }
 
+    /// The names of the series with an open chunk.
+    public var seriesNames: [String] { Array(series.keys) }
+
     /// Adds a sample; returns the chunks it closed. A sample not later than the series' last one is ignored.
     public mutating func record(_ name: String, value: Double, at time: Double) -> [HistoryChunk] {
         guard value.isFinite, time.isFinite else { return [] }
@@ -123,7 +126,7 @@ public struct UsageHistory: Sendable {
     /// The points of a series in `from...to` from stored chunks and what is still open here (which wins for
     /// equal times), oldest first.
     public func points(_ name: String, tier: Int, from: Double, to: Double, stored: [HistoryChunk]) -> [HistoryPoint] {
-            var byTime: [Int64: HistoryPoint] = [:]
+        var byTime: [Int64: HistoryPoint] = [:]
         for chunk in stored where chunk.tier == tier && chunk.series == name {
             for point in chunk.points where point.time >= from && point.time <= to { byTime[Self.key(point.time)] = point }
         }

@@ -45,6 +45,14 @@ public enum AccessControl {
         case (.get, 2, "v1", "tokens"), (.post, 2, "v1", "tokens"): return (.role(.tenantAdmin), nil)
         case (.delete, 3, "v1", "tokens"): return (.role(.tenantAdmin), .token(parts[2]))
         case (.get, 2, "v1", "audit"): return (.role(.tenantAdmin), nil)
+        // Monitoring: node-level views for every role (jobs named only where visible); the exposition, plans and
+        // their application are cluster-wide.
+        case (.get, 1, "metrics", _): return (.role(.admin), nil)
+        case (.get, 2, "v1", "utilization"), (.get, 2, "v1", "bottlenecks"), (.get, 2, "v1", "recommendations"): return (.role(.viewer), nil)
+        case (.get, 2, "v1", "history"),
+            (.get, 3, "v1", "history") where parts.count == 2 || parts[2] == "series":
+            return (.role(.viewer), nil)
+        case (.post, 4, "v1", "recommendations") where parts[3] == "apply": return (.role(.admin), nil)
         default: return nil
         }
     }

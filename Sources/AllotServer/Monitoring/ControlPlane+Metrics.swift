@@ -1,0 +1,87 @@
+import AllotAPI
+import AllotCore
+import AllotStore
+
+extension ControlPlane {
+    /// The cluster's state as Prometheus gauges (base units; ratios 0...1).
+    public func gaugeSamples() async -> [GaugeSample] {
+        var samples: [GaugeSample] = []
+        var byState: [String: Int] = ["ready": 0, "down": 0, "cordoned": 0]
+        for node in nodes.values { byState[node.state == .ready ? (node.cordoned ? "cordoned" : "ready") : "down", default: 0] += 1 }
+        for (state, count) in byState.sorted(by: { $0.key < $1.key }) {
+            samples.append(GaugeSample("allot_nodes", "Nodes known to the control plane, by state.", [("state", state)], Double(count)))
+        }
+        let view = utilization()
+        for resource in view.resources {
+            let labels = [("resource", resource.name)]
+            samples.append(
+                GaugeSample("allot_cluster_capacity", "Schedulable capacity of ready nodes (cores, bytes, GPUs).", labels, resource.capacity)
+            )
+            samples.append(GaugeSample("allot_cluster_allocated", "Capacity allocated to jobs (cores, bytes, GPUs).", labels, resource.allocated))
+            if let used = resource.used {
+                samples.append(GaugeSample("allot_cluster_used", "Capacity in measured use (cores, bytes, busy GPUs).", labels, used))
+            }
+        }
+        for pool in view.allocatedPools where pool.resource == "cpu" || pool.resource == "memory" {
+            let unit = pool.resource == "cpu" ? "cores" : "bytes"
+            let labels = [("node", pool.node)]
+            samples.append(
+                GaugeSample("allot_node_\(pool.resource)_capacity_\(unit)", "Schedulable \(pool.resource) of a node.", labels, pool.capacity)
+            )
+            samples.append(
+                GaugeSample("allot_node_\(pool.resource)_allocated_\(unit)", "\(pool.resource) of a node allocated to jobs.", labels, pool.used)
+            )
+        }
+        for pool in view.usedPools {
+            let labels = [("node", pool.node)]
+            switch pool.resource {
+            case "cpu": samples.append(GaugeSample("allot_node_cpu_used_cores", "CPU cores in measured use on a node.", labels, pool.used))
+            case "memory": samples.append(GaugeSample("allot_node_memory_used_bytes", "Memory in measured use on a node.", labels, pool.used))
+            default: break
+            }
+        }
+        for name in nodes.keys.sorted() {
+            guard let node = nodes[name], node.state == .ready else { continue }
+            let usage = Dictionary((node.usage?.gpus ?? []).map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+            let allocated = Dictionary(
+                view.allocatedPools.filter { $0.node == name }.map { ($0.resource, $0.used) },
+                uniquingKeysWith: { first, _ in first }
+            )
+            for gpu in node.inventory.gpus {
+                let labels = [("node", name), ("gpu", String(gpu.index)), ("model", gpu.name)]
+                samples.append(GaugeSample("allot_gpu_memory_bytes", "Memory of a GPU.", labels, Double(gpu.memoryTotalBytes)))
+                samples.append(
+                    GaugeSample("allot_gpu_memory_allocated_bytes", "GPU memory allocated to jobs.", labels, allocated["gpu\(gpu.index).memory"] ?? 0)
+                )
+                if let used = usage[gpu.index]?.memoryUsedBytes {
+                    samples.append(GaugeSample("allot_gpu_memory_used_bytes", "GPU memory in measured use.", labels, Double(used)))
+                }
+                if let percent = usage[gpu.index]?.utilizationPercent {
+                    samples.append(GaugeSample("allot_gpu_utilization_ratio", "Measured GPU compute utilization (0 to 1).", labels, percent / 100))
+                }
+            }
+        }
+        var jobs: [String: Int] = [:]
+        var oldest: Double?
+        let time = now()
+        for job in active.values {
+            jobs["\(job.state.rawValue)|\(job.tenant)", default: 0] += 1
+            if job.state == .pending { oldest = max(oldest ?? 0, time - job.submittedAt) }
+        }
+        for (key, count) in jobs.sorted(by: { $0.key < $1.key }) {
+            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
+            samples.append(
+                GaugeSample("allot_jobs", "Jobs not yet finished, by state and tenant.", [("state", parts[0]), ("tenant", parts[1])], Double(count))
+            )
+        }
+        let pending = active.values.filter { $0.state == .pending }.count
+        samples.append(GaugeSample("allot_queue_depth", "Jobs waiting in the queue.", [], Double(pending)))
+        samples.append(GaugeSample("allot_queue_oldest_wait_seconds", "How long the oldest queued job has waited.", [], oldest ?? 0))
+        let history = await recorder.statistics()
+        samples.append(GaugeSample("allot_history_series", "Usage series with an open chunk in memory.", [], Double(history.liveSeries)))
+        for tier in history.stored?.tiers ?? [] {
+            samples.append(GaugeSample("allot_history_points", "Usage points stored, by tier.", [("tier", String(tier.tier))], Double(tier.points)))
+        }
+        return samples
+    }
+}
