@@ -38,6 +38,10 @@ extension ControlPlane {
             case .preempt(let id, let by):
                 guard var job = active[id.rawValue] else { continue }
                 touched += (job.placements ?? []).map(\.node.rawValue)
+                let deadline = time + configuration.gracePeriodSeconds + 2 * configuration.scanIntervalSeconds
+                for node in Set((job.placements ?? []).map(\.node.rawValue)) {
+                    vacating[node, default: []].append(Vacating(job: job.id, attempt: job.attempt, forJob: by.rawValue, deadline: deadline))
+                }
                 batch.attempts.append(endedAttempt(job, outcome: "preempted", at: time))
                 job.state = .pending
                 job.placements = nil
@@ -110,6 +114,13 @@ extension ControlPlane {
         await recorder.maintain(now: time)
         let limit = 3 * configuration.scanIntervalSeconds
         var batch = WriteBatch()
+        for (node, entries) in vacating {
+            let left = entries.filter { $0.deadline > time }
+            if left.count < entries.count {
+                vacating[node] = left.isEmpty ? nil : left
+                notify([node])
+            }
+        }
         for name in nodes.keys.sorted() {
             guard var node = nodes[name] else { continue }
             if node.state == .ready, time - node.lastHeartbeatAt > limit {
@@ -117,6 +128,7 @@ extension ControlPlane {
                 nodes[name] = node
                 batch.nodes.append(node)
                 scheduled.remove(name)
+                vacating[name] = nil
                 let actions = (try? scheduler.removeNode(NodeID(name), reason: "node \(name) down")) ?? []
                 for case .requeue(let id, let reason) in actions {
                     if let (job, attempt) = requeueAfterLoss(id.rawValue, reason: reason, at: time) {

@@ -34,6 +34,14 @@ extension ControlPlane {
             _ = try? await store.appendLog(job: job.id, stream: output.stream, text: output.text)
         }
         var finished = false
+        if let entries = vacating[name] {
+            let ended = Set(report.jobs.filter { $0.state != .running }.map { "\($0.id)#\($0.attempt)" })
+            let left = entries.filter { !ended.contains("\($0.job)#\($0.attempt)") }
+            if left.count < entries.count {
+                vacating[name] = left.isEmpty ? nil : left
+                notify([name])
+            }
+        }
         for status in report.jobs {
             guard var job = active[status.id], job.attempt == status.attempt,
                 let placements = job.placements, status.replica >= 0, status.replica < placements.count,
@@ -109,8 +117,11 @@ extension ControlPlane {
     public func directive(for name: String, inventoryRequested: Bool = false) -> AgentDirective {
         var assignments: [Assignment] = []
         let inventory = nodes[name]?.inventory
+        let held = Set((vacating[name] ?? []).map(\.forJob))
         for job in active.values.sorted(by: { $0.sequence < $1.sequence })
-        where (job.state == .scheduled || job.state == .running) && job.cancelRequestedAt == nil && !unpersisted.contains(job.id) {
+        where (job.state == .scheduled || job.state == .running) && job.cancelRequestedAt == nil && !unpersisted.contains(job.id)
+            && !held.contains(job.id)
+        {
             for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
                 var environment = job.environment
                 environment["ALLOT_JOB_ID"] = job.id

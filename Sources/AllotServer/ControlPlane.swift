@@ -42,6 +42,9 @@ public actor ControlPlane {
     var jobCPU: [String: (time: Double, seconds: Double)] = [:]
     /// Since when each ready node has run nothing.
     var emptySince: [String: Double] = [:]
+    /// Evicted jobs still stopping (SIGTERM, then the grace period), by node: the job that evicted them is
+    /// not handed to that node's agent until they have exited or the grace period has passed.
+    var vacating: [String: [Vacating]] = [:]
     /// This process's identity in directives.
     let epoch = UUID().uuidString
 
@@ -209,6 +212,14 @@ public actor ControlPlane {
 
     /// A stream of job and node changes.
     public nonisolated func subscribe() -> AsyncStream<ControlPlaneEvent> { events.subscribe() }
+
+    /// An evicted job's attempt that must end before `forJob` starts on the same node.
+    struct Vacating: Sendable {
+        var job: String
+        var attempt: Int
+        var forJob: String
+        var deadline: Double
+    }
 
     func publish(_ job: Job) { events.publish("job", job) }
     func publish(_ node: NodeStatus) { events.publish("node", node) }
