@@ -197,6 +197,36 @@ import Testing
                 expected: Self.all(403, agent: 200)
             ),
             Cell(
+                name: "metrics",
+                method: .get,
+                uri: "/metrics",
+                expected: [.admin: 200, .tenantAdmin: 403, .member: 403, .viewer: 403, .agent: 403]
+            ),
+            Cell(name: "utilization", method: .get, uri: "/v1/utilization", expected: Self.all(200)),
+            Cell(name: "bottlenecks", method: .get, uri: "/v1/bottlenecks", expected: Self.all(200)),
+            Cell(name: "recommendations", method: .get, uri: "/v1/recommendations", expected: Self.all(200)),
+            Cell(
+                name: "apply a plan",
+                method: .post,
+                uri: "/v1/recommendations/consolidation-0/apply",
+                expected: [.admin: 409, .tenantAdmin: 403, .member: 403, .viewer: 403, .agent: 403]
+            ),
+            Cell(name: "node series", method: .get, uri: "/v1/history?series=node/n1/cpu.utilization", expected: Self.all(200)),
+            Cell(name: "own job series", method: .get, uri: "/v1/history?series=job/\(world.own)/gpu.utilization", expected: Self.all(200)),
+            Cell(
+                name: "other job series",
+                method: .get,
+                uri: "/v1/history?series=job/\(world.other)/gpu.utilization",
+                expected: [.admin: 200, .tenantAdmin: 404, .member: 404, .viewer: 404, .agent: 403]
+            ),
+            Cell(
+                name: "other tenant series",
+                method: .get,
+                uri: "/v1/history?series=tenant/globex/gpus.allocated",
+                expected: [.admin: 200, .tenantAdmin: 404, .member: 404, .viewer: 404, .agent: 403]
+            ),
+            Cell(name: "series list", method: .get, uri: "/v1/history/series", expected: Self.all(200)),
+            Cell(
                 name: "events (non-admin)",
                 method: .get,
                 uri: "/v1/events",

@@ -96,23 +96,22 @@ extension ControlPlane {
                 let clusterRatio = Self.clusterRatio(family, view, basis: basis)
                 let roomElsewhere = pools.filter { $0.node != pool.node && Self.family($0.resource) == family && $0.utilization < 0.75 }
                 let (action, text): (String, String)
-                if clusterRatio > 0.90 {
-                    action = "add-capacity"
-                    text =
-                        "\(family) is \(Self.percent(clusterRatio)) \(basis == "allocation" ? "allocated" : "used") across the cluster: add \(family) capacity"
-                } else if basis == "allocation", let use = measured["\(pool.node)|\(pool.resource)"], use.utilization < 0.5 {
+                if basis == "allocation", let use = measured["\(pool.node)|\(pool.resource)"], use.utilization < 0.5 {
                     let jobs = jobsOn(pool.node).filter { identity.sees($0.tenant) }.prefix(3).map(\.id)
                     action = "lower-request"
                     text =
                         "\(pool.node) has \(Self.percent(pool.utilization)) of its \(pool.resource) allocated but \(Self.percent(use.utilization)) in use: lower the requests"
                         + (jobs.isEmpty ? "" : " of \(jobs.joined(separator: ", "))") + " (see GET /v1/recommendations, rightsizing)"
+                } else if clusterRatio > 0.90 || roomElsewhere.isEmpty {
+                    action = "add-capacity"
+                    text =
+                        "\(family) is \(Self.percent(clusterRatio)) \(basis == "allocation" ? "allocated" : "used") across the cluster"
+                        + (roomElsewhere.isEmpty ? " and no other node has it to spare" : "") + ": add \(family) capacity"
                 } else {
                     action = "move-work"
                     let nodes = Set(roomElsewhere.map(\.node)).count
                     text =
-                        nodes > 0
-                        ? "\(nodes) other node\(nodes == 1 ? " has" : "s have") \(family) below 75 %: move preemptible work there (see consolidation) or place new work there"
-                        : "no node has \(family) to spare: add \(family) capacity"
+                        "\(nodes) other node\(nodes == 1 ? " has" : "s have") \(family) below 75 %: move preemptible work there (see consolidation) or place new work there"
                 }
                 result.append(
                     BottleneckView(
@@ -121,7 +120,7 @@ extension ControlPlane {
                         basis: basis,
                         utilization: pool.utilization,
                         severity: severity.rawValue,
-                        action: nodesHaveRoom(text) ? action : "add-capacity",
+                        action: action,
                         recommendation: text
                     )
                 )
@@ -129,8 +128,6 @@ extension ControlPlane {
         }
         return result.sorted { ($0.utilization, $1.node) > ($1.utilization, $0.node) }
     }
-
-    private func nodesHaveRoom(_ text: String) -> Bool { !text.hasPrefix("no node has") }
 
     /// `cpu`, `memory`, `GPU memory`, `GPU compute`, or an extended resource's name.
     static func family(_ resource: String) -> String {
