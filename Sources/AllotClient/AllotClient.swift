@@ -138,6 +138,21 @@ public struct AllotClient: Sendable {
         body: Data? = nil,
         timeout: Double = 30
     ) async throws(ClientError) -> Response {
+        let data = try await send(method, path, query: query, body: body, timeout: timeout)
+        do {
+            return try JSONDecoder().decode(Response.self, from: data)
+        } catch {
+            throw ClientError(status: 200, code: "bad_response", message: "unexpected response from \(path): \(error)")
+        }
+    }
+
+    /// A call whose answer is text (the metrics exposition).
+    func text(_ method: String, _ path: String) async throws(ClientError) -> String {
+        String(decoding: try await send(method, path), as: UTF8.self)
+    }
+
+    /// Sends a request; the body of a 2xx answer, else the server's error.
+    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, timeout: Double = 30) async throws(ClientError) -> Data {
         guard server.scheme == "http", let host = server.host else {
             throw ClientError(status: nil, code: "bad_server", message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }
@@ -169,10 +184,6 @@ public struct AllotClient: Sendable {
             }
             throw ClientError(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
         }
-        do {
-            return try JSONDecoder().decode(Response.self, from: data)
-        } catch {
-            throw ClientError(status: status, code: "bad_response", message: "unexpected response from \(path): \(error)")
-        }
+        return data
     }
 }

@@ -13,13 +13,17 @@ extension ControlPlane {
         }
         let view = utilization()
         for resource in view.resources {
-            let labels = [("resource", resource.name)]
-            samples.append(
-                GaugeSample("allot_cluster_capacity", "Schedulable capacity of ready nodes (cores, bytes, GPUs).", labels, resource.capacity)
-            )
-            samples.append(GaugeSample("allot_cluster_allocated", "Capacity allocated to jobs (cores, bytes, GPUs).", labels, resource.allocated))
+            let (name, unit, what) =
+                switch resource.name {
+                case "cpu": ("cpu", "_cores", "CPU cores")
+                case "memory": ("memory", "_bytes", "memory bytes")
+                case "gpus": ("gpus", "", "GPUs (used: GPU-equivalents busy)")
+                default: ("gpu_memory", "_bytes", "GPU memory bytes")
+                }
+            samples.append(GaugeSample("allot_cluster_\(name)_capacity\(unit)", "Schedulable \(what) of ready nodes.", [], resource.capacity))
+            samples.append(GaugeSample("allot_cluster_\(name)_allocated\(unit)", "Allocated \(what).", [], resource.allocated))
             if let used = resource.used {
-                samples.append(GaugeSample("allot_cluster_used", "Capacity in measured use (cores, bytes, busy GPUs).", labels, used))
+                samples.append(GaugeSample("allot_cluster_\(name)_used\(unit)", "Measured \(what) in use.", [], used))
             }
         }
         for pool in view.allocatedPools where pool.resource == "cpu" || pool.resource == "memory" {
