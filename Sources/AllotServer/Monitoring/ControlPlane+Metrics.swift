@@ -83,8 +83,13 @@ extension ControlPlane {
         samples.append(GaugeSample("allot_queue_oldest_wait_seconds", "How long the oldest queued job has waited.", [], oldest ?? 0))
         let history = await recorder.statistics()
         samples.append(GaugeSample("allot_history_series", "Usage series with an open chunk in memory.", [], Double(history.liveSeries)))
+        samples.append(GaugeSample("allot_history_samples", "Usage samples taken since the server started.", [], Double(history.samples)))
+        if let bytes = history.stored?.fileBytes {
+            samples.append(GaugeSample("allot_history_file_bytes", "Size of the usage history's database files.", [], Double(bytes)))
+        }
         for tier in history.stored?.tiers ?? [] {
             samples.append(GaugeSample("allot_history_points", "Usage points stored, by tier.", [("tier", String(tier.tier))], Double(tier.points)))
+            samples.append(GaugeSample("allot_history_chunks", "Usage chunks stored, by tier.", [("tier", String(tier.tier))], Double(tier.chunks)))
         }
         return samples
     }
