@@ -133,7 +133,7 @@ public actor AgentService: Service {
     private func directiveLoop() async {
         while !stopping {
             do {
-                let directive = try await client.directive(node: name, after: applied?.version ?? -1, wait: 10)
+                let directive = try await client.directive(node: name, after: applied?.version ?? -1, wait: 30)
                 apply(directive)
             } catch {
                 try? await Task.sleep(for: .seconds(1))

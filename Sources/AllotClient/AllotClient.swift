@@ -152,7 +152,8 @@ public struct AllotClient: Sendable {
     }
 
     /// Sends a request; the body of a 2xx answer, else the server's error.
-    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, timeout: Double = 30) async throws(ClientError) -> Data {
+    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, timeout: Double = 30) async throws(ClientError) -> Data
+    {
         guard server.scheme == "http", let host = server.host else {
             throw ClientError(status: nil, code: "bad_server", message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }

@@ -68,18 +68,28 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         var table = TextTable(["METRIC", "VALUE"])
         table.add(["nodes / GPUs / jobs running", "\(result.nodes) / \(result.gpus) / \(result.jobsRunning)"])
-        table.add(["report interval", Quantity.format(result.intervalSeconds) + " s (plus a directive long-poll per agent)"])
+        table.add(["report interval", Quantity.format(result.intervalSeconds) + " s (plus a 30 s directive long-poll per agent)"])
         table.add(["measured", Quantity.format(result.measuredSeconds.rounded()) + " s"])
         table.add(["reports", "\(result.reports) (\(Quantity.format(result.reportsPerSecond.rounded())) /s, \(result.reportFailures) failed)"])
-        table.add(["report latency p50 / p99", "\(Quantity.format(result.reportLatencyP50Milliseconds)) / \(Quantity.format(result.reportLatencyP99Milliseconds)) ms"])
-        table.add(["server CPU", "\(Quantity.format(result.serverCPUSeconds)) s = \(Quantity.format(result.serverCPUPercentOfOneCore)) % of one core"])
+        table.add([
+            "report latency p50 / p99",
+            "\(Quantity.format(result.reportLatencyP50Milliseconds)) / \(Quantity.format(result.reportLatencyP99Milliseconds)) ms",
+        ])
+        table.add([
+            "server CPU", "\(Quantity.format(result.serverCPUSeconds)) s = \(Quantity.format(result.serverCPUPercentOfOneCore)) % of one core",
+        ])
         table.add(["server resident memory", Quantity.formatBytes(result.serverResidentBytes)])
         table.add(["history series (live)", Quantity.format(result.historySeries)])
-        table.add(["history samples", "\(Quantity.format(result.historySamplesInWindow)) (\(Quantity.format(result.historySamplesPerSecond.rounded())) /s)"])
+        table.add([
+            "history samples", "\(Quantity.format(result.historySamplesInWindow)) (\(Quantity.format(result.historySamplesPerSecond.rounded())) /s)",
+        ])
         for (tier, growth) in result.storedPointsGrowth.sorted(by: { $0.key < $1.key }) {
             table.add(["stored points growth, tier \(tier)", Quantity.format(growth)])
         }
-        table.add(["history file growth", Quantity.formatBytes(Int64(result.historyFileBytesGrowth)) + " (now \(Quantity.formatBytes(Int64(result.historyFileBytes))))"])
+        table.add([
+            "history file growth",
+            Quantity.formatBytes(Int64(result.historyFileBytesGrowth)) + " (now \(Quantity.formatBytes(Int64(result.historyFileBytes))))",
+        ])
         for (tier, bytes) in result.projectedStoredBytes.sorted(by: { $0.key < $1.key }) {
             table.add(["steady-state points, tier \(tier)", Quantity.formatBytes(Int64(bytes)) + " (series × retention ÷ spacing × point size)"])
         }
@@ -125,7 +135,9 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - clock
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let latencies = fleet.latencies().sorted()
-        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000 }
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
+        }
         let series = after.metric("allot_history_series")
         var growth: [String: Double] = [:]
         var projected: [String: Double] = [:]
@@ -204,7 +216,9 @@ final class Fleet: Sendable {
             name: name(node),
             cpu: NodeInventory.CPU(model: "simulated", logicalCores: 64),
             memoryBytes: 512 << 30,
-            gpus: (0..<gpus).map { NodeInventory.GPU(index: $0, uuid: "GPU-\(node)-\($0)", name: "NVIDIA H100 80GB HBM3", memoryTotalBytes: 80 << 30) }
+            gpus: (0..<gpus).map {
+                NodeInventory.GPU(index: $0, uuid: "GPU-\(node)-\($0)", name: "NVIDIA H100 80GB HBM3", memoryTotalBytes: 80 << 30)
+            }
         )
     }
 
@@ -243,7 +257,9 @@ final class Fleet: Sendable {
             let usage = NodeUsage(
                 cpuUtilization: Double(random.next() % 100) / 100,
                 memoryUsedBytes: Int64(64 << 30) + Int64(random.next() % (64 << 30)),
-                gpus: (0..<gpus).map { NodeUsage.GPU(index: $0, utilizationPercent: Double(random.next() % 100), memoryUsedBytes: Int64(random.next() % (80 << 30))) },
+                gpus: (0..<gpus).map {
+                    NodeUsage.GPU(index: $0, utilizationPercent: Double(random.next() % 100), memoryUsedBytes: Int64(random.next() % (80 << 30)))
+                },
                 diskUsedBytes: 200 << 30,
                 networkReceivedBytes: Int64(step * 1e8),
                 networkSentBytes: Int64(step * 1e7)
@@ -252,7 +268,9 @@ final class Fleet: Sendable {
             do {
                 let directive = try await client.report(AgentReport(node: name(node), usage: usage, jobs: statuses))
                 let elapsed = ContinuousClock.now - started
-                let running = directive.assignments.map { AgentReport.JobStatus(id: $0.id, attempt: $0.attempt, replica: $0.replica, state: .running) }
+                let running = directive.assignments.map {
+                    AgentReport.JobStatus(id: $0.id, attempt: $0.attempt, replica: $0.replica, state: .running)
+                }
                 state.withLock {
                     $0.latencies.append(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
                     $0.running[node] = running
@@ -267,7 +285,7 @@ final class Fleet: Sendable {
     private func pollLoop(_ node: Int, _ client: AllotClient) async {
         var version = -1
         while !Task.isCancelled {
-            if let directive = try? await client.directive(node: name(node), after: version, wait: 10) {
+            if let directive = try? await client.directive(node: name(node), after: version, wait: 30) {
                 version = directive.version
             } else {
                 try? await Task.sleep(for: .seconds(1))

@@ -37,7 +37,8 @@ struct TopView {
             let state = node.state.rawValue + (node.draining ? ",draining" : node.cordoned ? ",cordoned" : "")
             table.add([
                 node.name, state, Self.bar(allocated["\(node.name)|cpu"]?.utilization), Self.bar(used["\(node.name)|cpu"]?.utilization),
-                Self.bar(allocated["\(node.name)|memory"]?.utilization), Self.bar(used["\(node.name)|memory"]?.utilization), "\(node.jobs?.count ?? 0)",
+                Self.bar(allocated["\(node.name)|memory"]?.utilization), Self.bar(used["\(node.name)|memory"]?.utilization),
+                "\(node.jobs?.count ?? 0)",
             ])
         }
         lines.append(table.render())

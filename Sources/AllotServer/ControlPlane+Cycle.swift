@@ -136,7 +136,7 @@ extension ControlPlane {
                         batch.attempts.append(attempt)
                     }
                 }
-            } else if node.draining, !active.values.contains(where: { job in job.placements?.contains { $0.node.rawValue == name } ?? false }) {
+            } else if node.draining, placedJobs(on: name).isEmpty {
                 node.draining = false
                 nodes[name] = node
                 batch.nodes.append(node)

@@ -8,6 +8,18 @@ extension ControlPlane {
     /// Takes an agent's report: joins or revives its node, records usage, job starts and exits, and output.
     /// Answers with the node's current directive.
     public func report(_ report: AgentReport) async throws(APIError) -> AgentDirective {
+        let inventoryRequested = try await receive(report)
+        return directive(for: report.node, inventoryRequested: inventoryRequested)
+    }
+
+    /// ``report(_:)`` answering with the directive's JSON, reused while nothing it depends on changed.
+    public func reportEncoded(_ report: AgentReport) async throws(APIError) -> [UInt8] {
+        let inventoryRequested = try await receive(report)
+        return encodedDirective(for: report.node, inventoryRequested: inventoryRequested)
+    }
+
+    /// Takes a report; `true` when the server needs the node's inventory first.
+    private func receive(_ report: AgentReport) async throws(APIError) -> Bool {
         let name = report.node
         guard !name.isEmpty, name.count <= 253, !name.contains("/") else {
             throw APIError(.unprocessableContent, "invalid_field", "node: a node name must be 1 to 253 characters without '/'")
@@ -15,7 +27,7 @@ extension ControlPlane {
         let time = now()
         var batch = WriteBatch()
         if !scheduled.contains(name) {
-            guard let inventory = report.inventory else { return directive(for: name, inventoryRequested: true) }
+            guard let inventory = report.inventory else { return true }
             try validate(inventory)
             var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
             node.inventory = inventory
@@ -99,7 +111,21 @@ extension ControlPlane {
             for node in batch.nodes { publish(node) }
         }
         if finished { requestCycle() }
-        return directive(for: name)
+        return false
+    }
+
+    /// The directive's JSON (sorted keys), reused while the revision, the inventory and the request flag hold.
+    func encodedDirective(for name: String, inventoryRequested: Bool = false) -> [UInt8] {
+        let requested = inventoryRequested || !scheduled.contains(name)
+        let inventory = nodes[name]?.inventory
+        if let cached = encodedDirectives[name], cached.revision == revision, cached.inventoryRequested == requested, cached.inventory == inventory {
+            return cached.bytes
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = (try? encoder.encode(directive(for: name, inventoryRequested: inventoryRequested))).map { [UInt8]($0) } ?? []
+        encodedDirectives[name] = EncodedDirective(revision: revision, inventoryRequested: requested, inventory: inventory, bytes: bytes)
+        return bytes
     }
 
     private func validate(_ inventory: NodeInventory) throws(APIError) {
@@ -118,10 +144,10 @@ extension ControlPlane {
         var assignments: [Assignment] = []
         let inventory = nodes[name]?.inventory
         let held = Set((vacating[name] ?? []).map(\.forJob))
-        for job in active.values.sorted(by: { $0.sequence < $1.sequence })
-        where (job.state == .scheduled || job.state == .running) && job.cancelRequestedAt == nil && !unpersisted.contains(job.id)
-            && !held.contains(job.id)
-        {
+        for id in placedJobs(on: name) {
+            guard let job = active[id], job.state == .scheduled || job.state == .running, job.cancelRequestedAt == nil,
+                !unpersisted.contains(job.id), !held.contains(job.id)
+            else { continue }
             for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
                 var environment = job.environment
                 environment["ALLOT_JOB_ID"] = job.id
@@ -156,6 +182,17 @@ extension ControlPlane {
 
     /// Waits (up to `seconds`) until the node's directive differs from `version`, then returns it.
     public func awaitDirective(for name: String, after version: Int, seconds: Double) async -> AgentDirective {
+        await waitForChange(of: name, after: version, seconds: seconds)
+        return directive(for: name)
+    }
+
+    /// ``awaitDirective(for:after:seconds:)`` answering with the directive's JSON.
+    public func awaitEncodedDirective(for name: String, after version: Int, seconds: Double) async -> [UInt8] {
+        await waitForChange(of: name, after: version, seconds: seconds)
+        return encodedDirective(for: name)
+    }
+
+    private func waitForChange(of name: String, after version: Int, seconds: Double) async {
         if (directiveVersions[name] ?? 0) == version, seconds > 0, !shuttingDown {
             let id = UUID()
             let timeout = Task {
@@ -165,7 +202,6 @@ extension ControlPlane {
             await withCheckedContinuation { continuation in waiters[name, default: [:]][id] = continuation }
             timeout.cancel()
         }
-        return directive(for: name)
     }
 
     /// Ends every long poll now and answers later ones at once: the server is going away.
@@ -183,9 +219,7 @@ extension ControlPlane {
 
     public func node(_ name: String) -> NodeStatus? {
         guard var node = nodes[name] else { return nil }
-        node.jobs = active.values.filter { job in job.placements?.contains { $0.node.rawValue == name } ?? false }.sorted {
-            $0.sequence < $1.sequence
-        }.map(\.id)
+        node.jobs = placedJobs(on: name)
         return node
     }
 
@@ -206,7 +240,7 @@ extension ControlPlane {
         switch action {
         case "cordon", "drain":
             node.cordoned = true
-            node.draining = action == "drain" && active.values.contains { $0.placements?.contains { $0.node.rawValue == name } ?? false }
+            node.draining = action == "drain" && !placedJobs(on: name).isEmpty
             if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }
         case "uncordon":
             node.cordoned = false

@@ -15,15 +15,24 @@ public actor ControlPlane {
     let now: @Sendable () -> Double
     var scheduler: Scheduler
     /// Jobs not yet finished, by id.
-    var active: [String: Job] = [:]
+    var active: [String: Job] = [:] {
+        didSet {
+            placedStale = true
+            revision &+= 1
+        }
+    }
+    /// Which active jobs have a replica on each node, in submission order: rebuilt on demand after `active`
+    /// changes, so that the many per-node questions (every report, every directive) do not scan all jobs.
+    var placedIndex: [String: [String]] = [:]
+    var placedStale = true
     var nodes: [String: NodeStatus] = [:]
     /// Nodes the scheduler currently holds (ready ones).
-    var scheduled: Set<String> = []
+    var scheduled: Set<String> = [] { didSet { revision &+= 1 } }
     /// Jobs whose latest binding is not yet durable: agents do not see them until it is.
-    var unpersisted: Set<String> = []
+    var unpersisted: Set<String> = [] { didSet { revision &+= 1 } }
     /// Exit codes of the replicas of gang jobs that have ended, by job.
     var replicaExits: [String: [Int: Int32]] = [:]
-    var directiveVersions: [String: Int] = [:]
+    var directiveVersions: [String: Int] = [:] { didSet { revision &+= 1 } }
     var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var nextSequence: Int64 = 1
     /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
@@ -44,7 +53,10 @@ public actor ControlPlane {
     var emptySince: [String: Double] = [:]
     /// Evicted jobs still stopping (SIGTERM, then the grace period), by node: the job that evicted them is
     /// not handed to that node's agent until they have exited or the grace period has passed.
-    var vacating: [String: [Vacating]] = [:]
+    var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
+    /// Bumped by every change a directive depends on; encoded directives are reused while it stands still.
+    var revision = 0
+    var encodedDirectives: [String: EncodedDirective] = [:]
     /// This process's identity in directives.
     let epoch = UUID().uuidString
 
@@ -213,12 +225,37 @@ public actor ControlPlane {
     /// A stream of job and node changes.
     public nonisolated func subscribe() -> AsyncStream<ControlPlaneEvent> { events.subscribe() }
 
+    /// A node's directive as sent, and what it was computed from.
+    struct EncodedDirective: Sendable {
+        var revision: Int
+        var inventoryRequested: Bool
+        var inventory: NodeInventory?
+        var bytes: [UInt8]
+    }
+
     /// An evicted job's attempt that must end before `forJob` starts on the same node.
     struct Vacating: Sendable {
         var job: String
         var attempt: Int
         var forJob: String
         var deadline: Double
+    }
+
+    /// The ids of the active jobs with a replica on `node`, in submission order.
+    func placedJobs(on node: String) -> [String] {
+        if placedStale {
+            var index: [String: [(Int64, String)]] = [:]
+            for job in active.values {
+                guard let placements = job.placements else { continue }
+                var seen: Set<String> = []
+                for placement in placements where seen.insert(placement.node.rawValue).inserted {
+                    index[placement.node.rawValue, default: []].append((job.sequence, job.id))
+                }
+            }
+            placedIndex = index.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
+            placedStale = false
+        }
+        return placedIndex[node] ?? []
     }
 
     func publish(_ job: Job) { events.publish("job", job) }

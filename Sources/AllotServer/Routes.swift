@@ -20,6 +20,11 @@ func jsonResponse<Value: Encodable>(_ value: Value, status: HTTPResponse.Status 
     return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
 }
 
+/// A response of JSON already encoded.
+func rawJSONResponse(_ bytes: [UInt8]) -> Response {
+    Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
 /// Turns any error into the standard error body; unknown errors become `500` without internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -168,14 +173,14 @@ public struct APIRoutes: Sendable {
         router.post("/v1/agent/report") { request, _ in
             var request = request
             let report = try decode(AgentReport.self, try await body(&request))
-            return jsonResponse(try await plane.report(report))
+            return rawJSONResponse(try await plane.reportEncoded(report))
         }
         router.get("/v1/agent/directive") { request, _ in
             let parameters = request.uri.queryParameters
             guard let node = parameters.get("node") else { throw APIError(.badRequest, "invalid_field", "node: required") }
             let version = parameters.get("version").flatMap { Int($0) } ?? -1
             let wait = min(parameters.get("wait").flatMap { Double($0) } ?? 0, plane.configuration.longPollSeconds)
-            return jsonResponse(await plane.awaitDirective(for: node, after: version, seconds: max(0, wait)))
+            return rawJSONResponse(await plane.awaitEncodedDirective(for: node, after: version, seconds: max(0, wait)))
         }
     }
 }

@@ -26,7 +26,7 @@ public struct ServerConfiguration: Sendable {
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),
         gracePeriodSeconds: Double = 10,
         maxBodyBytes: Int = 1 << 20,
-        longPollSeconds: Double = 10,
+        longPollSeconds: Double = 30,
         maxLogChunks: Int = 1000,
         history: HistoryConfiguration = HistoryConfiguration(),
         historyCheckpointSeconds: Double = 300,

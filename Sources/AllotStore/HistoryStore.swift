@@ -32,9 +32,10 @@ public struct HistoryStatistics: Sendable, Equatable, Codable {
 /// Where the usage history's chunks live: apart from the job store, so that a burst of chunk writes never
 /// waits behind (or holds up) a job's commit.
 public protocol HistoryStore: Sendable {
-    /// Writes chunks, each replacing the stored chunk with its series, tier and start while keeping that
-    /// chunk's points from before the new ones (see ``HistoryChunk/continuing(_:)``).
-    func writeHistory(_ chunks: [HistoryChunk]) async throws(StoreError)
+    /// Writes chunks, each replacing the stored chunk with its series, tier and start. A chunk that starts
+    /// before `continuingBefore` (it may have begun before a restart) keeps the stored chunk's points from before
+    /// its own (see ``HistoryChunk/continuing(_:)``); later ones are whole in memory and are written as they are.
+    func writeHistory(_ chunks: [HistoryChunk], continuingBefore: Double) async throws(StoreError)
     /// The chunks of a series in a tier whose start is in `starts`, oldest first.
     func historyChunks(series: String, tier: Int, starts: ClosedRange<Double>) async throws(StoreError) -> [HistoryChunk]
     /// Deletes the chunks of each tier that start before its cutoff; returns how many went.
@@ -50,9 +51,9 @@ public actor MemoryHistoryStore: HistoryStore {
 
     public init() {}
 
-    public func writeHistory(_ written: [HistoryChunk]) {
+    public func writeHistory(_ written: [HistoryChunk], continuingBefore: Double) {
         for chunk in written {
-            let stored = chunks[chunk.series]?[chunk.tier]?[chunk.start]
+            let stored = chunk.start < continuingBefore ? chunks[chunk.series]?[chunk.tier]?[chunk.start] : nil
             chunks[chunk.series, default: [:]][chunk.tier, default: [:]][chunk.start] = stored.map { chunk.continuing($0) } ?? chunk
         }
     }

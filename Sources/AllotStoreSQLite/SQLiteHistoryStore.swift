@@ -44,7 +44,7 @@ public final class SQLiteHistoryStore: HistoryStore {
         }
     }
 
-    public func writeHistory(_ chunks: [HistoryChunk]) async throws(StoreError) {
+    public func writeHistory(_ chunks: [HistoryChunk], continuingBefore: Double) async throws(StoreError) {
         guard !chunks.isEmpty else { return }
         try await write { db in
             let findSeries = try db.cachedStatement(sql: "SELECT id FROM series WHERE name = ?")
@@ -64,7 +64,7 @@ public final class SQLiteHistoryStore: HistoryStore {
                 }
                 ids[chunk.series] = id
                 var written = chunk
-                if let bytes = try Data.fetchOne(findChunk, arguments: [id, chunk.tier, chunk.start]),
+                if chunk.start < continuingBefore, let bytes = try Data.fetchOne(findChunk, arguments: [id, chunk.tier, chunk.start]),
                     let stored = HistoryChunk(series: chunk.series, tier: chunk.tier, start: chunk.start, encoded: [UInt8](bytes))
                 {
                     written = chunk.continuing(stored)

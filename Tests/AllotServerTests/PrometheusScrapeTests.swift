@@ -7,11 +7,11 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 
+@testable import AllotServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-
-@testable import AllotServer
 
 /// A real Prometheus (the Debian package, on loopback) scrapes `/metrics` with an admin token, and PromQL over
 /// its HTTP API sees the cluster: three ready nodes, two queued jobs.
@@ -110,7 +110,9 @@ import FoundationNetworking
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
         }
         guard bound else { throw APIError(.internalServerError, "test", "no free port") }
         return Int(UInt16(bigEndian: address.sin_port))

@@ -72,7 +72,7 @@ extension ControlPlane {
 
     /// The active jobs with a replica on `node`, in submission order.
     func jobsOn(_ node: String) -> [Job] {
-        active.values.filter { $0.placements?.contains { $0.node.rawValue == node } ?? false }.sorted { $0.sequence < $1.sequence }
+        placedJobs(on: node).compactMap { active[$0] }
     }
 
     /// Cluster-wide and per-tenant samples, taken every scan interval from the latest reports and allocations.
@@ -136,10 +136,8 @@ extension ControlPlane {
 
     /// Keeps, for each ready node, since when it has run nothing.
     func trackEmptyNodes(at time: Double) {
-        var busy: Set<String> = []
-        for job in active.values { for placement in job.placements ?? [] { busy.insert(placement.node.rawValue) } }
         for (name, node) in nodes {
-            if node.state == .ready && !busy.contains(name) {
+            if node.state == .ready && placedJobs(on: name).isEmpty {
                 emptySince[name] = emptySince[name] ?? time
             } else {
                 emptySince[name] = nil

@@ -16,6 +16,8 @@ public actor UsageRecorder {
     let checkpointSeconds: Double
     /// A series with no sample for this long is closed and leaves memory.
     let silenceSeconds: Double
+    /// The first sample's time: chunks that start before it may continue stored ones.
+    var startedAt: Double?
     /// Writes that failed, for the metrics.
     public private(set) var failedWrites = 0
 
@@ -30,6 +32,7 @@ public actor UsageRecorder {
 
     /// Takes samples measured at `time`.
     public func record(_ samples: [(series: String, value: Double)], at time: Double) {
+        if startedAt == nil { startedAt = time }
         for sample in samples { closed += history.record(sample.series, value: sample.value, at: time) }
     }
 
@@ -59,7 +62,7 @@ public actor UsageRecorder {
         guard !closed.isEmpty else { return }
         let batch = closed
         closed = []
-        do { try await store.writeHistory(batch) } catch {
+        do { try await store.writeHistory(batch, continuingBefore: startedAt ?? .infinity) } catch {
             failedWrites += 1
             // Kept for the next attempt, within a bound: a store that stays down costs history, not memory.
             if closed.count + batch.count <= 1_000_000 { closed = batch + closed }
