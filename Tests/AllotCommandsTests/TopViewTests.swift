@@ -57,7 +57,7 @@ struct TopViewTests {
         #expect(frame.contains("gpus"))
         #expect(frame.contains("1 (100 %)"))
         #expect(frame.contains("gpu-node-1  0    NVIDIA H100 80GB HBM3  [##########] 100 %"))
-        #expect(frame.contains("[##########]   97 %"))
+        #expect(frame.contains("[##########]  97 %"))
         #expect(frame.contains("QUEUE  1 pending, oldest waiting 2m5s"))
         #expect(frame.contains("job-7"))
         #expect(frame.contains("BOTTLENECKS  1"))
