@@ -22,11 +22,15 @@ public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
 public struct AllotClient: Sendable {
     public let server: URL
     let token: String
+    /// Set for a steady caller (an agent): calls other than long polls reuse one connection.
+    let connection: KeepAliveConnection?
 
     /// A client of the server at `server` (`http://host:port`; put a TLS-terminating proxy in front for HTTPS).
-    public init(server: URL, token: String) {
+    /// With `keepAlive`, calls share one connection in turn (long polls still get their own).
+    public init(server: URL, token: String, keepAlive: Bool = false) {
         self.server = server
         self.token = token
+        connection = keepAlive ? server.host.map { KeepAliveConnection(host: $0, port: server.port ?? 80) } : nil
     }
 
     // MARK: - Tenants, tokens, audit
@@ -138,7 +142,7 @@ public struct AllotClient: Sendable {
         body: Data? = nil,
         timeout: Double = 30
     ) async throws(ClientError) -> Response {
-        let data = try await send(method, path, query: query, body: body, timeout: timeout)
+        let data = try await send(method, path, query: query, body: body, timeout: timeout, longPoll: path == "/v1/agent/directive")
         do {
             return try JSONDecoder().decode(Response.self, from: data)
         } catch {
@@ -152,8 +156,14 @@ public struct AllotClient: Sendable {
     }
 
     /// Sends a request; the body of a 2xx answer, else the server's error.
-    func send(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil, timeout: Double = 30) async throws(ClientError) -> Data
-    {
+    func send(
+        _ method: String,
+        _ path: String,
+        query: [URLQueryItem] = [],
+        body: Data? = nil,
+        timeout: Double = 30,
+        longPoll: Bool = false
+    ) async throws(ClientError) -> Data {
         guard server.scheme == "http", let host = server.host else {
             throw ClientError(status: nil, code: "bad_server", message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }
@@ -167,7 +177,10 @@ public struct AllotClient: Sendable {
         let status: Int
         let data: Data
         do {
-            (status, data) = try await HTTPTransport.send(
+            if let connection, !longPoll {
+                (status, data) = try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)
+            } else {
+                (status, data) = try await HTTPTransport.send(
                 method: HTTPMethod(rawValue: method),
                 host: host,
                 port: server.port ?? 80,
@@ -176,6 +189,7 @@ public struct AllotClient: Sendable {
                 body: body,
                 timeout: timeout
             )
+            }
         } catch {
             throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error)")
         }

@@ -46,7 +46,7 @@ public struct AgentCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let service = try makeService(client: AllotClient(server: URL(string: server)!, token: token))
+        let service = try makeService(client: AllotClient(server: URL(string: server)!, token: token, keepAlive: true))
         announce("allot agent \(service.name) reporting to \(server)")
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: makeLogger("allot.agent"))

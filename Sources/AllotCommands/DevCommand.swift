@@ -59,7 +59,7 @@ public struct DevCommand: AsyncParsableCommand {
             announce("allot dev running at \(url)")
             announce("admin token: \(admin ?? "(see \(dataDirectory)/admin-token)")")
             if let admin { try? ClientOptions.save(server: url, token: admin) }
-            let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken))
+            let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken, keepAlive: true))
             group.addTask {
                 try await ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: serverLogger))
                     .run()

@@ -68,7 +68,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         var table = TextTable(["METRIC", "VALUE"])
         table.add(["nodes / GPUs / jobs running", "\(result.nodes) / \(result.gpus) / \(result.jobsRunning)"])
-        table.add(["report interval", Quantity.format(result.intervalSeconds) + " s (plus a 30 s directive long-poll per agent)"])
+        table.add(["report interval", Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent"])
         table.add(["measured", Quantity.format(result.measuredSeconds.rounded()) + " s"])
         table.add(["reports", "\(result.reports) (\(Quantity.format(result.reportsPerSecond.rounded())) /s, \(result.reportFailures) failed)"])
         table.add([
@@ -108,7 +108,8 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         defer { server.stop() }
         let url = URL(string: "http://127.0.0.1:\(server.port)")!
         let admin = AllotClient(server: url, token: try ServerProcess.secret(directory + "/admin-token"))
-        let agent = AllotClient(server: url, token: try ServerProcess.secret(directory + "/agent-token"))
+        let agentToken = try ServerProcess.secret(directory + "/agent-token")
+        let agent = AllotClient(server: url, token: agentToken)
 
         let fleet = Fleet(nodes: nodes, gpus: gpusPerNode, interval: interval)
         // Join every node, then queue the jobs (they are placed on the simulated GPUs).
@@ -124,7 +125,9 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
             }
         }
         let longPoll = !noLongPoll
-        let running = Task { [fleet, agent] in await fleet.run(agent, longPoll: longPoll) }
+        // Each simulated agent keeps its connection for its reports, as `allot agent` does.
+        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: agentToken, keepAlive: true) }
+        let running = Task { [fleet, agent] in await fleet.run(agents, polling: agent, longPoll: longPoll) }
         defer { running.cancel() }
         try await Task.sleep(for: .seconds(interval + 2))
         let before = try await Snapshot.take(admin, server: server)
@@ -233,11 +236,11 @@ final class Fleet: Sendable {
         }
     }
 
-    func run(_ client: AllotClient, longPoll: Bool) async {
+    func run(_ clients: [AllotClient], polling: AllotClient, longPoll: Bool) async {
         await withTaskGroup(of: Void.self) { group in
             for node in 0..<nodes {
-                group.addTask { await self.reportLoop(node, client) }
-                if longPoll { group.addTask { await self.pollLoop(node, client) } }
+                group.addTask { await self.reportLoop(node, clients[node]) }
+                if longPoll { group.addTask { await self.pollLoop(node, polling) } }
             }
         }
     }

@@ -1,0 +1,115 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One HTTP/1.1 connection reused for one request after another (an agent's reports every scan interval), so
+/// that a steady caller does not open and close a connection each time. Reopened when the server has closed it;
+/// requests wait their turn.
+actor KeepAliveConnection {
+    let host: String
+    let port: Int
+    private var channel: (any Channel)?
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    func send(method: HTTPMethod, uri: String, headers: [(String, String)], body: Data?, timeout: Double) async throws -> (status: Int, body: Data) {
+        let channel = try await open()
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
+        head.headers.add(name: "Host", value: "\(host):\(port)")
+        head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let response = channel.eventLoop.makePromise(of: ResponseHandler.Response.self)
+        let request = head
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: ResponseHandler.self).expect(response)
+            channel.write(HTTPClientRequestPart.head(request), promise: nil)
+            if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        }.get()
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { channel.close(promise: nil) }
+        defer { timer.cancel() }
+        do {
+            let answer = try await response.futureResult.get()
+            if !answer.keepAlive { close() }
+            return (answer.status, Data(answer.body))
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func open() async throws -> any Channel {
+        if let channel, channel.isActive { return channel }
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(ResponseHandler())
+                }
+            }
+            .connect(host: host, port: port).get()
+        self.channel = channel
+        return channel
+    }
+
+    private func close() {
+        channel?.close(promise: nil)
+        channel = nil
+    }
+}
+
+/// Collects one response at a time for ``KeepAliveConnection``; lives on the channel's event loop.
+final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    struct Response: Sendable {
+        var status: Int
+        var body: [UInt8]
+        var keepAlive: Bool
+    }
+
+    private var promise: EventLoopPromise<Response>?
+    private var status = 0
+    private var body: [UInt8] = []
+    private var keepAlive = true
+
+    func expect(_ promise: EventLoopPromise<Response>) {
+        self.promise = promise
+        body = []
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            keepAlive = head.isKeepAlive
+        case .body(var buffer):
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            let waiting = promise
+            promise = nil
+            waiting?.succeed(Response(status: status, body: body, keepAlive: keepAlive))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(HTTPTransport.Failure(description: "the connection closed before the response ended"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(error)
+        context.close(promise: nil)
+    }
+
+    private func fail(_ error: any Error) {
+        let waiting = promise
+        promise = nil
+        waiting?.fail(error)
+    }
+}
