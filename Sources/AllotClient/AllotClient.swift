@@ -178,17 +178,23 @@ public struct AllotClient: Sendable {
         let data: Data
         do {
             if let connection, !longPoll {
-                (status, data) = try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)
+                (status, data) = try await connection.send(
+                    method: HTTPMethod(rawValue: method),
+                    uri: uri,
+                    headers: headers,
+                    body: body,
+                    timeout: timeout
+                )
             } else {
                 (status, data) = try await HTTPTransport.send(
-                method: HTTPMethod(rawValue: method),
-                host: host,
-                port: server.port ?? 80,
-                uri: uri,
-                headers: headers,
-                body: body,
-                timeout: timeout
-            )
+                    method: HTTPMethod(rawValue: method),
+                    host: host,
+                    port: server.port ?? 80,
+                    uri: uri,
+                    headers: headers,
+                    body: body,
+                    timeout: timeout
+                )
             }
         } catch {
             throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error)")

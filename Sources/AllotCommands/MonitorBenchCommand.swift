@@ -68,7 +68,9 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         var table = TextTable(["METRIC", "VALUE"])
         table.add(["nodes / GPUs / jobs running", "\(result.nodes) / \(result.gpus) / \(result.jobsRunning)"])
-        table.add(["report interval", Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent"])
+        table.add([
+            "report interval", Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent",
+        ])
         table.add(["measured", Quantity.format(result.measuredSeconds.rounded()) + " s"])
         table.add(["reports", "\(result.reports) (\(Quantity.format(result.reportsPerSecond.rounded())) /s, \(result.reportFailures) failed)"])
         table.add([

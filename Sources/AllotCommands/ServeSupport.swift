@@ -31,6 +31,18 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("history-checkpoint"), help: "Seconds between writes of the history's open chunks (a crash loses at most this much).")
     public var historyCheckpoint: Double = 300
 
+    @Option(name: .customLong("idle-threshold"), help: "GPU utilization (0 to 1) under which an allocation counts as idle.")
+    public var idleThreshold: Double = 0.05
+
+    @Option(name: .customLong("idle-window"), help: "How long an allocation must stay idle to be reported: 30m, 2h.")
+    public var idleWindow: String = "30m"
+
+    @Option(name: .customLong("scale-down-after"), help: "How long a node must run nothing to be a scale-down candidate.")
+    public var scaleDownAfter: String = "30m"
+
+    @Option(name: .customLong("rightsizing-window"), help: "How far back rightsizing compares requests with use.")
+    public var rightsizingWindow: String = "1d"
+
     @OptionGroup public var scheduler: SchedulerOptions
 
     public init() {}
@@ -41,6 +53,10 @@ public struct ServeOptions: ParsableArguments {
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
         do { _ = try HistoryConfiguration.parse(history) } catch { throw ValidationError("--history: \(error.description)") }
         guard historyCheckpoint > 0 else { throw ValidationError("--history-checkpoint: must be positive") }
+        guard (0...1).contains(idleThreshold) else { throw ValidationError("--idle-threshold: must be between 0 and 1") }
+        for (flag, value) in [("idle-window", idleWindow), ("scale-down-after", scaleDownAfter), ("rightsizing-window", rightsizingWindow)] {
+            do { _ = try DurationText.parse(value, field: flag) } catch { throw ValidationError("--\(error.description)") }
+        }
     }
 
     func serverConfiguration() throws -> ServerConfiguration {
@@ -51,7 +67,10 @@ public struct ServeOptions: ParsableArguments {
             scheduler: scheduler,
             gracePeriodSeconds: gracePeriod,
             history: try HistoryConfiguration.parse(history),
-            historyCheckpointSeconds: historyCheckpoint
+            historyCheckpointSeconds: historyCheckpoint,
+            idle: IdleRule(threshold: idleThreshold, window: try DurationText.parse(idleWindow, field: "idle-window")),
+            scaleDownAfterSeconds: try DurationText.parse(scaleDownAfter, field: "scale-down-after"),
+            rightsizingWindowSeconds: try DurationText.parse(rightsizingWindow, field: "rightsizing-window")
         )
     }
 

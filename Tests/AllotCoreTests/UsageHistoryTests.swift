@@ -131,6 +131,21 @@ struct UsageHistoryTests {
         #expect(raw.prefix(30).allSatisfy { $0.mean == 1 } && raw.suffix(20).allSatisfy { $0.mean == 2 })
     }
 
+    @Test func aCheckpointRewritesCoarseTiersOnlyWhenTheyGainedAPoint() {
+        var history = UsageHistory()
+        // 0 to 50 minutes every 10 s: no hour has closed.
+        for step in 0..<300 { _ = history.record("s", value: 1, at: Double(step) * 10) }
+        var written = history.checkpoint(bucketsUpTo: 300)
+        #expect(Set(written.map(\.tier)) == [0, 1])
+        #expect(written.first { $0.tier == 1 }?.points.count == 50)
+        // Past the hour: the hour's point is final and written once, without the next hour's open bucket.
+        for step in 300..<400 { _ = history.record("s", value: 1, at: Double(step) * 10) }
+        written = history.checkpoint(bucketsUpTo: 300)
+        let hours = written.filter { $0.tier == 2 }
+        #expect(hours.map { $0.points.map(\.time) } == [[0]])
+        #expect(history.checkpoint(bucketsUpTo: 300).allSatisfy { $0.tier != 2 })
+    }
+
     @Test func idleIsASustainedLowStretchWithoutGaps() {
         let rule = IdleRule(threshold: 0.05, window: 1_800, maxGap: 60)
         let quiet = (0..<240).map { HistoryPoint(time: Double($0) * 10, value: 0.02) }

@@ -20,6 +20,8 @@ public struct UsageHistory: Sendable {
         var chunkStart: Double
         var points: [HistoryPoint] = []
         var bucket: Bucket?
+        /// A point was added since the last checkpoint.
+        var dirty = false
     }
 
     struct SeriesState: Sendable {
@@ -84,6 +86,7 @@ public struct UsageHistory: Sendable {
             state.points = []
         }
         state.points.append(point)
+        state.dirty = true
     }
 
     /// Closes every series silent since before `cutoff` (ended jobs, lost nodes) and forgets it; returns what
@@ -97,11 +100,35 @@ public struct UsageHistory: Sendable {
         return closed
     }
 
-    /// Every open chunk with its open bucket as a last point: what a checkpoint writes, so that a crash loses
-    /// at most one checkpoint interval. The store keeps a stored chunk's points that come before the written
-    /// ones, so a chunk begun before a restart is continued, not replaced.
+    /// Every open chunk with its open bucket as a last point: what a graceful stop writes. The store keeps a
+    /// stored chunk's points that come before the written ones, so a chunk begun before a restart is
+    /// continued, not replaced.
     public func openChunks() -> [HistoryChunk] {
         series.keys.sorted().flatMap { chunks(of: $0, series[$0]!) }
+    }
+
+    /// What a periodic checkpoint writes, so that a crash loses at most one checkpoint interval: the open
+    /// chunks of tiers no coarser than `resolution` (raw and 1-minute for a 5-minute checkpoint), with their
+    /// open buckets, and of coarser tiers only those that gained a point since the last checkpoint (an hour
+    /// being averaged is not rewritten every few minutes).
+    public mutating func checkpoint(bucketsUpTo resolution: Double) -> [HistoryChunk] {
+        var result: [HistoryChunk] = []
+        for name in series.keys.sorted() {
+            var state = series[name]!
+            for chunk in chunks(of: name, state) {
+                let tier = configuration.tiers[chunk.tier]
+                if tier.resolution <= resolution {
+                    result.append(chunk)
+                } else if state.tiers[chunk.tier].dirty {
+                    // Without the open bucket: only the points that are final.
+                    let final = chunk.points.filter { point in state.tiers[chunk.tier].points.contains { $0.time == point.time } }
+                    if !final.isEmpty { result.append(HistoryChunk(series: name, tier: chunk.tier, start: chunk.start, points: final)) }
+                }
+            }
+            for index in state.tiers.indices { state.tiers[index].dirty = false }
+            series[name] = state
+        }
+        return result
     }
 
     private func chunks(of name: String, _ state: SeriesState) -> [HistoryChunk] {

@@ -155,7 +155,9 @@ extension ControlPlane {
     // MARK: - From the usage history
 
     private func idleAllocations(at time: Double) async -> [Recommendation] {
-        let rule = configuration.idle
+        var rule = configuration.idle
+        // Three missed reports are a gap; fewer are not (the agent reports every scan interval).
+        rule.maxGap = max(rule.maxGap, 3 * configuration.scanIntervalSeconds)
         var result: [Recommendation] = []
         let running = active.values.filter { $0.state == .running && $0.task.requests.deviceCount > 0 }.sorted { $0.sequence < $1.sequence }
         for job in running {

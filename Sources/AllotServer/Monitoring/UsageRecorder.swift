@@ -39,7 +39,7 @@ public actor UsageRecorder {
     /// Writes closed chunks; on their schedules checkpoints open chunks, closes silent series and prunes.
     public func maintain(now: Double) async {
         if now - (lastCheckpoint ?? now) >= checkpointSeconds || lastCheckpoint == nil {
-            if lastCheckpoint != nil { closed += history.openChunks() }
+            if lastCheckpoint != nil { closed += history.checkpoint(bucketsUpTo: checkpointSeconds) }
             lastCheckpoint = now
         }
         closed += history.closeSeries(silentBefore: now - silenceSeconds)
