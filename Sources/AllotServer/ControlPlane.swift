@@ -223,7 +223,8 @@ public actor ControlPlane {
     }
 
     /// A stream of job and node changes.
-    public nonisolated func subscribe() -> AsyncStream<ControlPlaneEvent> { events.subscribe() }
+    /// Job and node changes; with a scope, only the job changes of those tenants.
+    public nonisolated func subscribe(scope: Set<String>? = nil) -> AsyncStream<ControlPlaneEvent> { events.subscribe(scope: scope) }
 
     /// A node's directive as sent, and what it was computed from.
     struct EncodedDirective: Sendable {
@@ -258,6 +259,6 @@ public actor ControlPlane {
         return placedIndex[node] ?? []
     }
 
-    func publish(_ job: Job) { events.publish("job", job) }
+    func publish(_ job: Job) { events.publish("job", job, tenant: job.tenant) }
     func publish(_ node: NodeStatus) { events.publish("node", node) }
 }

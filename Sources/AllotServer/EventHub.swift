@@ -8,31 +8,45 @@ public struct ControlPlaneEvent: Sendable, Equatable {
     public var type: String
     /// The record as JSON.
     public var data: String
+    /// The tenant a job event belongs to; `nil` for node events, which only admins receive.
+    public var tenant: String?
 }
 
-/// Fans events out to every subscriber; a subscriber that falls behind loses its oldest events, never blocks the control plane.
+/// Fans events out to every subscriber, each seeing only its tenants' jobs (admins see everything, nodes
+/// included); a subscriber that falls behind loses its oldest events, never blocks the control plane.
 final class EventHub: Sendable {
-    private let state = Mutex<[UUID: AsyncStream<ControlPlaneEvent>.Continuation]>([:])
+    private struct Subscriber {
+        var scope: Set<String>?
+        var continuation: AsyncStream<ControlPlaneEvent>.Continuation
+    }
 
-    func subscribe() -> AsyncStream<ControlPlaneEvent> {
+    private let state = Mutex<[UUID: Subscriber]>([:])
+
+    /// - Parameter scope: the tenants whose job events to receive; `nil` for all events.
+    func subscribe(scope: Set<String>? = nil) -> AsyncStream<ControlPlaneEvent> {
         let (stream, continuation) = AsyncStream<ControlPlaneEvent>.makeStream(bufferingPolicy: .bufferingNewest(1000))
         let id = UUID()
-        state.withLock { $0[id] = continuation }
+        state.withLock { $0[id] = Subscriber(scope: scope, continuation: continuation) }
         continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.removeValue(forKey: id) } }
         return stream
     }
 
-    func publish<Record: Encodable>(_ type: String, _ record: Record) {
-        let subscribers = state.withLock { Array($0.values) }
+    func publish<Record: Encodable>(_ type: String, _ record: Record, tenant: String? = nil) {
+        let subscribers = state.withLock { state in
+            state.values.filter { subscriber in
+                guard let scope = subscriber.scope else { return true }
+                return tenant.map { scope.contains($0) } ?? false
+            }.map(\.continuation)
+        }
         guard !subscribers.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         guard let data = try? encoder.encode(record) else { return }
-        let event = ControlPlaneEvent(type: type, data: String(decoding: data, as: UTF8.self))
+        let event = ControlPlaneEvent(type: type, data: String(decoding: data, as: UTF8.self), tenant: tenant)
         for continuation in subscribers { continuation.yield(event) }
     }
 
     func finish() {
-        for continuation in state.withLock({ Array($0.values) }) { continuation.finish() }
+        for subscriber in state.withLock({ Array($0.values) }) { subscriber.continuation.finish() }
     }
 }

@@ -126,7 +126,7 @@ enum OpenAPIDocument {
                 {"name": "action", "in": "path", "required": true, "schema": {"enum": ["cordon", "drain", "uncordon"]}}],
               "responses": {"200": {"description": "Node", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}},
                 "404": {"$ref": "#/components/responses/Error"}}}},
-            "/v1/events": {"get": {"summary": "Server-sent events: job and node changes (admin)", "responses": {"200": {"description": "text/event-stream"}}}},
+            "/v1/events": {"get": {"summary": "Server-sent events: the caller's tenants' job changes (admins: all jobs and nodes)", "responses": {"200": {"description": "text/event-stream"}}}},
             "/v1/tenants": {
               "get": {"summary": "Tenants the caller can see", "responses": {"200": {"description": "Tenants",
                 "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}}}}}},

@@ -154,8 +154,8 @@ public struct APIRoutes: Sendable {
         router.post("/v1/nodes/:name/:action") { _, context in
             jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
         }
-        router.get("/v1/events") { _, _ in
-            let events = plane.subscribe()
+        router.get("/v1/events") { _, context in
+            let events = plane.subscribe(scope: try context.caller().scope)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],

@@ -37,8 +37,8 @@ public enum AccessControl {
         case (.post, 4, "v1", "jobs") where parts[3] == "cancel": return (.role(.member), .job(parts[2]))
         case (.get, 2, "v1", "nodes"), (.get, 3, "v1", "nodes"): return (.role(.viewer), nil)
         case (.post, 4, "v1", "nodes"): return (.role(.admin), nil)
-        // Events carry every tenant's jobs; until they are filtered per tenant only admins follow them.
-        case (.get, 2, "v1", "events"): return (.role(.admin), nil)
+        // Filtered per subscriber: a tenant's own job changes; nodes for admins only.
+        case (.get, 2, "v1", "events"): return (.role(.viewer), nil)
         case (.get, 2, "v1", "tenants"): return (.role(.viewer), nil)
         case (.post, 2, "v1", "tenants"): return (.role(.tenantAdmin), nil)
         case (.patch, 3, "v1", "tenants"): return (.role(.tenantAdmin), .tenant(parts[2]))
