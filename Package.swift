@@ -41,6 +41,13 @@ let package = Package(
             dependencies: ["AllotCore", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: strictSettings
         ),
+        // Cloud prices: catalog readers (SkyPilot schema and others), the compact catalog that ships, offer search.
+        .target(
+            name: "AllotCloud",
+            exclude: ["Resources/SOURCE.md"],
+            resources: [.copy("Resources/catalog.tsv")],
+            swiftSettings: strictSettings
+        ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
         .target(
             name: "AllotAPI",
@@ -63,7 +70,7 @@ let package = Package(
         .target(
             name: "AllotServer",
             dependencies: [
-                "AllotCore", "AllotAPI", "AllotStore",
+                "AllotCore", "AllotAPI", "AllotStore", "AllotCloud",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,6 +110,7 @@ let package = Package(
                 "AllotAPI",
                 "AllotAgent",
                 "AllotSimulator",
+                "AllotCloud",
                 "AllotClient",
                 "AllotServer",
                 "AllotStore",
@@ -129,6 +137,11 @@ let package = Package(
                 "AllotCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotCloudTests",
+            dependencies: ["AllotCloud"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -226,6 +226,8 @@ import Testing
                 expected: [.admin: 200, .tenantAdmin: 404, .member: 404, .viewer: 404, .agent: 403]
             ),
             Cell(name: "series list", method: .get, uri: "/v1/history/series", expected: Self.all(200)),
+            Cell(name: "cloud offers", method: .get, uri: "/v1/cloud/offers?gpus=A100:8&top=3", expected: Self.all(200)),
+            Cell(name: "cloud offers, bad query", method: .get, uri: "/v1/cloud/offers?cpu=lots", expected: Self.all(400)),
             // Events stream forever, so only the refusal is called here; what each subscriber receives is in EventHubTests.
             Cell(name: "events (agent)", method: .get, uri: "/v1/events", expected: [.agent: 403]),
         ]

@@ -53,6 +53,8 @@ public enum AccessControl {
             (.get, 3, "v1", "history") where parts.count == 2 || parts[2] == "series":
             return (.role(.viewer), nil)
         case (.post, 4, "v1", "recommendations") where parts[3] == "apply": return (.role(.admin), nil)
+        // Public list prices.
+        case (.get, 3, "v1", "cloud") where parts[2] == "offers": return (.role(.viewer), nil)
         default: return nil
         }
     }

@@ -1,0 +1,26 @@
+import AllotAPI
+import AllotCloud
+import Hummingbird
+
+/// The catalog that ships with Allot, read once on first use.
+enum BundledCatalog {
+    static let shared: Result<Catalog, CatalogError> = Result { () throws(CatalogError) in try Catalog.bundled() }
+}
+
+extension APIRoutes {
+    /// `GET /v1/cloud/offers`: the cheapest offers that fit, from the bundled catalog.
+    func addCloud(to router: Router<AllotRequestContext>) {
+        router.get("/v1/cloud/offers") { request, _ in
+            var parameters: [String: String] = [:]
+            for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+            let query: OfferQuery
+            do throws(CatalogError) { query = try OfferQuery(parameters: parameters) } catch {
+                throw APIError(.badRequest, "invalid_field", error.message)
+            }
+            switch BundledCatalog.shared {
+            case .success(let catalog): return jsonResponse(catalog.search(query))
+            case .failure(let error): throw APIError(.internalServerError, "catalog", error.message)
+            }
+        }
+    }
+}
