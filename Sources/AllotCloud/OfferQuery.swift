@@ -35,6 +35,8 @@ public struct OfferQuery: Sendable, Equatable {
     /// Accelerator name (case-insensitive) and count.
     public var gpu: String?
     public var gpuCount: AmountBound?
+    /// Only machines without accelerators (`gpus=0` or `gpus=none`).
+    public var cpuOnly = false
     public var cpus: AmountBound?
     public var memoryGiB: AmountBound?
     /// Memory of each accelerator.
@@ -97,8 +99,14 @@ public struct OfferQuery: Sendable, Equatable {
         }
     }
 
-    /// `A100`, `A100:8`, `A100:8+` (a name alone means one).
+    /// `A100`, `A100:8`, `A100:8+` (a name alone means one); `0` or `none` for machines without accelerators.
     public mutating func setGPUs(_ text: String) throws(CatalogError) {
+        if text == "0" || text.lowercased() == "none" {
+            cpuOnly = true
+            gpu = nil
+            gpuCount = nil
+            return
+        }
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard let name = parts.first, !name.isEmpty else { throw CatalogError("gpus: invalid value \"\(text)\": expected NAME[:COUNT[+]]") }
         gpu = name
@@ -109,12 +117,39 @@ public struct OfferQuery: Sendable, Equatable {
 extension Catalog {
     /// The feasible offers, cheapest first; equal prices are ordered by cloud, region, zone, instance type.
     public func search(_ query: OfferQuery) -> [PricedOffer] {
+        let limit = max(0, query.top)
+        guard limit > 0 else { return [] }
+        var best: [(price: Float, index: Int32)] = []
+        forEachMatch(query) { index, price in
+            if best.count == limit, let last = best.last, !precedes((price, index), last) { return }
+            // Keep the best `limit` in order (insertion: `limit` is small).
+            var position = best.count
+            while position > 0 && precedes((price, index), best[position - 1]) { position -= 1 }
+            best.insert((price, index), at: position)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map { priced(Int($0.index), query.capacity) }
+    }
+
+    /// Every feasible offer, in catalog order (the query's `top` is not applied).
+    public func matches(_ query: OfferQuery) -> [PricedOffer] {
+        var result: [PricedOffer] = []
+        forEachMatch(query) { index, price in
+            result.append(priced(Int(index), query.capacity))
+        }
+        return result
+    }
+
+    /// The offer at its exact price (the search compares 32-bit copies).
+    private func priced(_ index: Int, _ capacity: CapacityType) -> PricedOffer {
+        let offer = offers[index]
+        return PricedOffer(offer: offer, capacity: capacity, hourlyPrice: (capacity == .spot ? offer.spotPrice : offer.price) ?? .nan)
+    }
+
+    private func forEachMatch(_ query: OfferQuery, _ body: (Int32, Float) -> Void) {
         let prices = query.capacity == .spot ? spot : onDemand
         let allowed: [Bool]? = query.clouds.map { wanted in clouds.map { wanted.contains($0) } }
         let wantsGPU = query.gpu != nil
-        var best: [(price: Float, index: Int32)] = []
-        let limit = max(0, query.top)
-        guard limit > 0 else { return [] }
         func consider(_ index: Int32) {
             let i = Int(index)
             let price = prices[i]
@@ -126,19 +161,13 @@ extension Catalog {
             if wantsGPU, let bound = query.gpuCount, !bound.admits(gpuCount[i]) { return }
             if let bound = query.gpuMemoryGiB, !(gpuCount[i] > 0 && bound.admits(gpuMemoryGiB[i])) { return }
             if let region = query.region, offers[i].region != region { return }
-            if best.count == limit, let last = best.last, !precedes((price, index), last) { return }
-            // Keep the best `limit` in order (insertion: `limit` is small).
-            var position = best.count
-            while position > 0 && precedes((price, index), best[position - 1]) { position -= 1 }
-            best.insert((price, index), at: position)
-            if best.count > limit { best.removeLast() }
+            body(index, price)
         }
-        if let gpu = query.gpu {
+        if let gpu = query.gpu ?? (query.cpuOnly ? "" : nil) {
             for index in byGPU[gpu.lowercased()] ?? [] { consider(index) }
         } else {
             for index in 0..<Int32(offers.count) { consider(index) }
         }
-        return best.map { PricedOffer(offer: offers[Int($0.index)], capacity: query.capacity, hourlyPrice: Double($0.price)) }
     }
 
     private func precedes(_ left: (price: Float, index: Int32), _ right: (price: Float, index: Int32)) -> Bool {

@@ -43,7 +43,11 @@ public struct CatalogImportCommand: AsyncParsableCommand {
 
 /// `allot cloud offers`.
 public struct CloudCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "cloud", abstract: "Cloud prices.", subcommands: [OffersCommand.self])
+    public static let configuration = CommandConfiguration(
+        commandName: "cloud",
+        abstract: "Cloud prices.",
+        subcommands: [OffersCommand.self, CloudPlanCommand.self]
+    )
 
     public init() {}
 }
@@ -108,6 +112,53 @@ public struct OffersCommand: AsyncParsableCommand {
         }
         print(table.render())
         print("(\(catalog.source))")
+    }
+}
+
+/// `allot cloud plan spec.json`.
+public struct CloudPlanCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "The minimum-cost cloud placement of several tasks (groups share a region), with failover alternatives."
+    )
+
+    @Argument(
+        help:
+            "A JSON spec: {\"tasks\": [{\"name\", \"count\", \"gpus\", \"cpu\", \"memory\", \"gpuMemory\", \"group\"}], \"spot\", \"hours\", \"clouds\"}."
+    )
+    public var spec: String
+    @Option(help: "A catalog file instead of the bundled one.") public var catalog: String?
+    @OptionGroup public var output: OutputOptions
+
+    public init() {}
+
+    public func run() async throws {
+        guard let data = FileManager.default.contents(atPath: spec) else { throw CommandFailure("cannot read \(spec)") }
+        let decoded: CloudPlanSpec
+        do { decoded = try JSONDecoder().decode(CloudPlanSpec.self, from: data) } catch { throw CommandFailure("\(spec): \(error)") }
+        let plan = try loadCatalog(self.catalog).plan(decoded)
+        if output.output == .json {
+            print(try JSONOutput.render(plan))
+            return
+        }
+        func render(_ option: CloudPlan.Option) -> String {
+            var table = TextTable(["TASK", "COUNT", "CLOUD", "REGION", "ZONE", "INSTANCE", "CAPACITY", "USD/H EACH", "COST"])
+            for choice in option.choices {
+                let offer = choice.offer.offer
+                table.add([
+                    choice.task, "\(choice.count)", offer.cloud, offer.region, offer.zone ?? "-", offer.instanceType, choice.offer.capacity.rawValue,
+                    String(format: "%.4f", choice.offer.hourlyPrice), String(format: "%.2f", choice.cost),
+                ])
+            }
+            return table.render() + "\n"
+                + String(format: "total %.2f USD (%.4f USD/h × %@ h)", option.totalCost, option.hourlyCost, Quantity.format(decoded.hours))
+        }
+        print(render(plan.best))
+        print("(\(plan.method))")
+        for (index, option) in plan.alternatives.enumerated() {
+            print("\nalternative \(index + 1):")
+            print(render(option))
+        }
     }
 }
 

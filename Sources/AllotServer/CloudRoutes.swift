@@ -8,8 +8,20 @@ enum BundledCatalog {
 }
 
 extension APIRoutes {
-    /// `GET /v1/cloud/offers`: the cheapest offers that fit, from the bundled catalog.
+    /// `GET /v1/cloud/offers`: the cheapest offers that fit, from the bundled catalog; `POST /v1/cloud/plan`: the
+    /// minimum-cost placement of several tasks.
     func addCloud(to router: Router<AllotRequestContext>) {
+        router.post("/v1/cloud/plan") { request, _ in
+            var request = request
+            let spec = try decode(CloudPlanSpec.self, try await body(&request))
+            switch BundledCatalog.shared {
+            case .success(let catalog):
+                do throws(CatalogError) { return jsonResponse(try catalog.plan(spec)) } catch {
+                    throw APIError(.unprocessableContent, "invalid_field", error.message)
+                }
+            case .failure(let error): throw APIError(.internalServerError, "catalog", error.message)
+            }
+        }
         router.get("/v1/cloud/offers") { request, _ in
             var parameters: [String: String] = [:]
             for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }

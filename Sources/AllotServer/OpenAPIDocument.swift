@@ -180,6 +180,12 @@ enum OpenAPIDocument {
               "responses": {"200": {"description": "Offers, cheapest first", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "properties": {
                 "offer": {"type": "object"}, "capacity": {"enum": ["on-demand", "spot"]}, "hourlyPrice": {"type": "number"}}}}}}},
                 "400": {"$ref": "#/components/responses/Error"}}}},
+            "/v1/cloud/plan": {"post": {"summary": "Minimum-cost placement of several tasks (tasks sharing a group share a cloud region), with failover alternatives",
+              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tasks"], "properties": {
+                "tasks": {"type": "array", "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "count": {"type": "integer"},
+                  "gpus": {"type": "string"}, "cpu": {"type": "string"}, "memory": {"type": "string"}, "gpuMemory": {"type": "string"}, "group": {"type": "string"}}}},
+                "spot": {"type": "boolean"}, "hours": {"type": "number"}, "clouds": {"type": "array", "items": {"type": "string"}}, "alternatives": {"type": "integer"}}}}}},
+              "responses": {"200": {"description": "The plan: best, alternatives, method"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/v1/audit": {"get": {"summary": "Mutating calls, oldest first (admin: all; tenant-admin: its tenants)",
               "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
               "responses": {"200": {"description": "Entries", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}}}}}}}},

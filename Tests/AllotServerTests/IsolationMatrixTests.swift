@@ -228,6 +228,13 @@ import Testing
             Cell(name: "series list", method: .get, uri: "/v1/history/series", expected: Self.all(200)),
             Cell(name: "cloud offers", method: .get, uri: "/v1/cloud/offers?gpus=A100:8&top=3", expected: Self.all(200)),
             Cell(name: "cloud offers, bad query", method: .get, uri: "/v1/cloud/offers?cpu=lots", expected: Self.all(400)),
+            Cell(
+                name: "cloud plan",
+                method: .post,
+                uri: "/v1/cloud/plan",
+                body: #"{"tasks":[{"name":"t","count":2,"gpus":"A100:8","group":"g"},{"name":"w","cpu":"8+","group":"g"}],"hours":3}"#,
+                expected: Self.all(200)
+            ),
             // Events stream forever, so only the refusal is called here; what each subscriber receives is in EventHubTests.
             Cell(name: "events (agent)", method: .get, uri: "/v1/events", expected: [.agent: 403]),
         ]

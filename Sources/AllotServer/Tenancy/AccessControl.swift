@@ -55,6 +55,8 @@ public enum AccessControl {
         case (.post, 4, "v1", "recommendations") where parts[3] == "apply": return (.role(.admin), nil)
         // Public list prices.
         case (.get, 3, "v1", "cloud") where parts[2] == "offers": return (.role(.viewer), nil)
+        // A computation over the public catalog: changes nothing, so any role may ask.
+        case (.post, 3, "v1", "cloud") where parts[2] == "plan": return (.role(.viewer), nil)
         default: return nil
         }
     }
