@@ -86,6 +86,8 @@ public struct NodeInventory: Codable, Equatable, Sendable {
     public var gpus: [GPU]
     /// Where each figure came from (`discovered`, `override`, or a note such as `nvidia-smi not found`).
     public var notes: [String]
+    /// What the machine costs, when known.
+    public var pricing: NodePricing?
 
     public init(
         name: String,

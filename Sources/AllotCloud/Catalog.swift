@@ -134,3 +134,16 @@ public struct Catalog: Sendable {
         return try Catalog(encoded: String(decoding: data, as: UTF8.self))
     }
 }
+
+extension Catalog {
+    /// The hourly price of an instance type in a region (the cheapest of its zones unless one is named).
+    public func price(cloud: String, region: String, zone: String? = nil, instanceType: String, capacity: CapacityType) -> Double? {
+        var best: Double?
+        for offer in offers where offer.instanceType == instanceType && offer.cloud == cloud && offer.region == region {
+            if let zone, offer.zone != zone { continue }
+            guard let price = capacity == .spot ? offer.spotPrice : offer.price else { continue }
+            best = min(best ?? price, price)
+        }
+        return best
+    }
+}

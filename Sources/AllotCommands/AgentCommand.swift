@@ -26,6 +26,12 @@ public struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Declared resources replacing discovery, e.g. cpu=8,memory=32GiB,gpus=2xA100:80GiB.")
     public var resources: String?
 
+    @Option(
+        help:
+            "What this machine costs: cloud=aws,region=us-east-1,type=p4d.24xlarge[,capacity=spot][,price=USD/h] (the server looks up the price), or cloud=on-prem,price=USD/h (amortised)."
+    )
+    public var pricing: String?
+
     @Option(name: .customLong("disk"), help: "A path whose file system to report (repeatable; / when absent).")
     public var disks: [String] = []
 
@@ -43,6 +49,9 @@ public struct AgentCommand: AsyncParsableCommand {
                 throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
             }
         }
+        if let pricing {
+            do { _ = try NodePricing.parse(pricing) } catch { throw ValidationError("--\(error.description)") }
+        }
     }
 
     public func run() async throws {
@@ -58,6 +67,7 @@ public struct AgentCommand: AsyncParsableCommand {
         let discovery = NodeDiscovery(name: name, diskPaths: disks.isEmpty ? ["/"] : disks)
         var inventory = discovery.inventory()
         if let resources { inventory = try ResourceOverride.parse(resources).apply(to: inventory) }
+        if let pricing { inventory.pricing = try NodePricing.parse(pricing) }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         return AgentService(
             client: client,

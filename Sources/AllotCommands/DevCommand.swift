@@ -18,6 +18,9 @@ public struct DevCommand: AsyncParsableCommand {
     @Option(help: "Declared resources for the local node instead of discovery, e.g. cpu=8,memory=32GiB,gpus=2xA100:80GiB.")
     public var resources: String?
 
+    @Option(help: "What the local machine costs: cloud=aws,region=us-east-1,type=g5.xlarge, or cloud=on-prem,price=USD/h.")
+    public var pricing: String?
+
     @Option(help: "The local node's name (the host name when absent).")
     public var name: String?
 
@@ -38,6 +41,7 @@ public struct DevCommand: AsyncParsableCommand {
         agent.token = agentToken
         agent.name = name
         agent.resources = resources
+        agent.pricing = pricing
         agent.dataDirectory = options.dataDirectory
         agent.disks = []
         let host = options.host

@@ -1,4 +1,5 @@
 import AllotAPI
+import AllotCloud
 import AllotCore
 import AllotStore
 import Foundation
@@ -27,8 +28,9 @@ extension ControlPlane {
         let time = now()
         var batch = WriteBatch()
         if !scheduled.contains(name) {
-            guard let inventory = report.inventory else { return true }
+            guard var inventory = report.inventory else { return true }
             try validate(inventory)
+            inventory.pricing = try priced(inventory.pricing)
             var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
             node.inventory = inventory
             node.state = .ready
@@ -126,6 +128,23 @@ extension ControlPlane {
         let bytes = (try? encoder.encode(directive(for: name, inventoryRequested: inventoryRequested))).map { [UInt8]($0) } ?? []
         encodedDirectives[name] = EncodedDirective(revision: revision, inventoryRequested: requested, inventory: inventory, bytes: bytes)
         return bytes
+    }
+
+    /// Fills a cloud node's hourly price from the bundled catalog when the agent gave only its type.
+    private func priced(_ pricing: NodePricing?) throws(APIError) -> NodePricing? {
+        guard var pricing, pricing.hourlyPrice == nil else { return pricing }
+        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, "invalid_field", "inventory.pricing: \(message)") }
+        guard let region = pricing.region, let type = pricing.instanceType else { throw bad("give a price, or a region and an instance type") }
+        guard case .success(let catalog) = BundledCatalog.shared else { throw bad("the price catalog is not available; give a price") }
+        let capacity: CapacityType = pricing.capacity == "spot" ? .spot : .onDemand
+        guard let price = catalog.price(cloud: pricing.cloud, region: region, zone: pricing.zone, instanceType: type, capacity: capacity) else {
+            throw bad(
+                "no \(capacity.rawValue) price for \(pricing.cloud) \(type) in \(region)\(pricing.zone.map { " (\($0))" } ?? "") in the catalog; give a price"
+            )
+        }
+        pricing.hourlyPrice = price
+        pricing.priceSource = "catalog"
+        return pricing
     }
 
     private func validate(_ inventory: NodeInventory) throws(APIError) {

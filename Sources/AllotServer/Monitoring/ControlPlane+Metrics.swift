@@ -46,6 +46,13 @@ extension ControlPlane {
         }
         for name in nodes.keys.sorted() {
             guard let node = nodes[name], node.state == .ready else { continue }
+            if let pricing = node.inventory.pricing, let price = pricing.hourlyPrice {
+                let labels = [
+                    ("node", name), ("cloud", pricing.cloud), ("region", pricing.region ?? ""), ("instance_type", pricing.instanceType ?? ""),
+                    ("capacity", pricing.capacity),
+                ]
+                samples.append(GaugeSample("allot_node_price_usd_per_hour", "What a node costs per hour (catalog or declared).", labels, price))
+            }
             let usage = Dictionary((node.usage?.gpus ?? []).map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
             let allocated = Dictionary(
                 view.allocatedPools.filter { $0.node == name }.map { ($0.resource, $0.used) },
