@@ -72,7 +72,12 @@ public final class ServerMetrics: Sendable {
             for sample in samples {
                 let key = sample.name + "{" + sample.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "}"
                 seen.insert(key)
-                let gauge = gauges[key] ?? registry.makeGauge(name: sample.name, labels: sample.labels, help: sample.help)
+                let gauge =
+                    gauges[key]
+                    ?? registry.makeGauge(
+                        descriptor: MetricNameDescriptor(metricName: sample.name, unitName: "", helpText: sample.help),
+                        labels: sample.labels
+                    )
                 gauges[key] = gauge
                 gauge.set(sample.value)
             }
