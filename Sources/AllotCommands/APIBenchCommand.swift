@@ -139,7 +139,7 @@ public struct APIBenchCommand: AsyncParsableCommand {
                                 }
                             }
                             let elapsed = clock.now - begin
-                            samples.append((Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15, created))
+                            samples.append((elapsed.inSeconds * 1000, created))
                         }
                     }
                     return samples
@@ -151,7 +151,7 @@ public struct APIBenchCommand: AsyncParsableCommand {
             return all
         }
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let latencies = outcomes.map(\.0).sorted()
         let created = outcomes.count { $0.1 }
         func percentile(_ fraction: Double) -> Double {

@@ -242,9 +242,7 @@ public struct CatalogBenchCommand: AsyncParsableCommand {
         return query
     }
 
-    static func milliseconds(_ duration: Swift.Duration) -> Double {
-        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-    }
+    static func milliseconds(_ duration: Swift.Duration) -> Double { duration.inSeconds * 1000 }
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 }

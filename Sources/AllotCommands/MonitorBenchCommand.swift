@@ -138,7 +138,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(duration))
         let after = try await Snapshot.take(admin, server: server)
         let elapsed = ContinuousClock.now - clock
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.inSeconds
         let latencies = fleet.latencies().sorted()
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
@@ -277,7 +277,7 @@ final class Fleet: Sendable {
                     AgentReport.JobStatus(id: $0.id, attempt: $0.attempt, replica: $0.replica, state: .running)
                 }
                 state.withLock {
-                    $0.latencies.append(Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+                    $0.latencies.append(elapsed.inSeconds)
                     $0.running[node] = running
                 }
             } catch {

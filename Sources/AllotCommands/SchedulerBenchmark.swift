@@ -56,7 +56,7 @@ struct SchedulerBenchmark {
         var (bare, submit) = try loaded()
         let start = clock.now
         let actions = bare.schedule(now: 0)
-        let cycle = seconds(clock.now - start)
+        let cycle = (clock.now - start).inSeconds
         let placed = actions.count { if case .bind = $0 { true } else { false } }
 
         var (observed, _) = try loaded()
@@ -84,12 +84,9 @@ struct SchedulerBenchmark {
             latencyP50Microseconds: percentile(0.50),
             latencyP99Microseconds: percentile(0.99),
             latencyMaxMicroseconds: Double(sorted.last ?? 0) / 1000,
-            submitSeconds: seconds(submit),
+            submitSeconds: submit.inSeconds,
             overallUtilization: bare.utilization().overall
         )
     }
 
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

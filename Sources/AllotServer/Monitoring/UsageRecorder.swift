@@ -38,8 +38,10 @@ public actor UsageRecorder {
 
     /// Writes closed chunks; on their schedules checkpoints open chunks, closes silent series and prunes.
     public func maintain(now: Double) async {
-        if now - (lastCheckpoint ?? now) >= checkpointSeconds || lastCheckpoint == nil {
-            if lastCheckpoint != nil { closed += history.checkpoint(bucketsUpTo: checkpointSeconds) }
+        if let last = lastCheckpoint, now - last >= checkpointSeconds {
+            closed += history.checkpoint(bucketsUpTo: checkpointSeconds)
+            lastCheckpoint = now
+        } else if lastCheckpoint == nil {
             lastCheckpoint = now
         }
         closed += history.closeSeries(silentBefore: now - silenceSeconds)
