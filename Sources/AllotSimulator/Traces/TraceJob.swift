@@ -85,3 +85,24 @@ public struct TraceDefaults: Sendable, Equatable {
             + "\(Quantity.formatBytes(memoryBytesWithoutGPU)) without GPUs)"
     }
 }
+
+extension Trace {
+    /// GPU-hours run each day from the first submission, each job counted from its submission for its run
+    /// time (as if it started at once: demand, not what a cluster served).
+    public func dailyGPUHours(dayLength: Double = 86_400) -> [Double] {
+        guard let origin = jobs.map(\.submit).min() else { return [] }
+        var days: [Double] = []
+        for job in jobs where job.gpus > 0 && job.duration > 0 {
+            var start = job.submit - origin
+            let end = start + job.duration
+            while start < end {
+                let day = Int(start / dayLength)
+                let dayEnd = min(end, Double(day + 1) * dayLength)
+                while days.count <= day { days.append(0) }
+                days[day] += Double(job.gpus) * (dayEnd - start) / 3_600
+                start = dayEnd
+            }
+        }
+        return days
+    }
+}
