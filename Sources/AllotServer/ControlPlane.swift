@@ -162,6 +162,14 @@ public actor ControlPlane {
         try result.get()
     }
 
+    /// Returns once no scheduling cycle runs or is asked for and everything queued is on disk (at most 5 s):
+    /// the point where a caller sees every consequence of what it did.
+    public func quiesce() async {
+        for _ in 0..<2_500 where cycling || cycleRequested || writing || !queued.isEmpty {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
     /// Returns once everything queued (audit entries included) is on disk.
     public func flush() async {
         while writing || !queued.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }

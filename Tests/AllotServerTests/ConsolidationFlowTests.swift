@@ -25,7 +25,7 @@ import Testing
         for node in 1...8 { _ = try await plane.report(AgentReport(node: "n\(node)", inventory: inventory("n\(node)", cpu: 64, gpus: 8))) }
         var ids: [String] = []
         for _ in 0..<64 { ids.append(try await plane.submit(job(gpus: 1, preemptible: true)).id) }
-        await settle()
+        await settle(plane)
         var byNode: [String: [String]] = [:]
         for id in ids {
             let view = try await plane.job(id)
@@ -45,7 +45,7 @@ import Testing
             }
             _ = try await plane.report(AgentReport(node: name, jobs: statuses))
         }
-        await settle()
+        await settle(plane)
         return (plane, kept)
     }
 
@@ -53,7 +53,7 @@ import Testing
         let clock = ManualClock()
         let (plane, kept) = try await fragmented(clock)
         let gang = try await plane.submit(job(gpus: 8, preemptible: false))
-        await settle()
+        await settle(plane)
         #expect(try await plane.job(gang.id).job.state == .pending)
 
         let recommendations = await plane.recommendations(for: Self.admin)
@@ -70,7 +70,7 @@ import Testing
         #expect(result.started == gang.id)
         #expect(Set(result.moved.map(\.job)) == Set(kept["n2"]!))
         #expect(result.moved.allSatisfy { $0.from == ["n2"] && $0.to != ["n2"] })
-        await settle()
+        await settle(plane)
         let started = try await plane.job(gang.id).job
         #expect(started.state == .scheduled)
         #expect(started.placements?.map(\.node.rawValue) == ["n2"])
@@ -104,12 +104,12 @@ import Testing
         let pair = try await plane.submit(job(gpus: 2, preemptible: true))
         let single = try await plane.submit(job(gpus: 1, preemptible: true))
         let pinned = try await plane.submit(job(gpus: 1, preemptible: false))
-        await settle()
+        await settle(plane)
         _ = try await plane.report(
             AgentReport(node: "n1", jobs: [pair, single, pinned].map { .init(id: $0.id, attempt: 1, state: .running) })
         )
         let urgent = try await plane.submit(job(gpus: 2, critical: true, preemptible: false))
-        await settle()
+        await settle(plane)
         // The pair goes (one eviction), not the single plus the pinned job.
         #expect(try await plane.job(pair.id).job.state == .pending)
         let reason = try await plane.job(pair.id).job.reason
@@ -129,7 +129,7 @@ import Testing
         #expect(directive.assignments.contains { $0.id == urgent.id })
         // An equal-priority job does not evict the pair back: no ping-pong.
         let peer = try await plane.submit(job(gpus: 2, preemptible: true))
-        await settle()
+        await settle(plane)
         #expect(try await plane.job(peer.id).job.state == .pending)
         #expect(try await plane.job(urgent.id).job.state == .scheduled)
     }

@@ -35,8 +35,8 @@ func makePlane(_ store: MemoryStore, _ clock: ManualClock) async throws -> Contr
     return try await ControlPlane.start(store: store, configuration: configuration, now: { clock.now })
 }
 
-/// Lets the control plane's background cycle and writer run.
-func settle() async { try? await Task.sleep(for: .milliseconds(50)) }
+/// Waits until the control plane's background cycle and writer are done.
+func settle(_ plane: ControlPlane) async { await plane.quiesce() }
 
 struct ControlPlaneTests {
     @Test func aJobRunsOnAReportingNodeAndItsExitIsKept() async throws {
@@ -48,7 +48,7 @@ struct ControlPlaneTests {
         _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1", gpus: 2)))
         let job = try await plane.submit(submission(gpus: 1))
         #expect(try await store.job(job.id)?.state == .pending)
-        await settle()
+        await settle(plane)
         let directive = await plane.directive(for: "n1")
         let assignment = try #require(directive.assignments.first)
         #expect(assignment.environment["CUDA_VISIBLE_DEVICES"] == "GPU-n1-0")
@@ -77,7 +77,7 @@ struct ControlPlaneTests {
         _ = try await plane.report(AgentReport(node: "a", inventory: inventory("a")))
         let retried = try await plane.submit(submission(cpu: 1))
         let once = try await plane.submit(submission(cpu: 1, maxAttempts: 1))
-        await settle()
+        await settle(plane)
         #expect(await plane.directive(for: "a").assignments.count == 2)
         _ = try await plane.report(AgentReport(node: "b", inventory: inventory("b")))
         clock.advance(2)
@@ -87,7 +87,7 @@ struct ControlPlaneTests {
         clock.advance(1.5)
         _ = try await plane.report(AgentReport(node: "b"))
         await plane.tick()
-        await settle()
+        await settle(plane)
         #expect(await plane.node("a")?.state == .down)
         let moved = try #require(try await store.job(retried.id))
         #expect(moved.state == .scheduled && moved.placements?.first?.node == "b" && moved.attempt == 2 && moved.retries == 1)
@@ -107,23 +107,23 @@ struct ControlPlaneTests {
         var plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "g", inventory: inventory("g", gpus: 2)))
         let holder = try await plane.submit(submission(gpus: 1))
-        await settle()
+        await settle(plane)
         _ = try await plane.report(AgentReport(node: "g", jobs: [.init(id: holder.id, attempt: 1, state: .running)]))
         let waiting = try await plane.submit(submission(gpus: 2))
-        await settle()
+        await settle(plane)
         #expect(try await store.job(waiting.id)?.state == .pending)
 
         plane = try await makePlane(store, clock)
-        await settle()
+        await settle(plane)
         #expect(try await store.job(holder.id)?.state == .running)
         #expect(try await store.job(waiting.id)?.state == .pending)
         #expect(try await plane.job(waiting.id).job.reason?.contains("GPUs") == true)
         let next = try await plane.submit(submission(gpus: 1))
-        await settle()
+        await settle(plane)
         // Strict priority order: the new job waits behind the two-GPU one, which waits for the held GPU.
         #expect(try await plane.job(next.id).job.reason?.contains("waits behind \(waiting.id)") == true)
         _ = try await plane.cancel(waiting.id)
-        await settle()
+        await settle(plane)
         let placed = try #require(try await store.job(next.id))
         #expect(placed.state == .scheduled && placed.placements?.first?.gpuIndices == [1])
         #expect(next.sequence == waiting.sequence + 1)
@@ -135,7 +135,7 @@ struct ControlPlaneTests {
         let plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n")))
         let job = try await plane.submit(submission())
-        await settle()
+        await settle(plane)
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
         let cancelling = try await plane.cancel(job.id)
         #expect(cancelling.state == .running && cancelling.cancelRequestedAt != nil)
@@ -172,18 +172,18 @@ struct ControlPlaneTests {
         let job = try await plane.submit(submission())
         let event = await events.next()
         #expect(event?.type == "job" && event?.data.contains(job.id) == true)
-        await settle()
+        await settle(plane)
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
         let drained = try await plane.setNode("n", action: "drain")
         #expect(drained.cordoned && drained.draining && drained.jobs == [job.id])
         let blocked = try await plane.submit(submission())
-        await settle()
+        await settle(plane)
         #expect(try await plane.job(blocked.id).job.reason == "no node is schedulable (all cordoned or down)")
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .exited, exitCode: 0)]))
         await plane.tick()
         #expect(await plane.node("n")?.draining == false)
         _ = try await plane.setNode("n", action: "uncordon")
-        await settle()
+        await settle(plane)
         #expect(try await store.job(blocked.id)?.state == .scheduled)
         await #expect(throws: APIError.self) { try await plane.setNode("n", action: "explode") }
         await #expect(throws: APIError.self) { try await plane.setNode("ghost", action: "cordon") }
@@ -197,11 +197,11 @@ struct ControlPlaneTests {
         var long = submission(cpu: 2)
         long.task.estimateSeconds = 600
         let running = try await plane.submit(long)
-        await settle()
+        await settle(plane)
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: running.id, attempt: 1, state: .running)]))
         let first = try await plane.submit(submission(cpu: 2))
         let second = try await plane.submit(submission(cpu: 1))
-        await settle()
+        await settle(plane)
         let view = try await plane.job(first.id)
         #expect(view.queuePosition == 1)
         #expect(view.estimatedStartAt == clock.now + 600)

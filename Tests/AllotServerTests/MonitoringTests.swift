@@ -26,7 +26,7 @@ import Testing
         _ = try await plane.report(AgentReport(node: "n2", inventory: inventory("n2", cpu: 4)))
         let idle = try await plane.submit(job(cpu: 8, memoryGiB: 6, gpus: 1))
         let busy = try await plane.submit(job(cpu: 8, memoryGiB: 6, gpus: 1))
-        await settle()
+        await settle(plane)
         await plane.tick()
         let idleGPU = try #require(try await plane.job(idle.id).job.placements?.first?.gpuIndices.first)
         var cpu = (idle: 0.0, busy: 0.0)

@@ -69,12 +69,12 @@ import Testing
         }
         var borrowed: [String] = []
         for _ in 0..<4 { borrowed.append(try await submit(plane, tenant: "a", gpus: 1, preemptible: true).id) }
-        await settle()
+        await settle(plane)
         #expect(try await plane.jobs(JobQuery(tenant: "a")).allSatisfy { $0.job.state == .scheduled })
         // Beyond the limit: refused, not queued.
         await #expect(throws: APIError.self) { try await submit(plane, tenant: "a", gpus: 1, preemptible: true) }
         let owner = [try await submit(plane, tenant: "b", gpus: 1).id, try await submit(plane, tenant: "b", gpus: 1).id]
-        await settle()
+        await settle(plane)
         let a = try await plane.jobs(JobQuery(tenant: "a"))
         #expect(a.filter { $0.job.state == .scheduled }.count == 2)
         #expect(a.filter { $0.job.state == .pending }.count == 2)
@@ -95,7 +95,7 @@ import Testing
         _ = try await plane.setNode("n1", action: "cordon")
         for name in names { for _ in 0..<cpus { _ = try await submit(plane, tenant: name, cpu: 1) } }
         _ = try await plane.setNode("n1", action: "uncordon")
-        await settle()
+        await settle(plane)
         let total = weights.reduce(0, +)
         for (name, weight) in zip(names, weights) {
             let running = try await plane.jobs(JobQuery(tenant: name)).filter { $0.job.state == .scheduled }.count
