@@ -13,9 +13,8 @@ public struct ConsolidationPlan: Sendable, Equatable {
     public var targetPlacements: [ReplicaPlacement]
     /// Nodes whose every task moves away (the target may then take them whole).
     public var emptiedNodes: [NodeID]
-    /// GPUs with nothing on them before and after: what a plan frees for whole-GPU work elsewhere.
+    /// GPUs with nothing on them before the plan: free, but scattered where the target cannot use them.
     public var freeGPUsBefore: Int
-    public var freeGPUsAfter: Int
 }
 
 extension Scheduler {
@@ -169,8 +168,7 @@ extension Scheduler {
             moves: moves,
             targetPlacements: started.map { replicaPlacements($0) } ?? [],
             emptiedNodes: emptied,
-            freeGPUsBefore: before.cluster.devices.filter { $0.isFree && before.cluster.nodes[$0.node].alive }.count,
-            freeGPUsAfter: cluster.devices.filter { $0.isFree && cluster.nodes[$0.node].alive }.count
+            freeGPUsBefore: before.cluster.devices.filter { $0.isFree && before.cluster.nodes[$0.node].alive }.count
         )
     }
 

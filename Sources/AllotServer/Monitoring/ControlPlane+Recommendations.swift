@@ -23,7 +23,9 @@ extension ControlPlane {
     /// moves made room. The plan is computed again, and must still be the one listed.
     public func apply(recommendation id: String) async throws(APIError) -> ApplyResult {
         let time = now()
-        let candidates = consolidationPlans().map(\.plan) + drainPlans().map(\.plan)
+        // The identifier names its kind: only plans of that kind are computed again.
+        let candidates =
+            id.hasPrefix("consolidation-") ? consolidationPlans().map(\.plan) : id.hasPrefix("drain-") ? drainPlans().map(\.plan) : []
         guard let plan = candidates.first(where: { Self.identifier(of: $0) == id }) else {
             throw APIError(
                 .conflict,
@@ -37,7 +39,7 @@ extension ControlPlane {
         requestCycle()
         return ApplyResult(
             recommendation: id,
-            moved: plan.moves.map { Recommendation.Move(job: $0.task.rawValue, from: $0.from.map(\.node.rawValue), to: $0.to.map(\.node.rawValue)) },
+            moved: moves(plan),
             started: plan.target?.rawValue,
             gracePeriodSeconds: configuration.gracePeriodSeconds
         )

@@ -18,8 +18,6 @@ public actor UsageRecorder {
     let silenceSeconds: Double
     /// The first sample's time: chunks that start before it may continue stored ones.
     var startedAt: Double?
-    /// Writes that failed, for the metrics.
-    public private(set) var failedWrites = 0
 
     public init(store: any HistoryStore, configuration: HistoryConfiguration = HistoryConfiguration(), checkpointSeconds: Double = 300) {
         self.store = store
@@ -50,7 +48,8 @@ public actor UsageRecorder {
             lastPrune = now
             var cutoffs: [Int: Double] = [:]
             for (index, tier) in history.configuration.tiers.enumerated() { cutoffs[index] = now - tier.retention - tier.chunkSpan }
-            do { _ = try await store.pruneHistory(startsBefore: cutoffs) } catch { failedWrites += 1 }
+            // A failed prune is tried again on the next schedule.
+            _ = try? await store.pruneHistory(startsBefore: cutoffs)
         }
     }
 
@@ -65,7 +64,6 @@ public actor UsageRecorder {
         let batch = closed
         closed = []
         do { try await store.writeHistory(batch, continuingBefore: startedAt ?? .infinity) } catch {
-            failedWrites += 1
             // Kept for the next attempt, within a bound: a store that stays down costs history, not memory.
             if closed.count + batch.count <= 1_000_000 { closed = batch + closed }
         }
