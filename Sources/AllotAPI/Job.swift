@@ -87,9 +87,24 @@ public struct JobAttempt: Codable, Equatable, Sendable {
     /// `succeeded`, `failed`, `cancelled`, `lost`, `preempted`.
     public var outcome: String?
     public var exitCode: Int32?
+    /// The job's tenant, and when its resources were set aside (the allocation, which cost accrues from).
+    public var tenant: String?
+    public var allocatedAt: Double?
+    /// What it held on each node.
+    public var placements: [ReplicaPlacement]?
 
-    public init(job: String, number: Int, nodes: [String], startedAt: Double, endedAt: Double? = nil, outcome: String? = nil, exitCode: Int32? = nil)
-    {
+    public init(
+        job: String,
+        number: Int,
+        nodes: [String],
+        startedAt: Double,
+        endedAt: Double? = nil,
+        outcome: String? = nil,
+        exitCode: Int32? = nil,
+        tenant: String? = nil,
+        allocatedAt: Double? = nil,
+        placements: [ReplicaPlacement]? = nil
+    ) {
         self.job = job
         self.number = number
         self.nodes = nodes
@@ -97,7 +112,13 @@ public struct JobAttempt: Codable, Equatable, Sendable {
         self.endedAt = endedAt
         self.outcome = outcome
         self.exitCode = exitCode
+        self.tenant = tenant
+        self.allocatedAt = allocatedAt
+        self.placements = placements
     }
+
+    /// When its allocation began: cost accrues from here until ``endedAt``.
+    public var chargedFrom: Double { allocatedAt ?? startedAt }
 }
 
 /// A piece of a job's output.

@@ -20,24 +20,35 @@ public struct JobQuery: Sendable, Equatable {
     }
 }
 
-/// Several writes applied in one transaction, in this order: inserts, updates, attempts, nodes, audit entries.
+/// Several writes applied in one transaction, in this order: inserts, updates, attempts, nodes, billing
+/// periods, audit entries.
 public struct WriteBatch: Sendable, Equatable {
     public var insertJobs: [Job] = []
     public var updateJobs: [Job] = []
     public var attempts: [JobAttempt] = []
     public var nodes: [NodeStatus] = []
+    /// Nodes' billing periods, replacing the one with the same node and start.
+    public var billing: [NodeBillingPeriod] = []
     /// Appended to the audit log (their sequence numbers are assigned by the store).
     public var audit: [AuditEntry] = []
 
-    public init(insertJobs: [Job] = [], updateJobs: [Job] = [], attempts: [JobAttempt] = [], nodes: [NodeStatus] = [], audit: [AuditEntry] = []) {
+    public init(
+        insertJobs: [Job] = [],
+        updateJobs: [Job] = [],
+        attempts: [JobAttempt] = [],
+        nodes: [NodeStatus] = [],
+        billing: [NodeBillingPeriod] = [],
+        audit: [AuditEntry] = []
+    ) {
         self.insertJobs = insertJobs
         self.updateJobs = updateJobs
         self.attempts = attempts
         self.nodes = nodes
+        self.billing = billing
         self.audit = audit
     }
 
-    public var isEmpty: Bool { insertJobs.isEmpty && updateJobs.isEmpty && attempts.isEmpty && nodes.isEmpty && audit.isEmpty }
+    public var isEmpty: Bool { insertJobs.isEmpty && updateJobs.isEmpty && attempts.isEmpty && nodes.isEmpty && billing.isEmpty && audit.isEmpty }
 
     /// Adds another batch's writes after this one's; a later record of the same job, attempt or node replaces
     /// the earlier, except that a job inserted here stays an insert with the latest record.
@@ -61,6 +72,13 @@ public struct WriteBatch: Sendable, Equatable {
         }
         for node in later.nodes {
             if let index = nodes.firstIndex(where: { $0.name == node.name }) { nodes[index] = node } else { nodes.append(node) }
+        }
+        for period in later.billing {
+            if let index = billing.firstIndex(where: { $0.node == period.node && $0.start == period.start }) {
+                billing[index] = period
+            } else {
+                billing.append(period)
+            }
         }
         audit += later.audit
     }
@@ -92,6 +110,20 @@ public protocol AllotStore: Sendable {
     /// Records an attempt, replacing the one with the same job and number.
     func recordAttempt(_ attempt: JobAttempt) async throws(StoreError)
     func attempts(job: String) async throws(StoreError) -> [JobAttempt]
+    /// Attempts whose allocation overlaps `[from, to)` (open ones included), for cost accounting.
+    func attempts(overlapping from: Double, _ to: Double) async throws(StoreError) -> [JobAttempt]
+    /// Nodes' billing periods overlapping `[from, to)` (open ones included).
+    func billingPeriods(overlapping from: Double, _ to: Double) async throws(StoreError) -> [NodeBillingPeriod]
+
+    /// Creates or replaces a budget.
+    func saveBudget(_ budget: Budget) async throws(StoreError)
+    func deleteBudget(_ name: String) async throws(StoreError)
+    /// Budgets by name.
+    func budgets() async throws(StoreError) -> [Budget]
+    /// Appends feedback; returns it with its sequence number.
+    func appendFeedback(_ entry: FeedbackEntry) async throws(StoreError) -> FeedbackEntry
+    /// Feedback oldest first, in these tenants (all when `nil`).
+    func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry]
 
     /// Appends output to a job's log; returns the chunk with its offset.
     func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk

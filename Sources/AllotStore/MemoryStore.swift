@@ -10,6 +10,9 @@ public actor MemoryStore: AllotStore {
     private var tenantsByName: [String: Tenant] = [:]
     private var tokensByID: [String: APIToken] = [:]
     private var auditLog: [AuditEntry] = []
+    private var billingByNode: [String: [Double: NodeBillingPeriod]] = [:]
+    private var budgetsByName: [String: Budget] = [:]
+    private var feedbackLog: [FeedbackEntry] = []
 
     public init() {}
 
@@ -24,6 +27,7 @@ public actor MemoryStore: AllotStore {
         for job in batch.insertJobs + batch.updateJobs { jobsByID[job.id] = job }
         for attempt in batch.attempts { recordAttempt(attempt) }
         for node in batch.nodes { saveNode(node) }
+        for period in batch.billing { billingByNode[period.node, default: [:]][period.start] = period }
         _ = appendAudit(batch.audit)
     }
 
@@ -56,6 +60,29 @@ public actor MemoryStore: AllotStore {
 
     public func recordAttempt(_ attempt: JobAttempt) { attemptsByJob[attempt.job, default: [:]][attempt.number] = attempt }
     public func attempts(job: String) -> [JobAttempt] { (attemptsByJob[job] ?? [:]).values.sorted { $0.number < $1.number } }
+
+    public func attempts(overlapping from: Double, _ to: Double) -> [JobAttempt] {
+        attemptsByJob.values.flatMap(\.values).filter { $0.chargedFrom < to && ($0.endedAt ?? .infinity) > from }
+            .sorted { ($0.job, $0.number) < ($1.job, $1.number) }
+    }
+
+    public func billingPeriods(overlapping from: Double, _ to: Double) -> [NodeBillingPeriod] {
+        billingByNode.values.flatMap(\.values).filter { $0.start < to && ($0.end ?? .infinity) > from }
+            .sorted { ($0.node, $0.start) < ($1.node, $1.start) }
+    }
+
+    public func saveBudget(_ budget: Budget) { budgetsByName[budget.name] = budget }
+    public func deleteBudget(_ name: String) { budgetsByName[name] = nil }
+    public func budgets() -> [Budget] { budgetsByName.values.sorted { $0.name < $1.name } }
+
+    public func appendFeedback(_ entry: FeedbackEntry) -> FeedbackEntry {
+        var stored = entry
+        stored.sequence = Int64(feedbackLog.count + 1)
+        feedbackLog.append(stored)
+        return stored
+    }
+
+    public func feedback(tenants: Set<String>?) -> [FeedbackEntry] { feedbackLog.filter { tenants?.contains($0.tenant) ?? true } }
 
     public func appendLog(job: String, stream: LogChunk.Stream, text: String) -> LogChunk {
         let chunk = LogChunk(job: job, offset: Int64((logsByJob[job]?.count ?? 0) + 1), stream: stream, text: text)

@@ -87,6 +87,35 @@ public final class SQLiteStore: AllotStore {
                     """
             )
         }
+        migrator.registerMigration("v3: attempt times, node billing, budgets, feedback") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE job_attempt ADD COLUMN charged_from REAL;
+                    ALTER TABLE job_attempt ADD COLUMN ended_at REAL;
+                    UPDATE job_attempt SET
+                        charged_from = COALESCE(json_extract(record, '$.allocatedAt'), json_extract(record, '$.startedAt')),
+                        ended_at = json_extract(record, '$.endedAt');
+                    CREATE INDEX job_attempt_by_time ON job_attempt (charged_from);
+                    CREATE TABLE node_billing (
+                        node TEXT NOT NULL,
+                        start REAL NOT NULL,
+                        end REAL,
+                        record TEXT NOT NULL,
+                        PRIMARY KEY (node, start)
+                    );
+                    CREATE INDEX node_billing_by_start ON node_billing (start);
+                    CREATE TABLE budget (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE TABLE feedback (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        tenant TEXT NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -97,11 +126,21 @@ public final class SQLiteStore: AllotStore {
         let updates = try batch.updateJobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
         let attempts = try batch.attempts.map { attempt throws(StoreError) in (attempt, try Self.encode(attempt)) }
         let nodes = try batch.nodes.map { node throws(StoreError) in (node, try Self.encode(node)) }
+        let billing = try batch.billing.map { period throws(StoreError) in (period, try Self.encode(period)) }
         try await write { db in
             try Self.insert(inserts, db)
             try Self.update(updates, db)
             for (attempt, record) in attempts { try Self.upsertAttempt(attempt, record, db) }
             for (node, record) in nodes { try Self.upsertNode(node, record, db) }
+            for (period, record) in billing {
+                try db.execute(
+                    sql: """
+                        INSERT INTO node_billing (node, start, end, record) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (node, start) DO UPDATE SET end = excluded.end, record = excluded.record
+                        """,
+                    arguments: [period.node, period.start, period.end, record]
+                )
+            }
             if !batch.audit.isEmpty { _ = try Self.appendAudit(batch.audit, db) }
         }
     }
@@ -127,8 +166,11 @@ public final class SQLiteStore: AllotStore {
 
     private static func upsertAttempt(_ attempt: JobAttempt, _ record: String, _ db: Database) throws {
         try db.execute(
-            sql: "INSERT INTO job_attempt (job, number, record) VALUES (?, ?, ?) ON CONFLICT (job, number) DO UPDATE SET record = excluded.record",
-            arguments: [attempt.job, attempt.number, record]
+            sql: """
+                INSERT INTO job_attempt (job, number, record, charged_from, ended_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (job, number) DO UPDATE SET record = excluded.record, charged_from = excluded.charged_from, ended_at = excluded.ended_at
+                """,
+            arguments: [attempt.job, attempt.number, record, attempt.chargedFrom, attempt.endedAt]
         )
     }
 
@@ -205,6 +247,68 @@ public final class SQLiteStore: AllotStore {
             try String.fetchAll(db, sql: "SELECT record FROM job_attempt WHERE job = ? ORDER BY number", arguments: [job])
         }
         return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
+    }
+
+    public func attempts(overlapping from: Double, _ to: Double) async throws(StoreError) -> [JobAttempt] {
+        let records = try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT record FROM job_attempt WHERE charged_from < ? AND (ended_at IS NULL OR ended_at > ?) ORDER BY job, number",
+                arguments: [to, from]
+            )
+        }
+        return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
+    }
+
+    public func billingPeriods(overlapping from: Double, _ to: Double) async throws(StoreError) -> [NodeBillingPeriod] {
+        let records = try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT record FROM node_billing WHERE start < ? AND (end IS NULL OR end > ?) ORDER BY node, start",
+                arguments: [to, from]
+            )
+        }
+        return try records.map { text throws(StoreError) in try Self.decode(NodeBillingPeriod.self, text) }
+    }
+
+    // MARK: - Budgets and feedback
+
+    public func saveBudget(_ budget: Budget) async throws(StoreError) {
+        let record = try Self.encode(budget)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT INTO budget (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+                arguments: [budget.name, record]
+            )
+        }
+    }
+
+    public func deleteBudget(_ name: String) async throws(StoreError) {
+        try await write { db in try db.execute(sql: "DELETE FROM budget WHERE name = ?", arguments: [name]) }
+    }
+
+    public func budgets() async throws(StoreError) -> [Budget] {
+        let records = try await read { db in try String.fetchAll(db, sql: "SELECT record FROM budget ORDER BY name") }
+        return try records.map { text throws(StoreError) in try Self.decode(Budget.self, text) }
+    }
+
+    public func appendFeedback(_ entry: FeedbackEntry) async throws(StoreError) -> FeedbackEntry {
+        try await write { db in
+            let next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM feedback")) ?? 1
+            var stored = entry
+            stored.sequence = next
+            let record = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
+            try db.execute(sql: "INSERT INTO feedback (sequence, tenant, record) VALUES (?, ?, ?)", arguments: [next, stored.tenant, record])
+            return stored
+        }
+    }
+
+    public func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry] {
+        let rows = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT tenant, record FROM feedback ORDER BY sequence").map { row in (row["tenant"] as String, row["record"] as String) }
+        }
+        return try rows.filter { row in tenants.map { $0.contains(row.0) } ?? true }
+            .map { row throws(StoreError) in try Self.decode(FeedbackEntry.self, row.1) }
     }
 
     public func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
