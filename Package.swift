@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "AllotCloud",
             exclude: ["Resources/SOURCE.md"],
-            resources: [.copy("Resources/catalog.tsv")],
+            resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv")],
             swiftSettings: strictSettings
         ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.

@@ -35,6 +35,11 @@ public struct CatalogImportCommand: AsyncParsableCommand {
         )
         let text = catalog.encoded()
         try text.write(toFile: to, atomically: true, encoding: .utf8)
+        let commitments = try CommitmentPrices.importing(from: directory)
+        let commitmentsFile = ((to as NSString).deletingLastPathComponent as NSString).appendingPathComponent("commitments.tsv")
+        try commitments.encoded(source: "data as of \(asOf); imported from \((directory as NSString).lastPathComponent)")
+            .write(toFile: commitmentsFile, atomically: true, encoding: .utf8)
+        print("wrote \(commitmentsFile): \(commitments.awsReserved.count) AWS reserved prices, \(commitments.gcpCommitted.count) GCP committed rates")
         for (cloud, count) in counts.sorted(by: { $0.key < $1.key }) { print("\(cloud): \(count) offers") }
         for file in skipped { print("skipped (not found): \(file)") }
         print("wrote \(to): \(catalog.offers.count) offers, \(Quantity.formatBytes(Int64(text.utf8.count))) in \(ContinuousClock.now - started)")

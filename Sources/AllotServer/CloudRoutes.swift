@@ -5,6 +5,7 @@ import Hummingbird
 /// The catalog that ships with Allot, read once on first use.
 enum BundledCatalog {
     static let shared: Result<Catalog, CatalogError> = Result { () throws(CatalogError) in try Catalog.bundled() }
+    static let commitments: Result<CommitmentPrices, CatalogError> = Result { () throws(CatalogError) in try CommitmentPrices.bundled() }
 }
 
 extension APIRoutes {

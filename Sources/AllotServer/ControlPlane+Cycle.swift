@@ -33,7 +33,17 @@ extension ControlPlane {
                 unpersisted.insert(job.id)
                 bound.append(job.id)
                 batch.updateJobs.append(job)
-                batch.attempts.append(JobAttempt(job: job.id, number: job.attempt, nodes: placements.map(\.node.rawValue), startedAt: time))
+                batch.attempts.append(
+                    JobAttempt(
+                        job: job.id,
+                        number: job.attempt,
+                        nodes: placements.map(\.node.rawValue),
+                        startedAt: time,
+                        tenant: job.tenant,
+                        allocatedAt: time,
+                        placements: placements
+                    )
+                )
                 touched += placements.map(\.node.rawValue)
             case .preempt(let id, let by):
                 guard var job = active[id.rawValue] else { continue }
@@ -79,7 +89,10 @@ extension ControlPlane {
             startedAt: job.startedAt ?? job.scheduledAt ?? time,
             endedAt: time,
             outcome: outcome,
-            exitCode: exitCode
+            exitCode: exitCode,
+            tenant: job.tenant,
+            allocatedAt: job.scheduledAt,
+            placements: job.placements
         )
     }
 
@@ -112,6 +125,7 @@ extension ControlPlane {
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
         await recorder.maintain(now: time)
+        if time - budgetState.checkedAt >= configuration.budgetCheckSeconds { try? await checkBudgets() }
         let limit = 3 * configuration.scanIntervalSeconds
         var batch = WriteBatch()
         for (node, entries) in vacating {
@@ -127,6 +141,7 @@ extension ControlPlane {
                 node.state = .down
                 nodes[name] = node
                 batch.nodes.append(node)
+                batch.billing += closeBilling(name, at: time)
                 scheduled.remove(name)
                 vacating[name] = nil
                 let actions = (try? scheduler.removeNode(NodeID(name), reason: "node \(name) down")) ?? []

@@ -18,6 +18,10 @@ extension ControlPlane {
             nextSequence -= 1
             throw APIError.from(error)
         }
+        if let problem = budgetProblem(task.tenant.rawValue) {
+            nextSequence -= 1
+            throw APIError(.forbidden, "budget_exceeded", problem)
+        }
         if let problem = quotaProblem(task) {
             nextSequence -= 1
             throw APIError(.forbidden, "quota_exceeded", problem)

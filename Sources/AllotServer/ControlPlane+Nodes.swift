@@ -37,6 +37,7 @@ extension ControlPlane {
             nodes[name] = node
             addToScheduler(node)
             batch.nodes.append(node)
+            batch.billing += openBilling(for: node, at: time)
             requestCycle()
         }
         nodes[name]?.lastHeartbeatAt = time

@@ -54,6 +54,12 @@ public actor ControlPlane {
     /// Evicted jobs still stopping (SIGTERM, then the grace period), by node: the job that evicted them is
     /// not handed to that node's agent until they have exited or the grace period has passed.
     var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
+    /// Each priced node's open billing period.
+    var openBilling: [String: NodeBillingPeriod] = [:]
+    /// Budgets' last check: spend per budget, and the hard budgets that now refuse submissions, by tenant.
+    var budgetState = BudgetState()
+    /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
+    var decisions = RecommendationDecisions()
     /// Bumped by every change a directive depends on; encoded directives are reused while it stands still.
     var revision = 0
     var encodedDirectives: [String: EncodedDirective] = [:]
@@ -103,6 +109,10 @@ public actor ControlPlane {
                 nodes[node.name] = node
                 addToScheduler(node)
             }
+            for period in try await store.billingPeriods(overlapping: time, .greatestFiniteMagnitude) where period.end == nil {
+                openBilling[period.node] = period
+            }
+            decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
             nextSequence = try await store.lastJobSequence() + 1
             var batch = WriteBatch()
             for var job in try await store.jobs(JobQuery(states: [.pending, .scheduled, .running])) {

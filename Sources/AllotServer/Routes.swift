@@ -171,6 +171,7 @@ public struct APIRoutes: Sendable {
         addTenancy(to: router)
         addMonitoring(to: router)
         addCloud(to: router)
+        addCosts(to: router)
         router.post("/v1/agent/report") { request, _ in
             var request = request
             let report = try decode(AgentReport.self, try await body(&request))

@@ -21,6 +21,18 @@ public struct ServerConfiguration: Sendable {
     public var scaleDownAfterSeconds: Double
     /// How far back rightsizing looks.
     public var rightsizingWindowSeconds: Double
+    /// The billing account in cost exports.
+    public var clusterName: String = "allot"
+    /// How often spend is checked against budgets.
+    public var budgetCheckSeconds: Double = 60
+    /// A dismissed recommendation comes back for the same target only when its savings have grown by this
+    /// factor.
+    public var dismissedReturnFactor: Double = 2
+    /// The share of a spot node's time expected to be lost to restarts after reclaims (spot savings are
+    /// discounted by it).
+    public var spotRestartOverhead: Double = 0.1
+    /// A node billed without a break for this long is a steady baseline, a commitment candidate.
+    public var commitmentBaselineSeconds: Double = 7 * 86_400
 
     public init(
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),

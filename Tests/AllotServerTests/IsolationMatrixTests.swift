@@ -235,6 +235,53 @@ import Testing
                 body: #"{"tasks":[{"name":"t","count":2,"gpus":"A100:8","group":"g"},{"name":"w","cpu":"8+","group":"g"}],"hours":3}"#,
                 expected: Self.all(200)
             ),
+            Cell(name: "costs", method: .get, uri: "/v1/costs?groupBy=job", expected: Self.all(200)),
+            Cell(name: "costs, bad grouping", method: .get, uri: "/v1/costs?groupBy=colour", expected: Self.all(400)),
+            Cell(name: "FOCUS export", method: .get, uri: "/v1/costs/export?format=focus", expected: Self.all(200)),
+            Cell(name: "budgets", method: .get, uri: "/v1/budgets", expected: Self.all(200)),
+            Cell(
+                name: "own budget",
+                method: .post,
+                uri: "/v1/budgets",
+                body: #"{"name":"NAME","tenant":"acme","amount":100}"#,
+                expected: [.admin: 201, .tenantAdmin: 201, .member: 403, .viewer: 403, .agent: 403]
+            ),
+            Cell(
+                name: "other budget",
+                method: .post,
+                uri: "/v1/budgets",
+                body: #"{"name":"NAME","tenant":"globex","amount":100}"#,
+                expected: [.admin: 201, .tenantAdmin: 404, .member: 403, .viewer: 403, .agent: 403]
+            ),
+            Cell(
+                name: "cluster budget",
+                method: .post,
+                uri: "/v1/budgets",
+                body: #"{"name":"NAME","amount":100}"#,
+                expected: [.admin: 201, .tenantAdmin: 403, .member: 403, .viewer: 403, .agent: 403]
+            ),
+            Cell(name: "forecast", method: .get, uri: "/v1/forecast?metric=cost&days=14", expected: Self.all(200)),
+            Cell(
+                name: "other tenant forecast",
+                method: .get,
+                uri: "/v1/forecast?tenant=globex",
+                expected: [.admin: 200, .tenantAdmin: 404, .member: 404, .viewer: 404, .agent: 403]
+            ),
+            Cell(name: "acceptance", method: .get, uri: "/v1/recommendations/acceptance", expected: Self.all(200)),
+            Cell(
+                name: "decide unknown",
+                method: .post,
+                uri: "/v1/recommendations/idle-0/feedback",
+                body: #"{"decision":"dismiss","reason":"no"}"#,
+                expected: Self.all(404)
+            ),
+            Cell(name: "product feedback", method: .post, uri: "/v1/feedback", body: #"{"text":"NAME"}"#, expected: Self.all(201)),
+            Cell(
+                name: "feedback list",
+                method: .get,
+                uri: "/v1/feedback",
+                expected: [.admin: 200, .tenantAdmin: 200, .member: 403, .viewer: 403, .agent: 403]
+            ),
             // Events stream forever, so only the refusal is called here; what each subscriber receives is in EventHubTests.
             Cell(name: "events (agent)", method: .get, uri: "/v1/events", expected: [.agent: 403]),
         ]

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A spending limit for a tenant (and everything below it) or the whole cluster, per day or calendar month
 /// (UTC). Crossing a threshold raises a `budget` event once per period; a *hard* budget, once spent, refuses
 /// new submissions with `403`.
@@ -40,24 +38,15 @@ public struct Budget: Codable, Equatable, Sendable {
         self.createdAt = createdAt
     }
 
-    /// The UTC period holding `time`: its name and bounds.
+    /// The UTC period holding `time`: its name (`2026-11-23` or `2026-11`) and bounds.
     public func window(at time: Double) -> (name: String, start: Double, end: Double) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let date = Date(timeIntervalSince1970: time)
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        let year = parts.year ?? 1970
-        let month = parts.month ?? 1
         switch period {
         case .day:
             let start = (time / 86_400).rounded(.down) * 86_400
-            let name = String(format: "%04d-%02d-%02d", year, month, parts.day ?? 1)
-            return (name, start, start + 86_400)
+            return (CostDates.day(start), start, start + 86_400)
         case .month:
-            let start = calendar.date(from: DateComponents(year: year, month: month, day: 1))!.timeIntervalSince1970
-            let end = calendar.date(from: DateComponents(year: month == 12 ? year + 1 : year, month: month == 12 ? 1 : month + 1, day: 1))!
-                .timeIntervalSince1970
-            return (String(format: "%04d-%02d", year, month), start, end)
+            let (start, end) = CostDates.month(time)
+            return (String(CostDates.day(start).prefix(7)), start, end)
         }
     }
 }

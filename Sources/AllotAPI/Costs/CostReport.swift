@@ -47,7 +47,6 @@ public struct CostReport: Codable, Equatable, Sendable {
 public struct CostLine: Codable, Equatable, Sendable {
     /// `nil` for idle.
     public var job: String?
-    public var jobName: String?
     public var tenant: String?
     public var node: String
     public var cloud: String
@@ -65,7 +64,6 @@ public struct CostLine: Codable, Equatable, Sendable {
 
     public init(
         job: String?,
-        jobName: String?,
         tenant: String?,
         node: String,
         cloud: String,
@@ -81,7 +79,6 @@ public struct CostLine: Codable, Equatable, Sendable {
         nodeHourlyPrice: Double
     ) {
         self.job = job
-        self.jobName = jobName
         self.tenant = tenant
         self.node = node
         self.cloud = cloud

@@ -10,6 +10,8 @@ public struct NodeBillingPeriod: Codable, Equatable, Sendable {
     public var memoryBytes: Int64
     public var gpus: Int
     public var gpuModel: String?
+    /// Memory of one GPU, for jobs that share GPUs by memory.
+    public var gpuMemoryBytes: Int64?
 
     public init(
         node: String,
@@ -19,7 +21,8 @@ public struct NodeBillingPeriod: Codable, Equatable, Sendable {
         cpuMillis: Int64,
         memoryBytes: Int64,
         gpus: Int,
-        gpuModel: String? = nil
+        gpuModel: String? = nil,
+        gpuMemoryBytes: Int64? = nil
     ) {
         self.node = node
         self.start = start
@@ -29,5 +32,6 @@ public struct NodeBillingPeriod: Codable, Equatable, Sendable {
         self.memoryBytes = memoryBytes
         self.gpus = gpus
         self.gpuModel = gpuModel
+        self.gpuMemoryBytes = gpuMemoryBytes
     }
 }

@@ -11,6 +11,12 @@ public struct Recommendation: Codable, Equatable, Sendable {
         case rightsizing
         /// A node that has run nothing for a while.
         case scaleDown = "scale-down"
+        /// The same machine (or a larger one) cheaper in another region or cloud.
+        case cheaperOffer = "cheaper-offer"
+        /// Spot capacity for a node that runs only preemptible work.
+        case spot
+        /// A reserved instance or committed-use discount for a node that runs all the time.
+        case commitment
     }
 
     /// One measured fact behind it.
@@ -60,6 +66,10 @@ public struct Recommendation: Codable, Equatable, Sendable {
     public var moves: [Move]?
     /// Where the target job starts once the moves are done.
     public var startsOn: [String]?
+    /// Estimated USD saved per month (730 hours) when it is carried out, where a price is known.
+    public var monthlySavings: Double?
+    /// Its place in the list: savings weighted by how often users accept its kind (higher first).
+    public var rank: Double?
 
     public init(
         id: String,
@@ -74,7 +84,8 @@ public struct Recommendation: Codable, Equatable, Sendable {
         freesCPUCores: Double = 0,
         freesMemoryBytes: Double = 0,
         moves: [Move]? = nil,
-        startsOn: [String]? = nil
+        startsOn: [String]? = nil,
+        monthlySavings: Double? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -89,6 +100,7 @@ public struct Recommendation: Codable, Equatable, Sendable {
         self.freesMemoryBytes = freesMemoryBytes
         self.moves = moves
         self.startsOn = startsOn
+        self.monthlySavings = monthlySavings
     }
 }
 

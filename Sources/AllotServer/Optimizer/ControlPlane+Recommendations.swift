@@ -5,17 +5,21 @@ import HTTPTypes
 extension ControlPlane {
     /// What the optimizer suggests now, as `identity` may see it: consolidation, drain and scale-down concern
     /// the whole cluster (admins only); idle and rightsizing concern tenants' jobs.
-    public func recommendations(for identity: Identity) async -> [Recommendation] {
+    /// Cost recommendations (cheaper offer, spot, commitment) are cluster-wide too. Ranked by savings weighted
+    /// by their kind's acceptance rate; ones a user dismissed stay away (see ``decide(recommendation:_:by:)``).
+    public func recommendations(for identity: Identity, includeDismissed: Bool = false) async -> [Recommendation] {
         let time = now()
         var result: [Recommendation] = []
         if identity.scope == nil {
             result += consolidations(at: time)
             result += drains()
             result += scaleDowns(at: time)
+            result += costRecommendations(at: time)
         }
         result += await idleAllocations(at: time).filter { identity.sees($0.tenant ?? "") }
         result += await rightsizing(at: time).filter { identity.sees($0.tenant ?? "") }
-        return result
+        if !includeDismissed { result.removeAll { decisions.suppresses($0, factor: configuration.dismissedReturnFactor) } }
+        return decisions.ranked(result)
     }
 
     /// Carries out a consolidation or drain recommendation: each moved job gets SIGTERM and the grace period
@@ -127,7 +131,8 @@ extension ControlPlane {
                 freesNodes: 1,
                 freesCPUCores: Double(inventory?.cpu.logicalCores ?? 0),
                 freesMemoryBytes: Double(inventory?.memoryBytes ?? 0),
-                moves: moves(plan)
+                moves: moves(plan),
+                monthlySavings: hourlyPrice(of: node).map { $0 * Self.hoursPerMonth }
             )
         }
     }
@@ -149,7 +154,8 @@ extension ControlPlane {
                 freesGPUs: Double(node.inventory.gpus.count),
                 freesNodes: 1,
                 freesCPUCores: Double(node.inventory.cpu.logicalCores),
-                freesMemoryBytes: Double(node.inventory.memoryBytes)
+                freesMemoryBytes: Double(node.inventory.memoryBytes),
+                monthlySavings: hourlyPrice(of: name).map { $0 * Self.hoursPerMonth }
             )
         }
     }
@@ -183,7 +189,8 @@ extension ControlPlane {
                         .init(name: "samples", value: Double(finding.samples), unit: "count"),
                     ],
                     effect: "stopping or shrinking it frees \(Int(gpus)) GPU\(gpus == 1 ? "" : "s") for queued work",
-                    freesGPUs: gpus
+                    freesGPUs: gpus,
+                    monthlySavings: gpuShareCost(job).map { $0 * Self.hoursPerMonth }
                 )
             )
         }
@@ -263,5 +270,16 @@ extension ControlPlane {
             )
         }
         return result
+    }
+
+    /// What a job's GPUs cost per hour: each node's price times the job's share of its GPUs.
+    func gpuShareCost(_ job: Job) -> Double? {
+        var total = 0.0
+        for placement in job.placements ?? [] {
+            guard let price = hourlyPrice(of: placement.node.rawValue), let gpus = nodes[placement.node.rawValue]?.inventory.gpus.count, gpus > 0
+            else { return nil }
+            total += price * Double(placement.gpuIndices.count) / Double(gpus)
+        }
+        return total
     }
 }
