@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "AllotServerTests",
             dependencies: [
-                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore",
+                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", "AllotCloud",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

@@ -16,7 +16,14 @@ public struct CommitmentPrices: Sendable, Equatable {
     public init() {}
 
     /// A committed hourly price for an instance, and what the commitment is.
-    public func committed(cloud: String, region: String, instanceType: String, vCPUs: Double, memoryGiB: Double, gpus: Int)
+    public func committed(
+        cloud: String,
+        region: String,
+        instanceType: String,
+        vCPUs: Double,
+        memoryGiB: Double,
+        gpus: Int
+    )
         -> (hourly: Double, term: String)?
     {
         switch cloud {
@@ -95,7 +102,9 @@ public struct CommitmentPrices: Sendable, Equatable {
                 guard let price = Double(fields[3]) else { throw CatalogError("commitments line \(number + 1): bad price") }
                 awsReserved["\(fields[1])|\(fields[2])"] = price
             case ("gcp", 5):
-                guard let cpu = Double(fields[3]), let memory = Double(fields[4]) else { throw CatalogError("commitments line \(number + 1): bad price") }
+                guard let cpu = Double(fields[3]), let memory = Double(fields[4]) else {
+                    throw CatalogError("commitments line \(number + 1): bad price")
+                }
                 gcpRates["\(fields[1])|\(fields[2])"] = [cpu, memory]
             default:
                 throw CatalogError("commitments line \(number + 1): expected aws or gcp fields")

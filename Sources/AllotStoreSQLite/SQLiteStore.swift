@@ -305,7 +305,9 @@ public final class SQLiteStore: AllotStore {
 
     public func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry] {
         let rows = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT tenant, record FROM feedback ORDER BY sequence").map { row in (row["tenant"] as String, row["record"] as String) }
+            try Row.fetchAll(db, sql: "SELECT tenant, record FROM feedback ORDER BY sequence").map { row in
+                (row["tenant"] as String, row["record"] as String)
+            }
         }
         return try rows.filter { row in tenants.map { $0.contains(row.0) } ?? true }
             .map { row throws(StoreError) in try Self.decode(FeedbackEntry.self, row.1) }

@@ -64,7 +64,15 @@ struct CostAccountingTests {
             for _ in 0..<3 {
                 let end = time + 3_600 + uniform(3 * 86_400)
                 nodes.append(
-                    BilledNode(node: "n\(n)", start: time, end: end, hourlyPrice: 0.1 + uniform(40), cpuMillis: 64_000, memoryBytes: 512 << 30, gpus: gpus)
+                    BilledNode(
+                        node: "n\(n)",
+                        start: time,
+                        end: end,
+                        hourlyPrice: 0.1 + uniform(40),
+                        cpuMillis: 64_000,
+                        memoryBytes: 512 << 30,
+                        gpus: gpus
+                    )
                 )
                 time = end + uniform(20_000)
             }

@@ -102,7 +102,8 @@ extension ControlPlane {
                     action: "BUDGET threshold",
                     target: budget.name,
                     status: 200,
-                    message: "\(Int(crossed)) % of budget \(budget.name) reached in \(window.name): $\(Self.dollars(spent)) of $\(Self.dollars(budget.amount))"
+                    message:
+                        "\(Int(crossed)) % of budget \(budget.name) reached in \(window.name): $\(Self.dollars(spent)) of $\(Self.dollars(budget.amount))"
                 )
             )
         }

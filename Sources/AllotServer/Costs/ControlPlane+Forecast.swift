@@ -33,7 +33,12 @@ extension ControlPlane {
             tenant: tenant,
             history: daily.enumerated().map { ForecastReport.Day(day: CostDates.day(from + Double($0.offset) * 86_400), value: $0.element) },
             forecast: forecast.points.map { point in
-                ForecastReport.Day(day: CostDates.day(today + Double(point.step - 1) * 86_400), value: point.value, lower: point.lower, upper: point.upper)
+                ForecastReport.Day(
+                    day: CostDates.day(today + Double(point.step - 1) * 86_400),
+                    value: point.value,
+                    lower: point.lower,
+                    upper: point.upper
+                )
             },
             model: forecast.model.rawValue,
             backtestMAPE: forecast.backtestMAPE,

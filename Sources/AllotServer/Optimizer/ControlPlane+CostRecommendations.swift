@@ -95,21 +95,41 @@ extension ControlPlane {
         return result
     }
 
-    /// The cheapest offer of the node's cloud kind elsewhere with the same GPUs (model and count) and at least
-    /// its cores and memory, when it costs at least 5 % less.
-    private func cheaperOffer(_ catalog: Catalog, pricing: NodePricing, price: Double, cores: Double, memoryGiB: Double, spec: NodeSpec) -> PricedOffer? {
-        var query = OfferQuery(
-            gpu: spec.gpus.first?.model,
-            gpuCount: spec.gpus.isEmpty ? nil : AmountBound(Double(spec.gpus.count), atLeast: false),
-            cpus: AmountBound(cores, atLeast: true),
-            // Discovered memory is a little under the nominal size.
-            memoryGiB: AmountBound(memoryGiB * 0.9, atLeast: true),
-            capacity: pricing.capacity == "spot" ? .spot : .onDemand,
-            top: 5
-        )
-        query.cpuOnly = spec.gpus.isEmpty
-        let best = catalog.search(query).first { offer in
-            !(offer.offer.cloud == pricing.cloud && offer.offer.region == pricing.region && offer.offer.instanceType == pricing.instanceType)
+    /// The cheapest offer elsewhere with the same GPUs (count, model, at least the memory of each; the catalog
+    /// names memory variants apart, `A100` and `A100-80GB`) and at least the node's cores and memory, when it
+    /// costs at least 5 % less.
+    private func cheaperOffer(
+        _ catalog: Catalog,
+        pricing: NodePricing,
+        price: Double,
+        cores: Double,
+        memoryGiB: Double,
+        spec: NodeSpec
+    ) -> PricedOffer? {
+        var names: [String?] = [nil]
+        var gpuMemoryGiB: AmountBound?
+        if let gpu = spec.gpus.first {
+            let gibibytes = Double(gpu.memoryBytes) / Double(1 << 30)
+            names = [gpu.model, "\(gpu.model)-\(Int(gibibytes.rounded()))GB"]
+            gpuMemoryGiB = AmountBound(gibibytes * 0.9, atLeast: true)
+        }
+        var best: PricedOffer?
+        for name in names {
+            var query = OfferQuery(
+                gpu: name,
+                gpuCount: spec.gpus.isEmpty ? nil : AmountBound(Double(spec.gpus.count), atLeast: false),
+                cpus: AmountBound(cores, atLeast: true),
+                // Discovered memory is a little under the nominal size.
+                memoryGiB: AmountBound(memoryGiB * 0.9, atLeast: true),
+                gpuMemoryGiB: gpuMemoryGiB,
+                capacity: pricing.capacity == "spot" ? .spot : .onDemand,
+                top: 5
+            )
+            query.cpuOnly = spec.gpus.isEmpty
+            let found = catalog.search(query).first { offer in
+                !(offer.offer.cloud == pricing.cloud && offer.offer.region == pricing.region && offer.offer.instanceType == pricing.instanceType)
+            }
+            if let found, found.hourlyPrice < best?.hourlyPrice ?? .infinity { best = found }
         }
         guard let best, best.hourlyPrice < price * 0.95 else { return nil }
         return best

@@ -7,10 +7,16 @@ extension ControlPlane {
     /// Records a user's decision on a recommendation they can see now: a dismissed one stops being listed for
     /// its target until its savings grow by ``ServerConfiguration/dismissedReturnFactor``; every decision moves
     /// its kind's acceptance rate, which weighs the ranking.
-    public func decide(recommendation id: String, _ request: RecommendationDecisionRequest, by identity: Identity) async throws(APIError)
+    public func decide(
+        recommendation id: String,
+        _ request: RecommendationDecisionRequest,
+        by identity: Identity
+    ) async throws(APIError)
         -> FeedbackEntry
     {
-        if let reason = request.reason, reason.count > 2_000 { throw APIError(.unprocessableContent, "invalid_field", "reason: at most 2000 characters") }
+        if let reason = request.reason, reason.count > 2_000 {
+            throw APIError(.unprocessableContent, "invalid_field", "reason: at most 2000 characters")
+        }
         guard let recommendation = await recommendations(for: identity, includeDismissed: true).first(where: { $0.id == id }) else {
             throw APIError.notFound("recommendation \(id)")
         }
@@ -37,7 +43,9 @@ extension ControlPlane {
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !text.isEmpty, text.count <= 10_000 else { throw APIError(.unprocessableContent, "invalid_field", "text: 1 to 10000 characters") }
         do {
-            return try await store.appendFeedback(FeedbackEntry(at: now(), kind: .product, actor: identity.actor, tenant: identity.tenant, text: text))
+            return try await store.appendFeedback(
+                FeedbackEntry(at: now(), kind: .product, actor: identity.actor, tenant: identity.tenant, text: text)
+            )
         } catch {
             throw APIError.from(error)
         }

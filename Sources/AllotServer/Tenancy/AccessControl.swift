@@ -55,7 +55,9 @@ public enum AccessControl {
         case (.post, 4, "v1", "recommendations") where parts[3] == "apply": return (.role(.admin), nil)
         // Costs: each caller sees its tenants' share (idle and cluster-wide budgets are admins'); budgets are set by
         // tenant admins within their subtree; decisions and product feedback come from anyone who can read.
-        case (.get, 2, "v1", "costs"), (.get, 3, "v1", "costs") where parts.count == 2 || parts[2] == "export": return (.role(.viewer), nil)
+        case (.get, 2, "v1", "costs"),
+            (.get, 3, "v1", "costs") where parts.count == 2 || parts[2] == "export":
+            return (.role(.viewer), nil)
         case (.get, 2, "v1", "budgets"), (.get, 2, "v1", "forecast"): return (.role(.viewer), nil)
         case (.post, 2, "v1", "budgets"), (.delete, 3, "v1", "budgets"): return (.role(.tenantAdmin), nil)
         case (.post, 4, "v1", "recommendations") where parts[3] == "feedback": return (.role(.viewer), nil)
