@@ -60,7 +60,7 @@ public struct AllotClient: Sendable {
         return try await call("GET", "/v1/audit", query: query)
     }
 
-    private func encode<Value: Encodable>(_ value: Value) throws(ClientError) -> Data {
+    func encode<Value: Encodable>(_ value: Value) throws(ClientError) -> Data {
         do { return try JSONEncoder().encode(value) } catch {
             throw ClientError(status: nil, code: "bad_request", message: "cannot encode the request: \(error)")
         }

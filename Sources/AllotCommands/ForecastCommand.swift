@@ -1,16 +1,24 @@
+import AllotAPI
+import AllotClient
 import AllotCore
 import AllotSimulator
 import ArgumentParser
 import Foundation
 
-/// `allot forecast --trace FILE`: daily GPU-hours of a trace, forecast with its backtest.
+/// `allot forecast`: the server's daily GPU-hours or spend (per tenant or in all), or `--trace FILE`'s daily
+/// GPU-hours, forecast with its backtest.
 public struct ForecastCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "forecast",
-        abstract: "Forecast daily GPU-hours (Holt-Winters, weekly season) from a trace, with intervals and a backtest against seasonal naive."
+        abstract:
+            "Forecast daily GPU-hours or spend (Holt-Winters, weekly season) from the server's accounting or a trace, with intervals and a backtest against seasonal naive."
     )
 
-    @Option(help: "A trace (Philly, Alibaba DLRM or Allot CSV/JSON lines).") public var trace: String
+    @Option(help: "A trace (Philly, Alibaba DLRM or Allot CSV/JSON lines); the server's own history when absent.") public var trace: String?
+    @Option(help: "With the server: gpu-hours or cost.") public var metric: String = "gpu-hours"
+    @Option(help: "With the server: one tenant (and those below it).") public var tenant: String?
+    @Option(help: "With the server: whole days of history.") public var days: Int = 56
+    @OptionGroup public var client: ClientOptions
     @Option(name: .customLong("from-day"), help: "First day of the history used (0 = the trace's first).") public var fromDay: Int = 0
     @Option(name: .customLong("to-day"), help: "Day after the last one used (the trace's end when absent).") public var toDay: Int?
     @Option(help: "Days to forecast.") public var horizon: Int = 14
@@ -26,6 +34,7 @@ public struct ForecastCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        guard let trace else { return try await serverForecast() }
         guard let data = FileManager.default.contents(atPath: trace) else { throw CommandFailure("--trace: cannot read \(trace)") }
         let text = String(decoding: data, as: UTF8.self)
         guard let format = TraceFormat.detect(text) else { throw CommandFailure("--trace: cannot tell the format of \(trace)") }
@@ -80,5 +89,30 @@ public struct ForecastCommand: AsyncParsableCommand {
             ])
         }
         print(table.render())
+    }
+
+    func serverForecast() async throws {
+        guard metric == "gpu-hours" || metric == "cost" else { throw ValidationError("--metric: use gpu-hours or cost") }
+        let client = try client.client()
+        let report = try await withClientErrors { try await client.forecast(metric: metric, tenant: tenant, days: days, horizon: horizon) }
+        if output.output == .json {
+            print(try JSONOutput.render(report))
+            return
+        }
+        let unit = metric == "cost" ? "USD" : "GPU-hours"
+        let mean = report.history.map(\.value).reduce(0, +) / Double(max(1, report.history.count))
+        print(
+            "\(report.tenant.map { "tenant \($0)" } ?? "all tenants"): \(report.history.count) days, mean \(String(format: "%.2f", mean)) \(unit)/day"
+        )
+        print("model: \(report.model)")
+        if let model = report.backtestMAPE, let naive = report.seasonalNaiveMAPE {
+            print("backtest, one step ahead: MAPE \(String(format: "%.1f", model)) % (seasonal naive \(String(format: "%.1f", naive)) %)")
+        }
+        var table = TextTable(["DAY", unit, "95 % INTERVAL"])
+        for day in report.forecast {
+            table.add([day.day, String(format: "%.2f", day.value), String(format: "%.2f – %.2f", day.lower ?? 0, day.upper ?? 0)])
+        }
+        print(table.render())
+        print("next \(report.forecast.count) days: \(String(format: "%.2f", report.forecastTotal)) \(unit)")
     }
 }

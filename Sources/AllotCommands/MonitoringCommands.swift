@@ -53,13 +53,18 @@ public struct RecommendCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Apply this recommendation (consolidation or drain): moved jobs get SIGTERM and the grace period.") public var apply: String?
-    @Option(help: "Only this kind: consolidation, drain, idle, rightsizing, scale-down.") public var kind: String?
+    @Option(help: "Only this kind: consolidation, drain, idle, rightsizing, scale-down, cheaper-offer, spot, commitment.") public var kind: String?
+    @Option(help: "Accept this recommendation (recorded; it raises its kind's rank).") public var accept: String?
+    @Option(help: "Dismiss this recommendation: it stays away from its target until its savings double.") public var dismiss: String?
+    @Option(help: "Why, with --accept or --dismiss.") public var reason: String?
+    @Flag(help: "Show how often each kind is accepted.") public var acceptance = false
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
 
     public init() {}
 
     public func validate() throws {
+        guard [apply, accept, dismiss].compactMap({ $0 }).count <= 1 else { throw ValidationError("give one of --apply, --accept, --dismiss") }
         if let kind, Recommendation.Kind(rawValue: kind) == nil {
             throw ValidationError(
                 "--kind: invalid value \"\(kind)\": use \(Recommendation.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -69,6 +74,29 @@ public struct RecommendCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let client = try client.client()
+        if let id = accept ?? dismiss {
+            let decision: FeedbackEntry.Decision = accept != nil ? .accept : .dismiss
+            let entry = try await withClientErrors {
+                try await client.decide(recommendation: id, RecommendationDecisionRequest(decision: decision, reason: reason))
+            }
+            if output.output == .json {
+                print(try JSONOutput.render(entry))
+                return
+            }
+            print("\(decision == .accept ? "accepted" : "dismissed") \(id) (\(entry.recommendationKind ?? "") \(entry.target ?? ""))")
+            return
+        }
+        if acceptance {
+            let rates = try await withClientErrors { try await client.acceptanceRates() }
+            if output.output == .json {
+                print(try JSONOutput.render(rates))
+                return
+            }
+            var table = TextTable(["KIND", "ACCEPTED", "DISMISSED", "RATE"])
+            for rate in rates { table.add([rate.kind, "\(rate.accepted)", "\(rate.dismissed)", String(format: "%.2f", rate.rate)]) }
+            print(table.render())
+            return
+        }
         if let apply {
             let result = try await withClientErrors { try await client.apply(recommendation: apply) }
             if output.output == .json {
@@ -94,6 +122,7 @@ public struct RecommendCommand: AsyncParsableCommand {
         for item in recommendations {
             print("\(item.id)  [\(item.kind.rawValue)]  \(item.title)")
             print("    effect: \(item.effect)")
+            if let savings = item.monthlySavings { print("    saves: about $\(String(format: "%.2f", savings)) a month") }
             let evidence = item.evidence.map { "\($0.name)=\(Self.format($0))" }.joined(separator: " ")
             print("    evidence: \(evidence)")
             for move in item.moves ?? [] { print("    move \(move.job): \(move.from.joined(separator: ",")) -> \(move.to.joined(separator: ","))") }

@@ -117,7 +117,9 @@ extension ControlPlane {
         return nil
     }
 
+    /// Cents, or four decimals for amounts under a dollar that cents would round away.
     static func dollars(_ value: Double) -> String {
+        if abs(value) < 1, abs(value * 100 - (value * 100).rounded()) > 1e-9 { return String(format: "%.4f", value) }
         let cents = Int64((value * 100).rounded())
         let fraction = String(abs(cents % 100))
         return "\(cents / 100).\(fraction.count == 1 ? "0" + fraction : fraction)"
