@@ -6,7 +6,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures.",
-        subcommands: [SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self]
+        subcommands: [SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self, CostBenchCommand.self]
     )
 
     public init() {}

@@ -10,6 +10,13 @@ public struct Identity: Sendable, Equatable {
     /// The tenants this identity acts in: its tenant and every sub-tenant; `nil` means all (admin).
     public var scope: Set<String>?
 
+    public init(actor: String, role: Role?, tenant: String, scope: Set<String>?) {
+        self.actor = actor
+        self.role = role
+        self.tenant = tenant
+        self.scope = scope
+    }
+
     public static let agent = Identity(actor: "agent", role: nil, tenant: "default", scope: [])
 
     public var isAgent: Bool { role == nil }
