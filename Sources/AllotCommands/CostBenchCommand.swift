@@ -37,7 +37,11 @@ public struct CostBenchCommand: AsyncParsableCommand {
         var random = SplitMix64(seed: 11)
         var batch = WriteBatch()
         for index in 0..<nodes {
-            let pricing = NodePricing(cloud: ["aws", "gcp", "azure", "on-prem"][index % 4], region: "r\(index % 7)", hourlyPrice: 8 + Double(index % 23))
+            let pricing = NodePricing(
+                cloud: ["aws", "gcp", "azure", "on-prem"][index % 4],
+                region: "r\(index % 7)",
+                hourlyPrice: 8 + Double(index % 23)
+            )
             batch.billing.append(
                 NodeBillingPeriod(node: "n\(index)", start: start, pricing: pricing, cpuMillis: 96_000, memoryBytes: 1 << 40, gpus: 8)
             )

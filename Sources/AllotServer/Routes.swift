@@ -172,6 +172,7 @@ public struct APIRoutes: Sendable {
         addMonitoring(to: router)
         addCloud(to: router)
         addCosts(to: router)
+        addWeb(to: router)
         router.post("/v1/agent/report") { request, _ in
             var request = request
             let report = try decode(AgentReport.self, try await body(&request))

@@ -98,6 +98,8 @@ public protocol AllotStore: Sendable {
     func job(_ id: String) async throws(StoreError) -> Job?
     /// Jobs in submission order.
     func jobs(_ query: JobQuery) async throws(StoreError) -> [Job]
+    /// How many jobs are in each state, in these tenants (all when `nil`).
+    func jobCounts(tenants: Set<String>?) async throws(StoreError) -> [JobState: Int]
     /// The highest submission sequence number stored, or 0.
     func lastJobSequence() async throws(StoreError) -> Int64
 

@@ -51,6 +51,12 @@ public actor MemoryStore: AllotStore {
         return query.limit.map { Array(matching.prefix($0)) } ?? matching
     }
 
+    public func jobCounts(tenants: Set<String>?) -> [JobState: Int] {
+        var counts: [JobState: Int] = [:]
+        for job in jobsByID.values where tenants?.contains(job.tenant) ?? true { counts[job.state, default: 0] += 1 }
+        return counts
+    }
+
     public func lastJobSequence() -> Int64 { jobsByID.values.map(\.sequence).max() ?? 0 }
 
     public func saveNode(_ node: NodeStatus) { nodesByName[node.name] = node }

@@ -216,6 +216,19 @@ public final class SQLiteStore: AllotStore {
         return try records.map { text throws(StoreError) in try Self.decode(Job.self, text) }
     }
 
+    public func jobCounts(tenants: Set<String>?) async throws(StoreError) -> [JobState: Int] {
+        let rows = try await read { db in
+            try Row.fetchAll(db, sql: "SELECT state, tenant, COUNT(*) AS n FROM job GROUP BY state, tenant").map { row in
+                (row["state"] as String, row["tenant"] as String, row["n"] as Int)
+            }
+        }
+        var counts: [JobState: Int] = [:]
+        for (state, tenant, count) in rows where tenants?.contains(tenant) ?? true {
+            if let state = JobState(rawValue: state) { counts[state, default: 0] += count }
+        }
+        return counts
+    }
+
     public func lastJobSequence() async throws(StoreError) -> Int64 {
         try await read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM job") ?? 0 }
     }

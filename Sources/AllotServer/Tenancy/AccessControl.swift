@@ -15,6 +15,9 @@ public enum AccessControl {
         case agent
         /// At least this role.
         case role(Role)
+        /// The web console: the session cookie, any role (pages check what their actions need); without one the
+        /// browser is sent to the sign-in page.
+        case session
     }
 
     /// The resource a route names, whose tenant decides visibility.
@@ -29,6 +32,10 @@ public enum AccessControl {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (method, parts.count, parts.first, parts.count > 1 ? parts[1] : "") {
         case (.get, 1, "health", _), (.get, 1, "openapi.json", _): return (.open, nil)
+        // The console: its sign-in page and static files are open, the rest needs a session.
+        case (.get, 0, _, _): return (.open, nil)
+        case (_, 2, "ui", "sign-in"), (.get, _, "ui", "static"): return (.open, nil)
+        case (_, _, "ui", _): return (.session, nil)
         case (_, _, "v1", "agent"): return (.agent, nil)
         case (.get, 2, "v1", "jobs"): return (.role(.viewer), nil)
         case (.post, 2, "v1", "jobs"): return (.role(.member), nil)
@@ -78,6 +85,8 @@ public enum AccessControl {
         case .open: return
         case .agent:
             guard identity.isAgent else { throw APIError(.forbidden, "forbidden", "only the agent join token may call /v1/agent endpoints") }
+        case .session:
+            guard identity.role != nil else { throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints") }
         case .role(let needed):
             guard let role = identity.role else { throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints") }
             guard role >= needed else {

@@ -42,9 +42,15 @@ struct AccessMiddleware: RouterMiddleware {
         if failures.isBlocked(address) {
             throw APIError(.tooManyRequests, "too_many_requests", "too many failed sign-ins from this address; try again in a minute")
         }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
-            let identity = await directory.identify(String(header.dropFirst("Bearer ".count)))
-        else {
+        // The console's pages, and the API's reads from its scripts (never a write: those need the bearer
+        // header), may use the session cookie.
+        let readOnly = request.method == .get || request.method == .head
+        let cookie = rule?.requirement == .session || (readOnly && request.headers[.authorization] == nil) ? WebSession.token(request) : nil
+        let secret = cookie ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil }
+        guard let secret, let identity = await directory.identify(secret) else {
+            if rule?.requirement == .session {
+                return WebSession.redirect("/ui/sign-in", cookie: cookie == nil ? nil : WebSession.clearCookie)
+            }
             failures.record(address)
             throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
         }

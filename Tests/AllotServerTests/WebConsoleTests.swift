@@ -1,0 +1,121 @@
+import AllotAPI
+import AllotStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import AllotServer
+
+@Suite struct WebConsoleTests {
+    static let pages = ["/ui/overview", "/ui/nodes", "/ui/jobs", "/ui/tenants", "/ui/costs", "/ui/recommendations", "/ui/offers?gpus=A100:8"]
+
+    func signIn(_ client: some TestClientProtocol, _ secret: String) async throws -> String {
+        let response = try await client.execute(
+            uri: "/ui/sign-in",
+            method: .post,
+            headers: [.contentType: "application/x-www-form-urlencoded"],
+            body: ByteBuffer(string: "token=\(secret)")
+        )
+        #expect(response.status == .seeOther)
+        let cookie = try #require(response.headers[.setCookie])
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"))
+        return String(cookie.split(separator: ";")[0])
+    }
+
+    func csrf(in html: String) throws -> String {
+        let marker = "name=\"csrf\" value=\""
+        let start = try #require(html.range(of: marker)).upperBound
+        return String(html[start...].prefix { $0 != "\"" })
+    }
+
+    @Test func pagesNeedASessionFormsNeedTheirTokenAndTenantsSeeOnlyTheirOwn() async throws {
+        let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
+        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let admin = try #require(world.secrets[.admin])
+        try await app.test(.router) { client in
+            // Without a session every page sends the browser to the sign-in page.
+            for uri in ["/", "/ui/overview", "/ui/jobs"] {
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .seeOther && response.headers[.location] == "/ui/sign-in", "\(uri)")
+            }
+            let signInPage = try await client.execute(uri: "/ui/sign-in", method: .get)
+            #expect(signInPage.status == .ok && String(buffer: signInPage.body).contains("<label for=\"token\">"))
+            let refused = try await client.execute(
+                uri: "/ui/sign-in",
+                method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "token=allot_wrong")
+            )
+            #expect(refused.status == .unauthorized && refused.headers[.setCookie] == nil)
+
+            let cookie = try await signIn(client, admin)
+            var token = ""
+            for uri in Self.pages {
+                let response = try await client.execute(uri: uri, method: .get, headers: [.cookie: cookie])
+                let html = String(buffer: response.body)
+                #expect(response.status == .ok, "\(uri): \(html.prefix(300))")
+                #expect(html.hasPrefix("<!doctype html>") && html.contains("<title>") && html.contains("<main id=\"content\">"))
+                #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("default-src 'self'") == true)
+                // Nothing is fetched from elsewhere.
+                #expect(!html.contains("src=\"http") && !html.contains("href=\"http") && !html.contains("url(http"), "\(uri)")
+                token = try csrf(in: html)
+            }
+            let offers = String(buffer: try await client.execute(uri: "/ui/offers?gpus=A100:8", method: .get, headers: [.cookie: cookie]).body)
+            #expect(offers.contains("gpu_8x_a100"))
+
+            // A form without its CSRF token is refused; with it, the job is submitted and the browser sent to its page.
+            let form = "command=echo+hello&tenant=acme&cpu=1&memory=1GiB&gpus=0&priority=0"
+            let forged = try await client.execute(
+                uri: "/ui/jobs",
+                method: .post,
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: form)
+            )
+            #expect(forged.status == .forbidden)
+            let submitted = try await client.execute(
+                uri: "/ui/jobs",
+                method: .post,
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: form + "&csrf=\(token)")
+            )
+            #expect(submitted.status == .seeOther)
+            let location = try #require(submitted.headers[.location])
+            let id = String(location.dropFirst("/ui/jobs/".count))
+            let job = try await world.plane.job(id).job
+            #expect(job.command == ["sh", "-c", "echo hello"] && job.tenant == "acme")
+            let jobPage = String(buffer: try await client.execute(uri: location, method: .get, headers: [.cookie: cookie]).body)
+            #expect(jobPage.contains("Job \(id)") && jobPage.contains("echo hello"))
+
+            // The cookie reads the API (the pages' scripts) but never writes it.
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.cookie: cookie]).status == .ok)
+            let write = try await client.execute(
+                uri: "/v1/jobs",
+                method: .post,
+                headers: [.cookie: cookie, .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"command":["true"]}"#)
+            )
+            #expect(write.status == .unauthorized)
+
+            // A member of globex sees globex's job and not acme's.
+            let member = try await signIn(client, world.otherTokenSecret)
+            let jobs = String(buffer: try await client.execute(uri: "/ui/jobs", method: .get, headers: [.cookie: member]).body)
+            #expect(jobs.contains(world.other) && !jobs.contains(world.own) && !jobs.contains(id))
+            let hidden = try await client.execute(uri: "/ui/jobs/\(world.own)", method: .get, headers: [.cookie: member])
+            #expect(hidden.status == .notFound)
+            let tenants = String(buffer: try await client.execute(uri: "/ui/tenants", method: .get, headers: [.cookie: member]).body)
+            #expect(tenants.contains("globex") && !tenants.contains("acme-vision") && !tenants.contains("Create token"))
+            // Signing out clears the cookie.
+            let memberToken = try csrf(in: jobs)
+            let out = try await client.execute(
+                uri: "/ui/sign-out",
+                method: .post,
+                headers: [.cookie: member, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "csrf=\(memberToken)")
+            )
+            #expect(out.status == .seeOther && out.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+    }
+}
