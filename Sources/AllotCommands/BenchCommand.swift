@@ -6,7 +6,10 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures.",
-        subcommands: [SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self, CostBenchCommand.self]
+        subcommands: [
+            SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self, CostBenchCommand.self,
+            ConsoleBenchCommand.self,
+        ]
     )
 
     public init() {}

@@ -106,9 +106,10 @@ final class LiveCluster: Sendable {
 
     var client: AllotClient { AllotClient(server: URL(string: url)!, token: adminToken) }
 
-    func startAgent(_ name: String, resources: String) throws {
+    func startAgent(_ name: String, resources: String, pricing: String? = nil) throws {
         let agent = try LiveProcess(
-            ["agent", "--server", url, "--token", agentToken, "--name", name, "--resources", resources, "--data-dir", "agent-\(name)"],
+            ["agent", "--server", url, "--token", agentToken, "--name", name, "--resources", resources, "--data-dir", "agent-\(name)"]
+                + (pricing.map { ["--pricing", $0] } ?? []),
             directory: directory
         )
         agents.withLock { $0[name] = agent }

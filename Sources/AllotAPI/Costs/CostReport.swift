@@ -5,8 +5,9 @@ public enum CostGrouping: String, Codable, Sendable, CaseIterable {
 
 /// One group's spend.
 public struct CostRow: Codable, Equatable, Sendable {
-    /// The tenant, job, node, cloud, region or day (`YYYY-MM-DD`); `idle` for the time nodes were paid for and
-    /// held by no job (shown to admins).
+    /// The tenant, job, node, cloud, region or day (`YYYY-MM-DD`); by tenant or job, `idle` for the time nodes
+    /// were paid for and held by no job (shown to admins; by node, cloud, region or day idle time counts where it
+    /// was).
     public var key: String
     /// USD, rounded to the cent so that the rows add up to the total exactly.
     public var cost: Double

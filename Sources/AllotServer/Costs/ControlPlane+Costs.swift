@@ -131,7 +131,8 @@ extension ControlPlane {
         let lines = try await visibleCostLines(from: from, to: to, for: identity)
         var groups: [String: (cost: Double, hours: Double, gpuHours: Double)] = [:]
         for line in lines {
-            let key = line.job == nil ? "idle" : Self.groupKey(line, groupBy)
+            // Idle time belongs to no tenant or job, but to its node, cloud, region and day.
+            let key = line.job == nil && (groupBy == .tenant || groupBy == .job) ? "idle" : Self.groupKey(line, groupBy)
             var group = groups[key] ?? (0, 0, 0)
             group.cost += line.cost
             group.hours += line.hours

@@ -182,18 +182,16 @@ extension APIRoutes {
         let view = try await plane.job(id)
         let job = view.job
         let logs = try await plane.logs(id, after: 0)
-        var timeline: [[String: Any]] = [["time": Self.time(job.submittedAt), "event": "submitted"]]
+        var events: [(time: Double, event: String)] = [(job.submittedAt, "submitted")]
         for attempt in await plane.attempts(of: id) {
-            timeline.append([
-                "time": Self.time(attempt.chargedFrom), "event": "attempt \(attempt.number) allocated on \(attempt.nodes.joined(separator: ", "))",
-            ])
-            if let ended = attempt.endedAt {
-                timeline.append(["time": Self.time(ended), "event": "attempt \(attempt.number) \(attempt.outcome ?? "ended")"])
-            }
+            events.append((attempt.chargedFrom, "attempt \(attempt.number) allocated on \(attempt.nodes.joined(separator: ", "))"))
+            if attempt.startedAt > attempt.chargedFrom { events.append((attempt.startedAt, "attempt \(attempt.number) running")) }
+            if let ended = attempt.endedAt { events.append((ended, "attempt \(attempt.number) \(attempt.outcome ?? "ended")")) }
         }
-        if let started = job.startedAt { timeline.append(["time": Self.time(started), "event": "running"]) }
-        if let finished = job.finishedAt { timeline.append(["time": Self.time(finished), "event": job.state.rawValue]) }
-        timeline.sort { ($0["time"] as? String ?? "") < ($1["time"] as? String ?? "") }
+        if job.state == .running, let started = job.startedAt { events.append((started, "running")) }
+        // In time order; what happened in the same instant keeps the order it was added in.
+        let timeline = events.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+            .map { ["time": Self.time($0.element.time), "event": $0.element.event] }
         var page = WebPage(title: "Job \(id)", name: "job")
         page.context = [
             "id": job.id, "name": job.name ?? "–", "tenant": job.tenant, "state": job.state.rawValue, "command": job.command.joined(separator: " "),
@@ -277,7 +275,7 @@ extension APIRoutes {
             "total": Self.cents(byTenant.total),
             "byTenant": SVGCharts.bars(byTenant.rows.map { ($0.key, $0.cost, $0.key == "idle") }),
             "byCloud": SVGCharts.bars(byCloud.rows.map { ($0.key, $0.cost, $0.key == "idle") }),
-            "byDay": SVGCharts.days(byDay.rows.filter { $0.key != "idle" }.sorted { $0.key < $1.key }.map { ($0.key, $0.cost) }),
+            "byDay": SVGCharts.days(byDay.rows.sorted { $0.key < $1.key }.map { ($0.key, $0.cost) }),
             "forecast": SVGCharts.forecast(
                 history: forecast.history.map { ($0.day, $0.value) },
                 forecast: forecast.forecast.map { ($0.day, $0.value, $0.lower ?? $0.value, $0.upper ?? $0.value) }
