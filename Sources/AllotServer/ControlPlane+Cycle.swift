@@ -126,6 +126,7 @@ extension ControlPlane {
         trackEmptyNodes(at: time)
         await recorder.maintain(now: time)
         if time - budgetState.checkedAt >= configuration.budgetCheckSeconds { try? await checkBudgets() }
+        if time - CostLedger.keepSeconds - ledger.since > 86_400 { ledger.forget(before: time - CostLedger.keepSeconds) }
         let limit = 3 * configuration.scanIntervalSeconds
         var batch = WriteBatch()
         for (node, entries) in vacating {

@@ -56,6 +56,8 @@ public actor ControlPlane {
     var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
     /// Each priced node's open billing period.
     var openBilling: [String: NodeBillingPeriod] = [:]
+    /// The recent attempts and billing periods, for cost reports.
+    var ledger = CostLedger()
     /// Budgets' last check: spend per budget, and the hard budgets that now refuse submissions, by tenant.
     var budgetState = BudgetState()
     /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
@@ -109,9 +111,10 @@ public actor ControlPlane {
                 nodes[node.name] = node
                 addToScheduler(node)
             }
-            for period in try await store.billingPeriods(overlapping: time, .greatestFiniteMagnitude) where period.end == nil {
-                openBilling[period.node] = period
-            }
+            let recent = time - CostLedger.keepSeconds
+            let periods = try await store.billingPeriods(overlapping: recent, .greatestFiniteMagnitude)
+            for period in periods where period.end == nil { openBilling[period.node] = period }
+            ledger = CostLedger(since: recent, attempts: try await store.attempts(overlapping: recent, .greatestFiniteMagnitude), periods: periods)
             decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
             nextSequence = try await store.lastJobSequence() + 1
             var batch = WriteBatch()
@@ -123,6 +126,8 @@ public actor ControlPlane {
                         active[job.id] = job
                         continue
                     } catch {
+                        // Its allocation ends here: its attempt stops costing.
+                        batch.attempts.append(endedAttempt(job, outcome: "lost", at: time))
                         job.state = .pending
                         job.placements = nil
                         job.reason = "requeued on restart: \(error.message)"
@@ -138,7 +143,10 @@ public actor ControlPlane {
                 }
                 batch.updateJobs.append(job)
             }
-            if !batch.isEmpty { try await store.commit(batch) }
+            if !batch.isEmpty {
+                try await store.commit(batch)
+                ledger.record(batch)
+            }
         } catch {
             throw APIError.from(error)
         }
@@ -161,6 +169,7 @@ public actor ControlPlane {
 
     /// Makes a batch durable, merged with whatever else is waiting, in call order.
     func persist(_ batch: WriteBatch) async throws(StoreError) {
+        ledger.record(batch)
         queued.merge(batch)
         let result = await withCheckedContinuation { continuation in
             acknowledgements.append(continuation)
@@ -187,6 +196,7 @@ public actor ControlPlane {
 
     /// Queues a batch for the next transaction without waiting for it.
     func queue(_ batch: WriteBatch) {
+        ledger.record(batch)
         queued.merge(batch)
         if !writing {
             writing = true

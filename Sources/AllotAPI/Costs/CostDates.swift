@@ -6,16 +6,21 @@ public enum CostDates {
     public static func day(_ time: Double) -> String {
         let days = Int((time / 86_400).rounded(.down))
         let (year, month, day) = civil(days)
-        return String(format: "%04d-%02d-%02d", year, month, day)
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2)
     }
 
     /// `2026-11-23T08:00:00Z` (whole seconds).
     public static func timestamp(_ time: Double) -> String {
         let seconds = Int(time.rounded())
         let days = Int((Double(seconds) / 86_400).rounded(.down))
-        let (year, month, day) = civil(days)
         let inDay = seconds - days * 86_400
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day, inDay / 3_600, inDay % 3_600 / 60, inDay % 60)
+        return day(Double(days) * 86_400) + "T" + pad(inDay / 3_600, 2) + ":" + pad(inDay % 3_600 / 60, 2) + ":" + pad(inDay % 60, 2) + "Z"
+    }
+
+    /// Zero-padded to `width` digits (without the cost of a format string: exports write many).
+    static func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// The first instant of the UTC month holding `time`, and of the next.

@@ -105,10 +105,16 @@ public enum FocusExport {
 
     /// Enough digits for sub-cent charges (FOCUS amounts are decimals, not rounded to the cent).
     static func format(_ value: Double) -> String {
-        var text = String(format: "%.10f", value)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text == "-0" ? "0" : text
+        // Ten decimals, trailing zeros dropped, never an exponent.
+        let scaled = (abs(value) * 1e10).rounded()
+        guard scaled.isFinite, scaled < 9e18 else { return String(value) }
+        let units = Int64(scaled)
+        let whole = units / 10_000_000_000
+        var fraction = String(units % 10_000_000_000)
+        fraction = String(repeating: "0", count: 10 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        let sign = value < 0 && units > 0 ? "-" : ""
+        return sign + String(whole) + (fraction.isEmpty ? "" : "." + fraction)
     }
 
     static func field(_ value: String) -> String {

@@ -47,11 +47,16 @@ extension ControlPlane {
         guard to > from else { return [] }
         let periods: [NodeBillingPeriod]
         let attempts: [JobAttempt]
-        do {
-            periods = try await store.billingPeriods(overlapping: from, to)
-            attempts = try await store.attempts(overlapping: from, to)
-        } catch {
-            throw APIError.from(error)
+        if ledger.covers(from: from) {
+            periods = ledger.periods(overlapping: from, to)
+            attempts = ledger.attempts(overlapping: from, to)
+        } else {
+            do {
+                periods = try await store.billingPeriods(overlapping: from, to)
+                attempts = try await store.attempts(overlapping: from, to)
+            } catch {
+                throw APIError.from(error)
+            }
         }
         var nodes: [BilledNode] = []
         var pricingByNode: [String: [NodeBillingPeriod]] = [:]
