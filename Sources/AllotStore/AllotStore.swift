@@ -6,17 +6,31 @@ public struct JobQuery: Sendable, Equatable {
     public var tenant: String?
     /// Only jobs submitted after this sequence number (for paging).
     public var afterSequence: Int64?
+    /// Only jobs submitted before this sequence number (for paging newest first).
+    public var beforeSequence: Int64?
+    /// Newest first instead of oldest first.
+    public var newestFirst = false
     public var limit: Int?
 
-    public init(states: Set<JobState>? = nil, tenant: String? = nil, afterSequence: Int64? = nil, limit: Int? = nil) {
+    public init(
+        states: Set<JobState>? = nil,
+        tenant: String? = nil,
+        afterSequence: Int64? = nil,
+        beforeSequence: Int64? = nil,
+        newestFirst: Bool = false,
+        limit: Int? = nil
+    ) {
         self.states = states
         self.tenant = tenant
         self.afterSequence = afterSequence
+        self.beforeSequence = beforeSequence
+        self.newestFirst = newestFirst
         self.limit = limit
     }
 
     func matches(_ job: Job) -> Bool {
         (states?.contains(job.state) ?? true) && (tenant.map { $0 == job.tenant } ?? true) && (afterSequence.map { job.sequence > $0 } ?? true)
+            && (beforeSequence.map { job.sequence < $0 } ?? true)
     }
 }
 
@@ -96,7 +110,7 @@ public protocol AllotStore: Sendable {
     /// Replaces whole job records, all or none; an unknown id fails with ``StoreError/Code/unknownJob``.
     func updateJobs(_ jobs: [Job]) async throws(StoreError)
     func job(_ id: String) async throws(StoreError) -> Job?
-    /// Jobs in submission order.
+    /// Jobs in submission order (newest first when the query says so).
     func jobs(_ query: JobQuery) async throws(StoreError) -> [Job]
     /// How many jobs are in each state, in these tenants (all when `nil`).
     func jobCounts(tenants: Set<String>?) async throws(StoreError) -> [JobState: Int]

@@ -47,7 +47,9 @@ public actor MemoryStore: AllotStore {
     public func job(_ id: String) -> Job? { jobsByID[id] }
 
     public func jobs(_ query: JobQuery) -> [Job] {
-        let matching = jobsByID.values.filter { query.matches($0) }.sorted { $0.sequence < $1.sequence }
+        let matching = jobsByID.values.filter { query.matches($0) }.sorted {
+            query.newestFirst ? $0.sequence > $1.sequence : $0.sequence < $1.sequence
+        }
         return query.limit.map { Array(matching.prefix($0)) } ?? matching
     }
 

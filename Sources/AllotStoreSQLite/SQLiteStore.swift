@@ -206,9 +206,13 @@ public final class SQLiteStore: AllotStore {
             clauses.append("sequence > ?")
             _ = arguments.append(contentsOf: [after])
         }
+        if let before = query.beforeSequence {
+            clauses.append("sequence < ?")
+            _ = arguments.append(contentsOf: [before])
+        }
         var sql = "SELECT record FROM job"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY sequence"
+        sql += query.newestFirst ? " ORDER BY sequence DESC" : " ORDER BY sequence"
         if let limit = query.limit { sql += " LIMIT \(max(0, limit))" }
         let finalSQL = sql
         let finalArguments = arguments

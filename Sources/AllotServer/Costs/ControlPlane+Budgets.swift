@@ -58,8 +58,9 @@ extension ControlPlane {
     }
 
     /// The budgets `identity` may see, with their spend as of now.
+    /// Spend is checked again when the last check is more than ten seconds old.
     public func budgetStatuses(for identity: Identity) async throws(APIError) -> [BudgetStatus] {
-        try await checkBudgets()
+        if now() - budgetState.checkedAt > 10 { try await checkBudgets() }
         return budgetState.statuses.values.filter { $0.budget.tenant.map(identity.sees) ?? true }.sorted { $0.budget.name < $1.budget.name }
     }
 

@@ -133,24 +133,41 @@ extension ControlPlane {
 
     /// Spend in `[from, to)` grouped, rows rounded to the cent so that they add up to the total.
     public func costs(groupBy: CostGrouping, from: Double, to: Double, for identity: Identity) async throws(APIError) -> CostReport {
+        try await costReports([groupBy], from: from, to: to, for: identity)[0]
+    }
+
+    /// The same charges grouped several ways (computed once).
+    public func costReports(_ groupings: [CostGrouping], from: Double, to: Double, for identity: Identity) async throws(APIError) -> [CostReport] {
         let lines = try await visibleCostLines(from: from, to: to, for: identity)
-        var groups: [String: (cost: Double, hours: Double, gpuHours: Double)] = [:]
-        for line in lines {
-            // Idle time belongs to no tenant or job, but to its node, cloud, region and day.
-            let key = line.job == nil && (groupBy == .tenant || groupBy == .job) ? "idle" : Self.groupKey(line, groupBy)
-            var group = groups[key] ?? (0, 0, 0)
-            group.cost += line.cost
-            group.hours += line.hours
-            group.gpuHours += line.gpuHours
-            groups[key] = group
+        var dayNames: [Int: String] = [:]
+        return groupings.map { groupBy in
+            var groups: [String: (cost: Double, hours: Double, gpuHours: Double)] = [:]
+            for line in lines {
+                // Idle time belongs to no tenant or job, but to its node, cloud, region and day.
+                let key: String
+                if line.job == nil && (groupBy == .tenant || groupBy == .job) {
+                    key = "idle"
+                } else if groupBy == .day {
+                    let day = Int((line.start / 86_400).rounded(.down))
+                    if dayNames[day] == nil { dayNames[day] = CostDates.day(Double(day) * 86_400) }
+                    key = dayNames[day]!
+                } else {
+                    key = Self.groupKey(line, groupBy)
+                }
+                var group = groups[key] ?? (0, 0, 0)
+                group.cost += line.cost
+                group.hours += line.hours
+                group.gpuHours += line.gpuHours
+                groups[key] = group
+            }
+            let keys = groups.keys.sorted()
+            let cents = CostAccounting.cents(keys.map { groups[$0]!.cost })
+            let rows = zip(keys, cents).map { key, cents in
+                CostRow(key: key, cost: Double(cents) / 100, hours: groups[key]!.hours, gpuHours: groups[key]!.gpuHours)
+            }
+            .sorted { ($0.cost, $1.key) > ($1.cost, $0.key) }
+            return CostReport(from: from, to: min(to, now()), groupBy: groupBy, total: Double(cents.reduce(0, +)) / 100, rows: rows)
         }
-        let keys = groups.keys.sorted()
-        let cents = CostAccounting.cents(keys.map { groups[$0]!.cost })
-        let rows = zip(keys, cents).map { key, cents in
-            CostRow(key: key, cost: Double(cents) / 100, hours: groups[key]!.hours, gpuHours: groups[key]!.gpuHours)
-        }
-        .sorted { ($0.cost, $1.key) > ($1.cost, $0.key) }
-        return CostReport(from: from, to: min(to, now()), groupBy: groupBy, total: Double(cents.reduce(0, +)) / 100, rows: rows)
     }
 
     static func groupKey(_ line: CostLine, _ grouping: CostGrouping) -> String {

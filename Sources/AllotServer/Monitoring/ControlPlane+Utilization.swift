@@ -90,11 +90,21 @@ extension ControlPlane {
         var result: [BottleneckView] = []
         let measured = Dictionary(view.usedPools.map { ("\($0.node)|\($0.resource)", $0) }, uniquingKeysWith: { first, _ in first })
         for (basis, pools) in [("allocation", view.allocatedPools), ("usage", view.usedPools)] {
+            // Per family, once: the cluster-wide ratio and the nodes with room (under 75 %).
+            var totals: [String: (used: Double, capacity: Double)] = [:]
+            var roomy: [String: Set<String>] = [:]
+            for pool in pools {
+                let family = Self.family(pool.resource)
+                totals[family, default: (0, 0)].used += pool.used
+                totals[family, default: (0, 0)].capacity += pool.capacity
+                if pool.utilization < 0.75 { roomy[family, default: []].insert(pool.node) }
+            }
             for pool in pools {
                 guard let severity = BottleneckSeverity.of(pool.utilization) else { continue }
                 let family = Self.family(pool.resource)
-                let clusterRatio = Self.clusterRatio(family, view, basis: basis)
-                let roomElsewhere = pools.filter { $0.node != pool.node && Self.family($0.resource) == family && $0.utilization < 0.75 }
+                let total = totals[family] ?? (0, 0)
+                let clusterRatio = total.capacity > 0 ? total.used / total.capacity : 0
+                let roomElsewhere = (roomy[family] ?? []).subtracting([pool.node])
                 let (action, text): (String, String)
                 if basis == "allocation", let use = measured["\(pool.node)|\(pool.resource)"], use.utilization < 0.5 {
                     let jobs = jobsOn(pool.node).filter { identity.sees($0.tenant) }.prefix(3).map(\.id)
@@ -109,7 +119,7 @@ extension ControlPlane {
                         + (roomElsewhere.isEmpty ? " and no other node has it to spare" : "") + ": add \(family) capacity"
                 } else {
                     action = "move-work"
-                    let nodes = Set(roomElsewhere.map(\.node)).count
+                    let nodes = roomElsewhere.count
                     text =
                         "\(nodes) other node\(nodes == 1 ? " has" : "s have") \(family) below 75 %: move preemptible work there (see consolidation) or place new work there"
                 }
@@ -134,12 +144,6 @@ extension ControlPlane {
         if resource.hasPrefix("gpu") && resource.hasSuffix(".memory") { return "GPU memory" }
         if resource.hasPrefix("gpu") && resource.hasSuffix(".compute") { return "GPU compute" }
         return resource
-    }
-
-    static func clusterRatio(_ family: String, _ view: UtilizationView, basis: String) -> Double {
-        let pools = (basis == "allocation" ? view.allocatedPools : view.usedPools).filter { Self.family($0.resource) == family }
-        let capacity = pools.reduce(0) { $0 + $1.capacity }
-        return capacity > 0 ? pools.reduce(0) { $0 + $1.used } / capacity : 0
     }
 
     static func percent(_ ratio: Double) -> String { "\(Int((ratio * 100).rounded())) %" }

@@ -8,9 +8,22 @@ import Hummingbird
 
 /// The pages' contents: what each shows, from the same control-plane calls the API makes.
 extension APIRoutes {
-    static func percent(_ ratio: Double) -> String { String(format: "%.0f %%", ratio * 100) }
-    static func width(_ ratio: Double) -> String { String(format: "%.1f", min(100, max(0, ratio * 100))) }
-    static func cents(_ value: Double) -> String { String(format: "%.2f", value) }
+    // Number formatting by hand: format strings cost microseconds each, and the nodes page writes tens of
+    // thousands of numbers.
+    static func percent(_ ratio: Double) -> String { ratio.isFinite ? "\(Int((ratio * 100).rounded())) %" : "–" }
+
+    /// A bar's width in percent, one decimal, clamped to 0–100.
+    static func width(_ ratio: Double) -> String {
+        let tenths = ratio.isFinite ? Int((min(100, max(0, ratio * 100)) * 10).rounded()) : 0
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    static func cents(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+        let cents = Int64((abs(value) * 100).rounded())
+        let fraction = cents % 100
+        return (value < 0 && cents > 0 ? "-" : "") + "\(cents / 100)." + (fraction < 10 ? "0" : "") + "\(fraction)"
+    }
     static func time(_ seconds: Double?) -> String { seconds.map { CostDates.timestamp($0).replacingOccurrences(of: "T", with: " ") } ?? "–" }
 
     static func duration(_ seconds: Double) -> String {
@@ -40,8 +53,9 @@ extension APIRoutes {
         let queue = await plane.queueSummary(for: identity)
         let time = plane.now()
         let day = (time / 86_400).rounded(.down) * 86_400
-        let today = try await plane.costs(groupBy: .tenant, from: day, to: time + 1, for: identity)
-        let month = try await plane.costs(groupBy: .tenant, from: CostDates.month(time).start, to: time + 1, for: identity)
+        let month = try await plane.costs(groupBy: .day, from: CostDates.month(time).start, to: time + 1, for: identity)
+        let today = month.rows.first { $0.key == CostDates.day(day) }?.cost ?? 0
+        let bottlenecks = await plane.bottlenecks(for: identity)
         var page = WebPage(title: "Overview", name: "overview")
         page.context = [
             "resources": utilization.resources.map { resource -> [String: Any] in
@@ -54,9 +68,10 @@ extension APIRoutes {
             "jobStates": JobState.allCases.map { ["state": $0.rawValue, "count": counts[$0] ?? 0] },
             "queueDepth": queue.depth,
             "oldestWait": queue.oldestSubmittedAt.map { Self.duration(max(0, time - $0)) } ?? "–",
-            "spendToday": Self.cents(today.total),
+            "spendToday": Self.cents(today),
             "spendMonth": Self.cents(month.total),
-            "bottlenecks": await plane.bottlenecks(for: identity).map { item -> [String: Any] in
+            "moreBottlenecks": bottlenecks.count > 20 ? bottlenecks.count - 20 : false,
+            "bottlenecks": bottlenecks.prefix(20).map { item -> [String: Any] in
                 [
                     "severity": item.severity, "node": item.node, "resource": item.resource, "percent": Self.percent(item.utilization),
                     "basis": item.basis, "recommendation": item.recommendation,
@@ -75,32 +90,48 @@ extension APIRoutes {
         page.context = [
             "count": nodes.count, "ready": nodes.filter { $0.state == .ready }.count, "gpuCount": nodes.map(\.inventory.gpus.count).reduce(0, +),
             "admin": admin,
-            "nodes": nodes.map { node -> [String: Any] in
-                let usage = Dictionary(uniqueKeysWithValues: (node.usage?.gpus ?? []).map { ($0.index, $0) })
-                let state = node.state == .down ? "down" : node.draining ? "draining" : node.cordoned ? "cordoned" : "ready"
-                return [
-                    "name": node.name, "state": state, "stateClass": state,
-                    "cpu": "\(Quantity.format(node.inventory.cpu.schedulableCores)) cores"
-                        + (node.usage?.cpuUtilization.map { ", \(Self.percent($0)) busy" } ?? ""),
-                    "memory": Quantity.formatBytes(node.inventory.memoryBytes),
-                    "gpus": node.inventory.gpus.map { gpu -> [String: Any] in
-                        let used = usage[gpu.index]?.memoryUsedBytes ?? gpu.memoryUsedBytes ?? 0
-                        let util = (usage[gpu.index]?.utilizationPercent ?? gpu.utilizationPercent ?? 0) / 100
-                        let memory = gpu.memoryTotalBytes > 0 ? Double(used) / Double(gpu.memoryTotalBytes) : 0
-                        return [
-                            "index": gpu.index, "model": GPUModelName.normalize(gpu.name), "memoryPercent": Self.width(memory),
-                            "utilPercent": Self.width(util),
-                            "memoryText": "\(Quantity.formatBytes(used)) of \(Quantity.formatBytes(gpu.memoryTotalBytes))",
-                            "utilText": Self.percent(util),
-                        ]
-                    },
-                    "price": node.inventory.pricing?.hourlyPrice.map { "$\(Self.cents($0))/h" } ?? "–",
-                    "jobs": node.jobs?.count ?? 0,
-                    "actions": (node.cordoned ? ["uncordon"] : ["cordon", "drain"]).map { ["action": $0, "name": node.name, "csrf": session.csrf] },
-                ]
-            },
+            // The rows are built here rather than as template sections: a thousand nodes with eight GPUs each are
+            // too many template contexts to stay within the page's time budget.
+            "rows": {
+                var names = NodeRowNames()
+                return nodes.map { node in nodeRow(node, admin: admin, csrf: session.csrf, names: &names) }.joined(separator: "\n")
+            }(),
         ]
         return page
+    }
+
+    /// One node's table row, every text escaped.
+    func nodeRow(_ node: NodeStatus, admin: Bool, csrf: String, names: inout NodeRowNames) -> String {
+        let escape = SVGCharts.escape
+        let usage = Dictionary(uniqueKeysWithValues: (node.usage?.gpus ?? []).map { ($0.index, $0) })
+        let state = node.state == .down ? "down" : node.draining ? "draining" : node.cordoned ? "cordoned" : "ready"
+        let name = escape(node.name)
+        let cpu =
+            "\(Quantity.format(node.inventory.cpu.schedulableCores)) cores" + (node.usage?.cpuUtilization.map { ", \(Self.percent($0)) busy" } ?? "")
+        var gpus = ""
+        for gpu in node.inventory.gpus {
+            let used = usage[gpu.index]?.memoryUsedBytes ?? gpu.memoryUsedBytes ?? 0
+            let util = (usage[gpu.index]?.utilizationPercent ?? gpu.utilizationPercent ?? 0) / 100
+            let memory = gpu.memoryTotalBytes > 0 ? Double(used) / Double(gpu.memoryTotalBytes) : 0
+            let title =
+                "GPU \(gpu.index) \(names.model(gpu.name)): \(names.bytes(used)) of \(names.bytes(gpu.memoryTotalBytes)) used, \(Self.percent(util)) busy"
+            gpus += "<span class=\"gpu\" role=\"img\" title=\"\(escape(title))\"><span class=\"mem\" style=\"height:\(Self.width(memory))%\"></span>"
+            gpus += "<span class=\"util\" style=\"height:\(Self.width(util))%\"></span></span>"
+        }
+        var row = "<tr id=\"node-\(name)\"><th scope=\"row\">\(name)</th><td><span class=\"badge \(state)\">\(state)</span></td>"
+        row +=
+            "<td>\(escape(cpu))</td><td>\(Quantity.formatBytes(node.inventory.memoryBytes))</td><td class=\"gpus\">\(gpus.isEmpty ? "–" : gpus)</td>"
+        row += "<td>\(node.inventory.pricing?.hourlyPrice.map { "$\(Self.cents($0))/h" } ?? "–")</td><td>\(node.jobs?.count ?? 0)</td>"
+        if admin {
+            row += "<td>"
+            for action in node.cordoned ? ["uncordon"] : ["cordon", "drain"] {
+                row +=
+                    "<form method=\"post\" action=\"/ui/nodes/\(name)/\(action)\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\">"
+                row += "<button type=\"submit\" aria-label=\"\(action) \(name)\">\(action)</button></form>"
+            }
+            row += "</td>"
+        }
+        return row + "</tr>"
     }
 
     // MARK: - Jobs
@@ -112,10 +143,26 @@ extension APIRoutes {
         if let tenant { try AccessControl.requireVisible(identity, tenant: identity.sees(tenant) ? tenant : nil, resource: "tenant \(tenant)") }
         let pageSize = 100
         let before = parameters["before"].flatMap { Int64($0) }
-        // Newest first: the store lists in submission order, so read all that match and take the page.
-        let all = try await plane.jobs(JobQuery(states: state.map { [$0] }, tenant: tenant)).filter { identity.sees($0.job.tenant) }
-        let older = all.reversed().filter { before == nil || $0.job.sequence < before! }
-        let shown = Array(older.prefix(pageSize))
+        // Newest first, a page at a time (one more than shown, to know whether there is a next page).
+        var shown: [JobView] = []
+        var cursor = before
+        var more = false
+        while shown.count <= pageSize {
+            let batch = try await plane.jobs(
+                JobQuery(states: state.map { [$0] }, tenant: tenant, beforeSequence: cursor, newestFirst: true, limit: 4 * pageSize)
+            )
+            shown += batch.filter { identity.sees($0.job.tenant) }
+            guard batch.count == 4 * pageSize, let last = batch.last else { break }
+            cursor = last.job.sequence
+        }
+        if shown.count > pageSize {
+            more = true
+            shown = Array(shown.prefix(pageSize))
+        }
+        let counts = try await plane.jobCounts(
+            for: tenant.map { Identity(actor: identity.actor, role: identity.role, tenant: $0, scope: [$0]) } ?? identity
+        )
+        let total = state.map { counts[$0] ?? 0 } ?? counts.values.reduce(0, +)
         let tenants = await directory.tenants(visibleTo: identity).map(\.name).filter { identity.scope?.contains($0) ?? true }
         var page = WebPage(title: "Jobs", name: "jobs")
         func link(_ sequence: Int64) -> String {
@@ -126,11 +173,11 @@ extension APIRoutes {
         }
         page.context = [
             "summary":
-                "\(all.count) job\(all.count == 1 ? "" : "s")\(state.map { " \($0.rawValue)" } ?? "")\(tenant.map { " in \($0)" } ?? ""); newest first.",
+                "\(total) job\(total == 1 ? "" : "s")\(state.map { " \($0.rawValue)" } ?? "")\(tenant.map { " in \($0)" } ?? ""); newest first.",
             "states": JobState.allCases.map { ["name": $0.rawValue, "selected": $0 == state] },
             "filterTenants": tenants.map { ["name": $0, "selected": $0 == tenant] },
             "tenants": tenants.map { ["name": $0, "selected": $0 == identity.tenant] },
-            "openForm": all.isEmpty,
+            "openForm": total == 0,
             "jobs": shown.map { view -> [String: Any] in
                 let job = view.job
                 return [
@@ -140,7 +187,7 @@ extension APIRoutes {
                     "reason": job.reason ?? (job.exitCode.map { "exit \($0)" } ?? ""),
                 ]
             },
-            "next": older.count > pageSize ? link(shown.last!.job.sequence) : false,
+            "next": more ? link(shown.last!.job.sequence) : false,
             "previous": before != nil ? "/ui/jobs" + (state.map { "?state=\($0.rawValue)" } ?? "") : false,
         ]
         return page
@@ -264,9 +311,8 @@ extension APIRoutes {
         let from = parameters["from"].flatMap(CostDates.parse) ?? CostDates.month(time).start
         let to = parameters["to"].flatMap(CostDates.parse) ?? time
         guard from < to else { throw APIError(.badRequest, "invalid_field", "from: must be before to") }
-        let byTenant = try await plane.costs(groupBy: .tenant, from: from, to: to, for: identity)
-        let byCloud = try await plane.costs(groupBy: .cloud, from: from, to: to, for: identity)
-        let byDay = try await plane.costs(groupBy: .day, from: from, to: to, for: identity)
+        let reports = try await plane.costReports([.tenant, .cloud, .day], from: from, to: to, for: identity)
+        let (byTenant, byCloud, byDay) = (reports[0], reports[1], reports[2])
         let forecast = try await plane.forecast(metric: "cost", tenant: nil, days: 28, horizon: 14, for: identity)
         let budgets = try await plane.budgetStatuses(for: identity)
         var page = WebPage(title: "Costs", name: "costs")
@@ -355,6 +401,26 @@ extension APIRoutes {
             ]
         }
         return page
+    }
+}
+
+/// Names the nodes page repeats thousands of times (GPU models, memory sizes), each worked out once.
+struct NodeRowNames {
+    private var models: [String: String] = [:]
+    private var sizes: [Int64: String] = [:]
+
+    mutating func model(_ name: String) -> String {
+        if let known = models[name] { return known }
+        let model = SVGCharts.escape(GPUModelName.normalize(name))
+        models[name] = model
+        return model
+    }
+
+    mutating func bytes(_ value: Int64) -> String {
+        if let known = sizes[value] { return known }
+        let text = Quantity.formatBytes(value)
+        sizes[value] = text
+        return text
     }
 }
 

@@ -150,8 +150,14 @@ extension APIRoutes {
         guard let token = WebSession.token(request) else { return WebSession.redirect("/ui/sign-in") }
         let session = WebRequest(identity: identity, token: token)
         do {
+            let started = ContinuousClock.now
             let page = try await build(session)
-            return html(page.render(session))
+            var response = html(page.render(session))
+            // How long the page took to gather and render, for browsers' developer tools and `allot bench console`.
+            let elapsed = ContinuousClock.now - started
+            let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
+            response.headers[HTTPField.Name("Server-Timing")!] = "render;dur=\(String(format: "%.1f", milliseconds))"
+            return response
         } catch let error as APIError {
             var page = WebPage(title: "Error", name: "error-page")
             page.error = error.message
