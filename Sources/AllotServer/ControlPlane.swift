@@ -115,6 +115,16 @@ public actor ControlPlane {
             let periods = try await store.billingPeriods(overlapping: recent, .greatestFiniteMagnitude)
             for period in periods where period.end == nil { openBilling[period.node] = period }
             ledger = CostLedger(since: recent, attempts: try await store.attempts(overlapping: recent, .greatestFiniteMagnitude), periods: periods)
+            // A priced node without an open billing period (one recorded before periods were kept) starts one now.
+            var billing = WriteBatch()
+            for node in nodes.values.sorted(by: { $0.name < $1.name })
+            where openBilling[node.name] == nil && node.inventory.pricing?.hourlyPrice != nil {
+                billing.billing += openBilling(for: node, at: time)
+            }
+            if !billing.isEmpty {
+                try await store.commit(billing)
+                ledger.record(billing)
+            }
             decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
             nextSequence = try await store.lastJobSequence() + 1
             var batch = WriteBatch()

@@ -45,6 +45,7 @@ import Testing
         let report = try #require(
             text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         )
+        print("console check: \(text.split(separator: "\n").last ?? "")")
         #expect(report["pages"] as? Int == 14)
         #expect((report["screenshots"] as? Int ?? 0) >= 16)
         let shots = try FileManager.default.contentsOfDirectory(atPath: screenshots)

@@ -62,7 +62,7 @@ extension APIRoutes {
                 [
                     "name": resource.name, "allocatedPercent": Self.width(resource.allocatedRatio),
                     "allocatedText": Self.percent(resource.allocatedRatio),
-                    "usedPercent": Self.width(resource.usedRatio ?? 0), "usedText": resource.usedRatio.map(Self.percent) ?? "not measured",
+                    "usedPercent": Self.width(resource.usedRatio ?? 0), "usedText": resource.usedRatio.map(Self.percent) ?? "–",
                 ]
             },
             "jobStates": JobState.allCases.map { ["state": $0.rawValue, "count": counts[$0] ?? 0] },

@@ -32,6 +32,8 @@
     function schedule() { if (!pending) { pending = setTimeout(refresh, 1000); } }
     events.addEventListener("job", schedule);
     events.addEventListener("node", schedule);
+    // Give the connection back when leaving: browsers allow few per server.
+    window.addEventListener("pagehide", function () { events.close(); });
   }
   function follow() {
     var logs = document.getElementById("logs");
