@@ -12,12 +12,21 @@ import Testing
 @Suite struct WebConsoleTests {
     static let pages = ["/ui/overview", "/ui/nodes", "/ui/jobs", "/ui/tenants", "/ui/costs", "/ui/recommendations", "/ui/offers?gpus=A100:8"]
 
+    /// The sign-in form's CSRF cookie and value.
+    func signInForm(_ client: some TestClientProtocol) async throws -> (cookie: String, value: String) {
+        let page = try await client.execute(uri: "/ui/sign-in", method: .get)
+        let cookie = try #require(page.headers[.setCookie])
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
+        return (String(cookie.split(separator: ";")[0]), try csrf(in: String(buffer: page.body)))
+    }
+
     func signIn(_ client: some TestClientProtocol, _ secret: String) async throws -> String {
+        let form = try await signInForm(client)
         let response = try await client.execute(
             uri: "/ui/sign-in",
             method: .post,
-            headers: [.contentType: "application/x-www-form-urlencoded"],
-            body: ByteBuffer(string: "token=\(secret)")
+            headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
+            body: ByteBuffer(string: "token=\(secret)&csrf=\(form.value)")
         )
         #expect(response.status == .seeOther)
         let cookie = try #require(response.headers[.setCookie])
@@ -43,13 +52,27 @@ import Testing
             }
             let signInPage = try await client.execute(uri: "/ui/sign-in", method: .get)
             #expect(signInPage.status == .ok && String(buffer: signInPage.body).contains("<label for=\"token\">"))
+            let signInFields = try await signInForm(client)
             let refused = try await client.execute(
                 uri: "/ui/sign-in",
                 method: .post,
-                headers: [.contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "token=allot_wrong")
+                headers: [.contentType: "application/x-www-form-urlencoded", .cookie: signInFields.cookie],
+                body: ByteBuffer(string: "token=allot_wrong&csrf=\(signInFields.value)")
             )
-            #expect(refused.status == .unauthorized && refused.headers[.setCookie] == nil)
+            #expect(refused.status == .unauthorized && refused.headers[.setCookie]?.hasPrefix("allot_session") != true)
+            // A sign-in posted from elsewhere (no form cookie, or a value that does not match) is refused, even with a
+            // good token: no one can sign a browser into their account behind its back.
+            for (cookie, value) in [(nil, signInFields.value), (signInFields.cookie, "forged")] {
+                var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+                if let cookie { headers[.cookie] = cookie }
+                let forged = try await client.execute(
+                    uri: "/ui/sign-in",
+                    method: .post,
+                    headers: headers,
+                    body: ByteBuffer(string: "token=\(admin)&csrf=\(value)")
+                )
+                #expect(forged.status == .forbidden && forged.headers[.setCookie]?.hasPrefix("allot_session") != true)
+            }
 
             let cookie = try await signIn(client, admin)
             var token = ""

@@ -21,14 +21,16 @@ extension APIRoutes {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: asset.bytes))
             )
         }
-        router.get("/ui/sign-in") { _, _ in html(WebPage(title: "Sign in", name: "sign-in").render([:])) }
+        router.get("/ui/sign-in") { _, _ in signInPage(error: nil, status: .ok) }
         router.post("/ui/sign-in") { request, _ in
             var request = request
-            let token = WebSession.form(try await body(&request))["token"]?.trimmingCharacters(in: .whitespaces) ?? ""
+            let fields = WebSession.form(try await body(&request))
+            guard let expected = WebSession.cookie(WebSession.signInCookieName, request), fields["csrf"] == expected else {
+                return signInPage(error: "The sign-in form expired or came from elsewhere: try again.", status: .forbidden)
+            }
+            let token = fields["token"]?.trimmingCharacters(in: .whitespaces) ?? ""
             guard !token.isEmpty, let identity = await directory.identify(token), identity.role != nil else {
-                var page = WebPage(title: "Sign in", name: "sign-in")
-                page.error = "That token is not valid (unknown, expired, revoked, or an agent token)."
-                return html(page.render([:]), status: .unauthorized)
+                return signInPage(error: "That token is not valid (unknown, expired, revoked, or an agent token).", status: .unauthorized)
             }
             return WebSession.redirect("/ui/overview", cookie: WebSession.setCookie(token))
         }
@@ -115,6 +117,16 @@ extension APIRoutes {
             return WebSession.redirect("/ui/recommendations")
         }
         router.get("/ui/offers") { request, context in try await show(request, context) { try offersPage($0, query(request)) } }
+    }
+
+    /// The sign-in form with a fresh CSRF value, set as its cookie too.
+    func signInPage(error: String?, status: HTTPResponse.Status) -> Response {
+        let value = Authenticator.newToken()
+        var page = WebPage(title: "Sign in", name: "sign-in")
+        page.error = error
+        var response = html(page.render(["csrf": value]), status: status)
+        response.headers[.setCookie] = WebSession.signInCookie(value)
+        return response
     }
 
     /// The query string as fields.

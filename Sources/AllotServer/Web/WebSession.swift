@@ -10,15 +10,25 @@ enum WebSession {
     /// Twelve hours.
     static let lifetimeSeconds = 43_200
 
+    /// The sign-in form's own CSRF cookie (there is no session yet): the form repeats its value, which a page on
+    /// another site can neither read nor make the browser send.
+    static let signInCookieName = "allot_sign_in"
+
     /// The session token from the request's cookies.
-    static func token(_ request: Request) -> String? {
+    static func token(_ request: Request) -> String? { cookie(cookieName, request) }
+
+    static func cookie(_ name: String, _ request: Request) -> String? {
         for header in request.headers[values: .cookie] {
             for part in header.split(separator: ";") {
                 let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0] == cookieName, !pair[1].isEmpty { return String(pair[1]) }
+                if pair.count == 2, pair[0] == name, !pair[1].isEmpty { return String(pair[1]) }
             }
         }
         return nil
+    }
+
+    static func signInCookie(_ value: String) -> String {
+        "\(signInCookieName)=\(value); Path=/ui/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600"
     }
 
     static func setCookie(_ token: String) -> String {
