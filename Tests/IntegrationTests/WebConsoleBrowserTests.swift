@@ -13,7 +13,8 @@ import Testing
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "headless Chromium is needed (Debian package chromium; .ci/run installs it)"
         )
-        let cluster = try await LiveCluster()
+        // Two-second scans: a heavily loaded machine (the whole suite runs at once) must not see the agents as down.
+        let cluster = try await LiveCluster(scanInterval: 2)
         defer { cluster.stop() }
         try cluster.startAgent("gpu-a", resources: "cpu=4,memory=8GiB,gpus=2xA100:80GiB", pricing: "cloud=aws,region=us-east-1,type=p4d.24xlarge")
         try cluster.startAgent("cpu-b", resources: "cpu=2,memory=4GiB", pricing: "cloud=on-prem,price=0.4")
