@@ -266,70 +266,6 @@ public final class SQLiteStore: AllotStore {
         return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
     }
 
-    public func attempts(overlapping from: Double, _ to: Double) async throws(StoreError) -> [JobAttempt] {
-        let records = try await read { db in
-            try String.fetchAll(
-                db,
-                sql: "SELECT record FROM job_attempt WHERE charged_from < ? AND (ended_at IS NULL OR ended_at > ?) ORDER BY job, number",
-                arguments: [to, from]
-            )
-        }
-        return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
-    }
-
-    public func billingPeriods(overlapping from: Double, _ to: Double) async throws(StoreError) -> [NodeBillingPeriod] {
-        let records = try await read { db in
-            try String.fetchAll(
-                db,
-                sql: "SELECT record FROM node_billing WHERE start < ? AND (end IS NULL OR end > ?) ORDER BY node, start",
-                arguments: [to, from]
-            )
-        }
-        return try records.map { text throws(StoreError) in try Self.decode(NodeBillingPeriod.self, text) }
-    }
-
-    // MARK: - Budgets and feedback
-
-    public func saveBudget(_ budget: Budget) async throws(StoreError) {
-        let record = try Self.encode(budget)
-        try await write { db in
-            try db.execute(
-                sql: "INSERT INTO budget (name, record) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
-                arguments: [budget.name, record]
-            )
-        }
-    }
-
-    public func deleteBudget(_ name: String) async throws(StoreError) {
-        try await write { db in try db.execute(sql: "DELETE FROM budget WHERE name = ?", arguments: [name]) }
-    }
-
-    public func budgets() async throws(StoreError) -> [Budget] {
-        let records = try await read { db in try String.fetchAll(db, sql: "SELECT record FROM budget ORDER BY name") }
-        return try records.map { text throws(StoreError) in try Self.decode(Budget.self, text) }
-    }
-
-    public func appendFeedback(_ entry: FeedbackEntry) async throws(StoreError) -> FeedbackEntry {
-        try await write { db in
-            let next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) + 1 FROM feedback")) ?? 1
-            var stored = entry
-            stored.sequence = next
-            let record = String(decoding: try JSONEncoder().encode(stored), as: UTF8.self)
-            try db.execute(sql: "INSERT INTO feedback (sequence, tenant, record) VALUES (?, ?, ?)", arguments: [next, stored.tenant, record])
-            return stored
-        }
-    }
-
-    public func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry] {
-        let rows = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT tenant, record FROM feedback ORDER BY sequence").map { row in
-                (row["tenant"] as String, row["record"] as String)
-            }
-        }
-        return try rows.filter { row in tenants.map { $0.contains(row.0) } ?? true }
-            .map { row throws(StoreError) in try Self.decode(FeedbackEntry.self, row.1) }
-    }
-
     public func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
         try await write { db in
             let next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM job_log WHERE job = ?", arguments: [job])) ?? 1
@@ -439,7 +375,7 @@ public final class SQLiteStore: AllotStore {
         return try records.map { text throws(StoreError) in try Self.decode(AuditEntry.self, text) }
     }
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.write(body)
         } catch let error as StoreError {
@@ -449,7 +385,7 @@ public final class SQLiteStore: AllotStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
             return try await pool.read(body)
         } catch {
@@ -457,7 +393,7 @@ public final class SQLiteStore: AllotStore {
         }
     }
 
-    private static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String {
+    static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String {
         do {
             return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
         } catch {
@@ -465,7 +401,7 @@ public final class SQLiteStore: AllotStore {
         }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws(StoreError) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws(StoreError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(text.utf8))
         } catch {
