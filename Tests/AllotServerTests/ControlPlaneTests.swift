@@ -30,7 +30,7 @@ func submission(cpu: Double = 1, gpus: Int = 0, maxAttempts: Int = 3, command: [
     )
 }
 
-func makePlane(_ store: MemoryStore, _ clock: ManualClock) async throws -> ControlPlane {
+func makePlane(_ store: any AllotStore, _ clock: ManualClock) async throws -> ControlPlane {
     let configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0, scanIntervalSeconds: 1))
     return try await ControlPlane.start(store: store, configuration: configuration, now: { clock.now })
 }

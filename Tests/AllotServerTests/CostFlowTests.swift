@@ -12,11 +12,6 @@ import Testing
 @Suite struct CostFlowTests {
     static let admin = Identity(actor: "t", role: .admin, tenant: "default", scope: nil)
 
-    func plane(_ store: any AllotStore, _ clock: ManualClock) async throws -> ControlPlane {
-        let configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0, scanIntervalSeconds: 1))
-        return try await ControlPlane.start(store: store, configuration: configuration, now: { clock.now })
-    }
-
     func join(_ plane: ControlPlane, _ name: String, cpu: Int, gpus: Int, pricing: String, gpuGiB: Int64 = 80) async throws {
         var node = inventory(name, cpu: cpu, gpus: gpus)
         node.gpus = node.gpus.map { gpu in
@@ -47,7 +42,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("allot-costs-\(UUID().uuidString).sqlite").path
         let store = try SQLiteStore(path: path)
         let clock = ManualClock()
-        let plane = try await plane(store, clock)
+        let plane = try await makePlane(store, clock)
         let start = clock.now
         // $16/h for eight GPUs (on premises), and an AWS m6i.4xlarge priced from the catalog.
         try await join(plane, "gpu8", cpu: 32, gpus: 8, pricing: "cloud=on-prem,price=16")
@@ -122,7 +117,7 @@ import Testing
     @Test func budgetsAnnounceEachThresholdOnceAndAHardOneRefusesNewJobs() async throws {
         let clock = ManualClock()
         let store = MemoryStore()
-        let plane = try await plane(store, clock)
+        let plane = try await makePlane(store, clock)
         let events = plane.subscribe(scope: ["acme"])
         try await join(plane, "gpu8", cpu: 32, gpus: 8, pricing: "cloud=on-prem,price=16")
         let job = try await submit(plane, tenant: "acme", gpus: 8)
@@ -210,7 +205,7 @@ import Testing
             )
         }
         try await store.commit(batch)
-        let plane = try await plane(store, clock)
+        let plane = try await makePlane(store, clock)
         let demand = try await plane.forecast(metric: "gpu-hours", tenant: nil, days: 28, horizon: 7, for: Self.admin)
         #expect(demand.history.map(\.value) == (0..<28).map { Double(pattern[$0 % 7] * 10) })
         #expect(demand.model == "holt-winters" && demand.forecast.count == 7 && demand.backtestMAPE != nil)
@@ -228,7 +223,7 @@ import Testing
 
     @Test func cloudNodesGetCheaperOfferSpotAndCommitmentRecommendations() async throws {
         let clock = ManualClock()
-        let plane = try await plane(MemoryStore(), clock)
+        let plane = try await makePlane(MemoryStore(), clock)
         // Both machines have eight 40 GB A100s.
         try await join(plane, "a2", cpu: 96, gpus: 8, pricing: "cloud=gcp,region=europe-west4,type=a2-highgpu-8g", gpuGiB: 40)
         var request = submission(gpus: 8)
@@ -260,7 +255,7 @@ import Testing
     @Test func feedbackChangesWhatIsRecommendedNext() async throws {
         let store = MemoryStore()
         let clock = ManualClock()
-        var plane = try await plane(store, clock)
+        var plane = try await makePlane(store, clock)
         try await join(plane, "n1", cpu: 8, gpus: 8, pricing: "cloud=aws,region=us-east-1,type=p4de.24xlarge,price=40")
         try await join(plane, "n2", cpu: 8, gpus: 8, pricing: "cloud=aws,region=us-east-1,type=p4de.24xlarge,price=30")
         func cheaper(_ target: String) async -> Recommendation? {
@@ -288,7 +283,7 @@ import Testing
 
         // The decision outlives a restart.
         await settle(plane)
-        plane = try await self.plane(store, clock)
+        plane = try await makePlane(store, clock)
         #expect(await cheaper("n1") == nil)
         // n1 comes back at a price where the savings have more than doubled: the recommendation returns.
         clock.advance(5)
