@@ -61,6 +61,12 @@ let package = Package(
             dependencies: ["AllotAPI", "AllotCore"],
             swiftSettings: strictSettings
         ),
+        // Test helpers shared by test targets: a store that fails writes on demand.
+        .target(
+            name: "AllotTestSupport",
+            dependencies: ["AllotStore", "AllotAPI"],
+            swiftSettings: strictSettings
+        ),
         // The embedded SQLite store (GRDB).
         .target(
             name: "AllotStoreSQLite",
@@ -171,8 +177,9 @@ let package = Package(
         .testTarget(
             name: "AllotServerTests",
             dependencies: [
-                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", "AllotCloud",
+                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", "AllotCloud", "AllotTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),

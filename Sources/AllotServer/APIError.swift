@@ -30,5 +30,10 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    static func from(_ error: StoreError) -> APIError { APIError(.internalServerError, "store_error", error.message) }
+    /// The store failed: the change was not made and may be tried again (`503`, with `Retry-After`).
+    static func from(_ error: StoreError) -> APIError { storeUnavailable(error.message) }
+
+    static func storeUnavailable(_ reason: String) -> APIError {
+        APIError(.serviceUnavailable, "store_unavailable", "the store is unavailable (\(reason)); nothing was changed, try again")
+    }
 }

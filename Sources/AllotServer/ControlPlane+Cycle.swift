@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import Logging
 
 extension ControlPlane {
     /// One scheduling cycle: the scheduler's actions become job records, made durable, then agents are woken.
@@ -9,15 +10,20 @@ extension ControlPlane {
         let started = ContinuousClock.now
         let actions = scheduler.schedule(now: time)
         metrics.record(metrics.cycleDuration, since: started)
-        await carryOut(actions, at: time)
+        do {
+            try await carryOut(actions, at: time)
+        } catch {
+            // The store failed: memory is reloaded from it and the cycle runs again once it takes writes.
+            logger.debug("scheduling cycle not recorded", metadata: ["error": "\(error.message)"])
+        }
     }
 
-    /// Turns scheduler actions into job records, makes them durable, then wakes the agents.
-    func carryOut(_ actions: [SchedulerAction], at time: Double) async {
+    /// Turns scheduler actions into job records, makes them durable, then wakes the agents. The scheduler
+    /// has already changed: this must run in the same turn as the call that produced `actions`.
+    func carryOut(_ actions: [SchedulerAction], at time: Double) async throws(APIError) {
         guard !actions.isEmpty else { return }
         var batch = WriteBatch()
         var touched: [String] = []
-        var bound: [String] = []
         for action in actions {
             switch action {
             case .bind(let id, let placements):
@@ -29,9 +35,7 @@ extension ControlPlane {
                 job.reason = nil
                 if job.attempt == 1 { metrics.queueWait.record(duration: .seconds(max(0, time - job.submittedAt))) }
                 replicaExits[job.id] = nil
-                active[job.id] = job
-                unpersisted.insert(job.id)
-                bound.append(job.id)
+                setActive(job.id, job)
                 batch.updateJobs.append(job)
                 batch.attempts.append(
                     JobAttempt(
@@ -57,28 +61,30 @@ extension ControlPlane {
                 job.placements = nil
                 job.startedAt = nil
                 job.reason = "preempted by \(by)"
-                active[job.id] = job
+                setActive(job.id, job)
                 batch.updateJobs.append(job)
             case .resize(let id, let replica, let cpu, let memory):
                 guard var job = active[id.rawValue], var placements = job.placements, replica < placements.count else { continue }
                 placements[replica].cpuMillis = cpu
                 placements[replica].memoryBytes = memory
                 job.placements = placements
-                active[job.id] = job
+                setActive(job.id, job)
                 batch.updateJobs.append(job)
             case .requeue:
                 // A cycle never requeues: lost nodes are handled by tick(), which calls removeNode.
                 break
             }
         }
-        do {
-            try await persist(batch)
-        } catch {
-            // The records stay in memory; the next write carries them again.
-        }
-        unpersisted.subtract(bound)
+        try await persist(batch)
         for job in batch.updateJobs { publish(job) }
         notify(touched)
+    }
+
+    /// Takes a job out of the scheduler; one it does not hold is logged, not fatal.
+    func forget(_ id: String) {
+        do { try scheduler.cancel(TaskID(id)) } catch {
+            logger.debug("job not in the scheduler", metadata: ["job.id": "\(id)", "error": "\(error.message)"])
+        }
     }
 
     func endedAttempt(_ job: Job, outcome: String, at time: Double, exitCode: Int32? = nil) -> JobAttempt {
@@ -104,16 +110,16 @@ extension ControlPlane {
         job.placements = nil
         job.startedAt = nil
         if job.cancelRequestedAt != nil || job.retries + 1 >= job.maxAttempts {
-            try? scheduler.cancel(TaskID(id))
+            forget(id)
             job.state = job.cancelRequestedAt != nil ? .cancelled : .lost
             job.finishedAt = time
             job.reason = job.state == .cancelled ? "cancelled" : "\(reason); no attempts left (\(job.maxAttempts))"
-            active[id] = nil
+            setActive(id, nil)
         } else {
             job.retries += 1
             job.state = .pending
             job.reason = "\(reason); requeued (retry \(job.retries) of \(job.maxAttempts - 1))"
-            active[id] = job
+            setActive(id, job)
         }
         return (job, attempt)
     }
@@ -121,12 +127,17 @@ extension ControlPlane {
     /// Marks down every ready node that missed three scan intervals of heartbeats and requeues its work;
     /// ends the drain of drained nodes. The server calls this every scan interval.
     public func tick() async {
-        let time = now()
+        var time = now()
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
         await recorder.maintain(now: time)
-        if time - budgetState.checkedAt >= configuration.budgetCheckSeconds { try? await checkBudgets() }
+        if time - budgetState.checkedAt >= configuration.budgetCheckSeconds {
+            do { try await checkBudgets() } catch { logger.warning("budget check failed", metadata: ["error": "\(error.message)"]) }
+        }
         if time - CostLedger.keepSeconds - ledger.since > 86_400 { ledger.forget(before: time - CostLedger.keepSeconds) }
+        // Nodes are marked down only when that can be recorded; agents that report keep theirs alive meanwhile.
+        guard storeFailure == nil else { return }
+        time = now()
         let limit = 3 * configuration.scanIntervalSeconds
         var batch = WriteBatch()
         for (node, entries) in vacating {
@@ -145,7 +156,11 @@ extension ControlPlane {
                 batch.billing += closeBilling(name, at: time)
                 scheduled.remove(name)
                 vacating[name] = nil
-                let actions = (try? scheduler.removeNode(NodeID(name), reason: "node \(name) down")) ?? []
+                let actions: [SchedulerAction]
+                do { actions = try scheduler.removeNode(NodeID(name), reason: "node \(name) down") } catch {
+                    logger.error("a ready node was not in the scheduler", metadata: ["node.name": "\(name)", "error": "\(error.message)"])
+                    actions = []
+                }
                 for case .requeue(let id, let reason) in actions {
                     if let (job, attempt) = requeueAfterLoss(id.rawValue, reason: reason, at: time) {
                         batch.updateJobs.append(job)
@@ -159,7 +174,13 @@ extension ControlPlane {
             }
         }
         guard !batch.isEmpty else { return }
-        try? await persist(batch)
+        for node in batch.nodes where node.state == .down {
+            logger.warning("node down: no heartbeat", metadata: ["node.name": "\(node.name)", "silent.seconds": "\(time - node.lastHeartbeatAt)"])
+        }
+        do { try await persist(batch) } catch {
+            logger.debug("node changes not recorded", metadata: ["error": "\(error.message)"])
+            return
+        }
         for job in batch.updateJobs { publish(job) }
         for node in batch.nodes { publish(node) }
         requestCycle()

@@ -2,11 +2,13 @@ import AllotAPI
 import AllotCore
 import AllotStore
 import HTTPTypes
+import Logging
 
 extension ControlPlane {
     /// Accepts a job: checked against the scheduler (fields, and that it could fit the empty cluster), made
     /// durable, then queued. Returns once it is on disk.
     public func submit(_ submission: JobSubmission) async throws(APIError) -> Job {
+        try requireWritable()
         let sequence = nextSequence
         nextSequence += 1
         let id = "job-\(sequence)"
@@ -38,7 +40,10 @@ extension ControlPlane {
         )
         admitting[id] = job
         defer { admitting[id] = nil }
-        do { try await persist(WriteBatch(insertJobs: [job])) } catch { throw APIError.from(error) }
+        let loaded = generation
+        try await persist(WriteBatch(insertJobs: [job]))
+        // Memory was reloaded from the store since the insert committed: the job is there already.
+        guard generation == loaded else { return job }
         do {
             try scheduler.submit(task, now: job.submittedAt)
             active[id] = job
@@ -48,7 +53,8 @@ extension ControlPlane {
             failed.state = .failed
             failed.finishedAt = now()
             failed.reason = error.message
-            try? await persist(WriteBatch(updateJobs: [failed]))
+            logger.warning("job accepted but could not be queued", metadata: ["job.id": "\(id)", "reason": "\(error.message)"])
+            if storeFailure == nil { queue(WriteBatch(updateJobs: [failed])) } else { carried.updateJobs.append(failed) }
             publish(failed)
             return failed
         }
@@ -64,6 +70,7 @@ extension ControlPlane {
             guard let stored = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
             return stored
         }
+        try requireWritable()
         let time = now()
         var batch = WriteBatch()
         let nodesOfJob = (job.placements ?? []).map(\.node.rawValue)
@@ -71,18 +78,18 @@ extension ControlPlane {
         if job.state == .running && !nodeDown {
             job.cancelRequestedAt = time
             job.reason = "cancel requested"
-            active[id] = job
+            setActive(id, job)
         } else {
             if job.state != .pending { batch.attempts.append(endedAttempt(job, outcome: "cancelled", at: time)) }
-            try? scheduler.cancel(TaskID(id))
+            forget(id)
             job.state = .cancelled
             job.finishedAt = time
             job.reason = "cancelled"
-            active[id] = nil
+            setActive(id, nil)
             requestCycle()
         }
         batch.updateJobs.append(job)
-        do { try await persist(batch) } catch { throw APIError.from(error) }
+        try await persist(batch)
         publish(job)
         notify(nodesOfJob)
         return job

@@ -4,6 +4,7 @@ import AllotCore
 import AllotStore
 import Foundation
 import HTTPTypes
+import Logging
 
 extension ControlPlane {
     /// Takes an agent's report: joins or revives its node, records usage, job starts and exits, and output.
@@ -26,27 +27,40 @@ extension ControlPlane {
             throw APIError(.unprocessableContent, "invalid_field", "node: a node name must be 1 to 253 characters without '/'")
         }
         let time = now()
+        if scheduled.contains(name) {
+            nodes[name]?.lastHeartbeatAt = time
+            if let usage = report.usage { nodes[name]?.usage = usage }
+        }
+        // Output first (an exit is taken only with its output stored); a failure is answered, and the agent
+        // sends the report again.
+        for output in report.output {
+            guard let job = active[output.id], job.attempt == output.attempt, output.text.utf8.count <= 1 << 20 else { continue }
+            try requireWritable()
+            do { _ = try await store.appendLog(job: job.id, stream: output.stream, text: output.text) } catch {
+                logger.warning("job output not stored", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
+                throw APIError.from(error)
+            }
+        }
+        let samples = usageSamples(node: name, usage: report.usage, jobs: report.jobs, at: time)
+        if !samples.isEmpty { await recorder.record(samples, at: time) }
+        // From here on, memory changes and their write are queued in one turn.
         var batch = WriteBatch()
         if !scheduled.contains(name) {
             guard var inventory = report.inventory else { return true }
+            try requireWritable()
             try validate(inventory)
             inventory.pricing = try priced(inventory.pricing)
             var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
             node.inventory = inventory
             node.state = .ready
+            node.lastHeartbeatAt = time
+            if let usage = report.usage { node.usage = usage }
             nodes[name] = node
             addToScheduler(node)
             batch.nodes.append(node)
             batch.billing += openBilling(for: node, at: time)
+            logger.info("node ready", metadata: ["node.name": "\(name)"])
             requestCycle()
-        }
-        nodes[name]?.lastHeartbeatAt = time
-        if let usage = report.usage { nodes[name]?.usage = usage }
-        let samples = usageSamples(node: name, usage: report.usage, jobs: report.jobs, at: time)
-        if !samples.isEmpty { await recorder.record(samples, at: time) }
-        for output in report.output {
-            guard let job = active[output.id], job.attempt == output.attempt, output.text.utf8.count <= 1 << 20 else { continue }
-            _ = try? await store.appendLog(job: job.id, stream: output.stream, text: output.text)
         }
         var finished = false
         if let entries = vacating[name] {
@@ -62,9 +76,12 @@ extension ControlPlane {
                 let placements = job.placements, status.replica >= 0, status.replica < placements.count,
                 placements[status.replica].node.rawValue == name
             else { continue }
+            if status.state != .running || job.state == .scheduled { try requireWritable() }
             switch status.state {
             case .lost:
-                try? scheduler.requeue(TaskID(job.id))
+                do { try scheduler.requeue(TaskID(job.id)) } catch {
+                    logger.debug("lost job not in the scheduler", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
+                }
                 if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
                     batch.updateJobs.append(requeued)
                     batch.attempts.append(attempt)
@@ -77,7 +94,7 @@ extension ControlPlane {
                 job.state = .running
                 job.startedAt = time
                 job.limits = status.message
-                active[job.id] = job
+                setActive(job.id, job)
                 batch.updateJobs.append(job)
             case .exited, .failedToStart:
                 var exits = replicaExits[job.id] ?? [:]
@@ -100,8 +117,10 @@ extension ControlPlane {
                     job.reason = code == 0 ? nil : "exit code \(code)"
                 }
                 batch.attempts.append(endedAttempt(job, outcome: job.state.rawValue, at: time, exitCode: code))
-                try? scheduler.finish(TaskID(job.id))
-                active[job.id] = nil
+                do { try scheduler.finish(TaskID(job.id)) } catch {
+                    logger.debug("ended job not in the scheduler", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
+                }
+                setActive(job.id, nil)
                 replicaExits[job.id] = nil
                 batch.updateJobs.append(job)
                 notify(placements.map(\.node.rawValue))
@@ -109,7 +128,7 @@ extension ControlPlane {
             }
         }
         if !batch.isEmpty {
-            do { try await persist(batch) } catch { throw APIError.from(error) }
+            try await persist(batch)
             for job in batch.updateJobs { publish(job) }
             for node in batch.nodes { publish(node) }
         }
@@ -159,15 +178,27 @@ extension ControlPlane {
         for gpu in inventory.gpus where gpu.memoryTotalBytes < 0 { throw bad("gpus[\(gpu.index)].memoryTotalBytes must not be negative") }
     }
 
-    /// What a node must run now.
+    /// The jobs on a node as they are on disk: a change not yet durable shows the record before it.
+    func durableJobs(on name: String) -> [Job] {
+        var jobs = placedJobs(on: name).compactMap { id in staged[id] == nil ? active[id] : nil }
+        var extra = false
+        for entry in staged.values {
+            guard let job = entry.durable, job.placements?.contains(where: { $0.node.rawValue == name }) == true else { continue }
+            jobs.append(job)
+            extra = true
+        }
+        if extra { jobs.sort { $0.sequence < $1.sequence } }
+        return jobs
+    }
+
+    /// What a node must run now: only what is on disk, so that nothing starts, or stops, on a change that
+    /// may yet be undone.
     public func directive(for name: String, inventoryRequested: Bool = false) -> AgentDirective {
         var assignments: [Assignment] = []
         let inventory = nodes[name]?.inventory
         let held = Set((vacating[name] ?? []).map(\.forJob))
-        for id in placedJobs(on: name) {
-            guard let job = active[id], job.state == .scheduled || job.state == .running, job.cancelRequestedAt == nil,
-                !unpersisted.contains(job.id), !held.contains(job.id)
-            else { continue }
+        for job in durableJobs(on: name) {
+            guard job.state == .scheduled || job.state == .running, job.cancelRequestedAt == nil, !held.contains(job.id) else { continue }
             for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
                 var environment = job.environment
                 environment["ALLOT_JOB_ID"] = job.id
@@ -257,21 +288,22 @@ extension ControlPlane {
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
     public func setNode(_ name: String, action: String) async throws(APIError) -> NodeStatus {
         guard var node = nodes[name] else { throw APIError.notFound("node \(name)") }
+        try requireWritable()
         switch action {
         case "cordon", "drain":
             node.cordoned = true
             node.draining = action == "drain" && !placedJobs(on: name).isEmpty
-            if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }
+            if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }  // a ready node is always there
         case "uncordon":
             node.cordoned = false
             node.draining = false
-            if scheduled.contains(name) { try? scheduler.uncordon(NodeID(name)) }
+            if scheduled.contains(name) { try? scheduler.uncordon(NodeID(name)) }  // a ready node is always there
             requestCycle()
         default:
             throw APIError.notFound("action \(action)")
         }
         nodes[name] = node
-        do { try await persist(WriteBatch(nodes: [node])) } catch { throw APIError.from(error) }
+        try await persist(WriteBatch(nodes: [node]))
         publish(node)
         return self.node(name) ?? node
     }

@@ -7,9 +7,10 @@ extension ControlPlane {
     /// Takes the tenants' weights, guarantees and limits: the scheduler shares and reclaims by them, and
     /// admission refuses work beyond a limit, counting every tenant below the one that has it.
     public func setTenants(_ tenants: [Tenant]) throws(APIError) {
-        var policies: [TenantID: TenantPolicy] = [:]
-        for tenant in tenants { policies[TenantID(tenant.name)] = tenant.policy }
-        do { try scheduler.setTenantPolicies(policies) } catch { throw APIError(.unprocessableContent, "invalid_field", error.description) }
+        do { try scheduler.setTenantPolicies(Self.policies(tenants)) } catch {
+            throw APIError(.unprocessableContent, "invalid_field", error.description)
+        }
+        tenantSettings = tenants
         tenantLimits = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.limit.map { (tenant.name, $0) } })
         tenantParents = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.parent.map { (tenant.name, $0) } })
         requestCycle()
@@ -19,7 +20,18 @@ extension ControlPlane {
     /// without waiting for it: the call it records has already been answered for by its own durable write, and
     /// a graceful shutdown drains the writer. A crash can lose the entries of the last few milliseconds.
     public func recordAudit(_ entry: AuditEntry) {
-        queue(WriteBatch(audit: [entry]))
+        // While the store fails, entries wait with the other carried writes.
+        if storeFailure != nil {
+            carried.audit.append(entry)
+        } else {
+            queue(WriteBatch(audit: [entry]))
+        }
+    }
+
+    static func policies(_ tenants: [Tenant]) -> [TenantID: TenantPolicy] {
+        var policies: [TenantID: TenantPolicy] = [:]
+        for tenant in tenants { policies[TenantID(tenant.name)] = tenant.policy }
+        return policies
     }
 
     /// A tenant and its ancestors, nearest first.

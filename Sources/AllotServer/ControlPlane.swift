@@ -3,6 +3,7 @@ import AllotCore
 import AllotStore
 import Foundation
 import HTTPTypes
+import Logging
 
 /// The control plane: the scheduler state machine driven by API calls and agent reports, with every change
 /// made durable in the store before anyone acts on it.
@@ -28,8 +29,10 @@ public actor ControlPlane {
     var nodes: [String: NodeStatus] = [:]
     /// Nodes the scheduler currently holds (ready ones).
     var scheduled: Set<String> = [] { didSet { revision &+= 1 } }
-    /// Jobs whose latest binding is not yet durable: agents do not see them until it is.
-    var unpersisted: Set<String> = [] { didSet { revision &+= 1 } }
+    /// Active jobs whose latest change is not yet durable, each with the record agents may still act on
+    /// (`nil`: none). Directives show that record until the write that carries the change has committed, so
+    /// no agent starts, keeps or stops work on the strength of a change that may yet be undone.
+    var staged: [String: Staged] = [:] { didSet { revision &+= 1 } }
     /// Exit codes of the replicas of gang jobs that have ended, by job.
     var replicaExits: [String: [Int: Int32]] = [:]
     var directiveVersions: [String: Int] = [:] { didSet { revision &+= 1 } }
@@ -68,16 +71,40 @@ public actor ControlPlane {
     /// This process's identity in directives.
     let epoch = UUID().uuidString
 
+    let logger: Logger
+
     var queued = WriteBatch()
     var acknowledgements: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
     var writing = false
+    /// How many batches the writer has taken so far (a staged change waits for the take after it was made).
+    var takes = 0
     var shuttingDown = false
     var cycleRequested = false
     var cycling = false
+    /// Callers of ``quiesce()`` and ``flush()``, woken when the writer (and, for quiesce, the cycle) stops.
+    var quietWaiters: [CheckedContinuation<Void, Never>] = []
+    var flushWaiters: [CheckedContinuation<Void, Never>] = []
 
-    init(store: any AllotStore, history: any HistoryStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) throws(APIError)
-    {
+    /// Set while the store refuses writes: changes are answered `503 store_unavailable`, reads go on.
+    var storeFailure: StoreFailure?
+    /// Writes that must reach the store once it takes writes again: audit entries of failed batches and the
+    /// repairs found while reloading.
+    var carried = WriteBatch()
+    /// Bumped each time memory is reloaded from the store.
+    var generation = 0
+    /// The tenants last taken, applied again to a reloaded scheduler.
+    var tenantSettings: [Tenant] = []
+    var recovery: Task<Void, Never>?
+
+    init(
+        store: any AllotStore,
+        history: any HistoryStore,
+        configuration: ServerConfiguration,
+        logger: Logger,
+        now: @escaping @Sendable () -> Double
+    ) throws(APIError) {
         self.store = store
+        self.logger = logger
         recorder = UsageRecorder(store: history, configuration: configuration.history, checkpointSeconds: configuration.historyCheckpointSeconds)
         self.configuration = configuration
         self.now = now
@@ -94,73 +121,12 @@ public actor ControlPlane {
         store: any AllotStore,
         history: any HistoryStore = MemoryHistoryStore(),
         configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = Logger(label: "allot.server", factory: { _ in SwiftLogNoOpLogHandler() }),
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws(APIError) -> ControlPlane {
-        let plane = try ControlPlane(store: store, history: history, configuration: configuration, now: now)
-        try await plane.recover()
+        let plane = try ControlPlane(store: store, history: history, configuration: configuration, logger: logger, now: now)
+        try await plane.open()
         return plane
-    }
-
-    private func recover() async throws(APIError) {
-        let time = now()
-        do {
-            for var node in try await store.nodes() {
-                // Every known node gets three scan intervals from now to report again.
-                node.lastHeartbeatAt = time
-                node.state = .ready
-                nodes[node.name] = node
-                addToScheduler(node)
-            }
-            let recent = time - CostLedger.keepSeconds
-            let periods = try await store.billingPeriods(overlapping: recent, .greatestFiniteMagnitude)
-            for period in periods where period.end == nil { openBilling[period.node] = period }
-            ledger = CostLedger(since: recent, attempts: try await store.attempts(overlapping: recent, .greatestFiniteMagnitude), periods: periods)
-            // A priced node without an open billing period (one recorded before periods were kept) starts one now.
-            var billing = WriteBatch()
-            for node in nodes.values.sorted(by: { $0.name < $1.name })
-            where openBilling[node.name] == nil && node.inventory.pricing?.hourlyPrice != nil {
-                billing.billing += openBilling(for: node, at: time)
-            }
-            if !billing.isEmpty {
-                try await store.commit(billing)
-                ledger.record(billing)
-            }
-            decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
-            nextSequence = try await store.lastJobSequence() + 1
-            var batch = WriteBatch()
-            for var job in try await store.jobs(JobQuery(states: [.pending, .scheduled, .running])) {
-                if job.state != .pending, let placements = job.placements {
-                    do {
-                        let remaining = job.task.estimateSeconds.map { max(0, $0 - (time - (job.startedAt ?? job.scheduledAt ?? time))) }
-                        try scheduler.restore(job.task, replicas: placements.map { ($0.node, $0.gpuIndices) }, now: time, remainingSeconds: remaining)
-                        active[job.id] = job
-                        continue
-                    } catch {
-                        // Its allocation ends here: its attempt stops costing.
-                        batch.attempts.append(endedAttempt(job, outcome: "lost", at: time))
-                        job.state = .pending
-                        job.placements = nil
-                        job.reason = "requeued on restart: \(error.message)"
-                    }
-                }
-                do {
-                    try scheduler.submit(job.task, now: job.submittedAt)
-                    active[job.id] = job
-                } catch {
-                    job.state = .failed
-                    job.finishedAt = time
-                    job.reason = "cannot be queued on restart: \(error.message)"
-                }
-                batch.updateJobs.append(job)
-            }
-            if !batch.isEmpty {
-                try await store.commit(batch)
-                ledger.record(batch)
-            }
-        } catch {
-            throw APIError.from(error)
-        }
-        requestCycle()
     }
 
     func addToScheduler(_ node: NodeStatus) {
@@ -177,41 +143,71 @@ public actor ControlPlane {
 
     // MARK: - Persistence
 
-    /// Makes a batch durable, merged with whatever else is waiting, in call order.
-    func persist(_ batch: WriteBatch) async throws(StoreError) {
-        ledger.record(batch)
+    /// Makes a batch durable, merged with whatever else is waiting, in call order. The memory changes the
+    /// batch records must have been made in the same turn as this call, after ``requireWritable()``; when the
+    /// commit fails they are undone (memory is reloaded from the store) and the caller gets
+    /// `503 store_unavailable`.
+    func persist(_ batch: WriteBatch) async throws(APIError) {
         queued.merge(batch)
         let result = await withCheckedContinuation { continuation in
             acknowledgements.append(continuation)
-            if !writing {
-                writing = true
-                Task { await self.drain() }
-            }
+            startWriter()
         }
-        try result.get()
-    }
-
-    /// Returns once no scheduling cycle runs or is asked for and everything queued is on disk (at most 5 s):
-    /// the point where a caller sees every consequence of what it did.
-    public func quiesce() async {
-        for _ in 0..<2_500 where cycling || cycleRequested || writing || !queued.isEmpty {
-            try? await Task.sleep(for: .milliseconds(2))
-        }
-    }
-
-    /// Returns once everything queued (audit entries included) is on disk.
-    public func flush() async {
-        while writing || !queued.isEmpty { try? await Task.sleep(for: .milliseconds(5)) }
+        do { try result.get() } catch { throw APIError.from(error) }
     }
 
     /// Queues a batch for the next transaction without waiting for it.
     func queue(_ batch: WriteBatch) {
-        ledger.record(batch)
         queued.merge(batch)
-        if !writing {
-            writing = true
-            Task { await self.drain() }
+        startWriter()
+    }
+
+    /// Refuses a change while the store does not take writes (or memory is being reloaded from it).
+    func requireWritable() throws(APIError) {
+        if let storeFailure { throw APIError.storeUnavailable(storeFailure.reason) }
+    }
+
+    /// Changes an active job in memory (`nil` ends it); its write must be queued in the same turn. Until that
+    /// write commits, directives keep showing the job as it was.
+    func setActive(_ id: String, _ job: Job?) {
+        if staged[id] == nil {
+            staged[id] = Staged(durable: active[id], take: takes)
+        } else {
+            staged[id]?.take = takes
         }
+        active[id] = job
+    }
+
+    /// Returns once no scheduling cycle runs or is asked for and everything queued is on disk: the point
+    /// where a caller sees every consequence of what it did. (While the store fails, asked-for cycles wait
+    /// for it and do not count.)
+    public func quiesce() async {
+        while !isQuiet { await withCheckedContinuation { quietWaiters.append($0) } }
+    }
+
+    /// Returns once everything queued (audit entries included) is on disk, or has failed.
+    public func flush() async {
+        while writing || !queued.isEmpty { await withCheckedContinuation { flushWaiters.append($0) } }
+    }
+
+    var isQuiet: Bool { !cycling && !(cycleRequested && storeFailure == nil) && !writing && queued.isEmpty }
+
+    /// Wakes ``quiesce()`` and ``flush()`` callers so they look again.
+    func wakeWaiters() {
+        if !writing && queued.isEmpty {
+            for waiter in flushWaiters { waiter.resume() }
+            flushWaiters = []
+        }
+        if isQuiet {
+            for waiter in quietWaiters { waiter.resume() }
+            quietWaiters = []
+        }
+    }
+
+    private func startWriter() {
+        guard !writing else { return }
+        writing = true
+        Task { await self.drain() }
     }
 
     private func drain() async {
@@ -220,18 +216,38 @@ public actor ControlPlane {
             let waiting = acknowledgements
             queued = WriteBatch()
             acknowledgements = []
-            let result: Result<Void, StoreError>
+            takes += 1
+            let take = takes
             let started = ContinuousClock.now
-            defer { metrics.record(metrics.storeCommitDuration, since: started) }
             do {
                 try await store.commit(batch)
-                result = .success(())
+                metrics.record(metrics.storeCommitDuration, since: started)
+                ledger.record(batch)
+                committed(take: take)
+                for continuation in waiting { continuation.resume(returning: .success(())) }
             } catch {
-                result = .failure(error)
+                metrics.record(metrics.storeCommitDuration, since: started)
+                // What was queued since was built on the changes that just failed: it fails with them.
+                let failed = waiting + acknowledgements
+                carried.audit += batch.audit + queued.audit
+                queued = WriteBatch()
+                acknowledgements = []
+                storeFailed(error)
+                for continuation in failed { continuation.resume(returning: .failure(error)) }
             }
-            for continuation in waiting { continuation.resume(returning: result) }
         }
         writing = false
+        wakeWaiters()
+    }
+
+    /// The changes staged before take `take` are durable: agents may act on them.
+    private func committed(take: Int) {
+        var touched: Set<String> = []
+        for (id, entry) in staged where entry.take < take {
+            staged[id] = nil
+            for placement in (entry.durable?.placements ?? []) + (active[id]?.placements ?? []) { touched.insert(placement.node.rawValue) }
+        }
+        if !touched.isEmpty { notify(touched) }
     }
 
     // MARK: - Notifications
@@ -253,11 +269,12 @@ public actor ControlPlane {
     }
 
     private func cycleLoop() async {
-        while cycleRequested {
+        while cycleRequested && storeFailure == nil {
             cycleRequested = false
             await runCycle()
         }
         cycling = false
+        wakeWaiters()
     }
 
     /// A stream of job and node changes.
@@ -270,6 +287,18 @@ public actor ControlPlane {
         var inventoryRequested: Bool
         var inventory: NodeInventory?
         var bytes: [UInt8]
+    }
+
+    /// A change not yet durable: the job as agents may still see it, and the writer's take that carries it.
+    struct Staged: Sendable {
+        var durable: Job?
+        var take: Int
+    }
+
+    /// Why the store refuses writes, and since when.
+    struct StoreFailure: Sendable {
+        var reason: String
+        var since: Double
     }
 
     /// An evicted job's attempt that must end before `forJob` starts on the same node.

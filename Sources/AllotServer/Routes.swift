@@ -31,7 +31,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
+            var response = jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
+            if error.status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+            return response
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "payload_too_large" : "bad_request"
             return jsonResponse(APIErrorBody(code: code, message: error.body ?? error.status.reasonPhrase), status: error.status)
@@ -74,7 +76,12 @@ public struct APIRoutes: Sendable {
     }
 
     func add(to router: Router<AllotRequestContext>) {
-        router.get("/health") { _, _ in jsonResponse(["status": "ok"]) }
+        router.get("/health") { _, _ in
+            guard let problem = await plane.storeProblem() else { return jsonResponse(["status": "ok"]) }
+            var response = jsonResponse(["status": "degraded", "reason": "store: \(problem)"], status: .serviceUnavailable)
+            response.headers[.retryAfter] = "1"
+            return response
+        }
         router.get("/openapi.json") { _, _ in
             Response(
                 status: .ok,

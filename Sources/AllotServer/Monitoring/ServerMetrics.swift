@@ -27,6 +27,8 @@ public final class ServerMetrics: Sendable {
     let cycleDuration: CoreMetrics.Timer
     let storeCommitDuration: CoreMetrics.Timer
     let queueWait: CoreMetrics.Timer
+    /// Commits the store refused (each one undid its batch and answered its callers `503`).
+    let storeCommitFailures: CoreMetrics.Counter
     private let gauges = Mutex<[String: Prometheus.Gauge]>([:])
 
     public init() {
@@ -50,6 +52,7 @@ public final class ServerMetrics: Sendable {
         cycleDuration = CoreMetrics.Timer(label: "allot_scheduling_cycle_duration_seconds", factory: factory)
         storeCommitDuration = CoreMetrics.Timer(label: "allot_store_commit_duration_seconds", factory: factory)
         queueWait = CoreMetrics.Timer(label: "allot_job_queue_wait_seconds", factory: factory)
+        storeCommitFailures = CoreMetrics.Counter(label: "allot_store_commit_failures_total", factory: factory)
     }
 
     /// Counts an API request and records its latency, by method, route template and status.
@@ -62,6 +65,9 @@ public final class ServerMetrics: Sendable {
         CoreMetrics.Timer(label: "allot_http_request_duration_seconds", dimensions: [("method", method), ("route", route)], factory: factory)
             .record(duration: duration)
     }
+
+    /// Counts a commit the store refused.
+    func storeCommitFailed() { storeCommitFailures.increment() }
 
     func record(_ timer: CoreMetrics.Timer, since start: ContinuousClock.Instant) { timer.record(duration: ContinuousClock.now - start) }
 

@@ -37,9 +37,10 @@ extension ControlPlane {
                 "recommendation \(id) is not a plan that can be applied now (only consolidation and drain plans are, while the cluster is as they found it): list the recommendations again"
             )
         }
+        try requireWritable()
         let actions: [SchedulerAction]
         do throws(SchedulerError) { actions = try scheduler.apply(plan, now: time) } catch { throw APIError.from(error) }
-        await carryOut(actions, at: time)
+        try await carryOut(actions, at: time)
         requestCycle()
         return ApplyResult(
             recommendation: id,

@@ -151,7 +151,11 @@ public actor Directory {
         changed[tenant.name] = tenant
         // The scheduler takes it first: a change it refuses is not stored.
         try await tenantsChanged?(changed.values.sorted { $0.name < $1.name })
-        do { try await store.saveTenant(tenant) } catch { throw APIError.from(error) }
+        do { try await store.saveTenant(tenant) } catch {
+            // Not stored: the scheduler goes back to the tenants that are.
+            try? await tenantsChanged?(tenantsByName.values.sorted { $0.name < $1.name })
+            throw APIError.from(error)
+        }
         tenantsByName[tenant.name] = tenant
     }
 
