@@ -76,7 +76,7 @@ public actor AgentService: Service {
         }
         // Graceful shutdown: stop every job we run, so nothing is left behind.
         for (_, job) in running { _ = await job.process.stop(grace: min(grace, 5)) }
-        saveState()
+        saveStateLogged()
     }
 
     private var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
@@ -175,16 +175,29 @@ public actor AgentService: Service {
             for await chunk in chunks { await self?.record(id: id, attempt: attempt, replica: replica, isError: chunk.isError, text: chunk.text) }
         }
         do {
-            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment), held: cgroups.enforces) {
+            // Held until its process group is on record: a restarted agent must be able to find and stop it.
+            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment), held: true) {
                 isError,
                 text in
                 sink.yield((isError, text))
             }
             let limits = cgroups.confine(pid: process.pid, key: key, placement: assignment.placement)
-            process.release()
             running[key] = Running(assignment: assignment, process: process, limits: limits)
+            do { try saveState() } catch {
+                // Not started: tried again with the next directive, once the state file can be written.
+                running[key] = nil
+                process.signal(SIGKILL)
+                cgroups.release(key: key)
+                sink.finish()
+                Task { _ = await process.wait() }
+                logger.warning(
+                    "job not started: its process group cannot be recorded",
+                    metadata: ["job.id": "\(id)", "state.file": "\(stateFile ?? "")", "error": "\(error)"]
+                )
+                return
+            }
+            process.release()
             logger.info("job started", metadata: ["job.id": "\(id)", "pid": "\(process.pid)", "limits": "\(limits)"])
-            saveState()
             dirty = true
             Task {
                 let code = await process.wait()
@@ -232,13 +245,14 @@ public actor AgentService: Service {
             )
         )
         logger.info("job ended", metadata: ["job.id": "\(assignment.id)", "exit": "\(code)"])
-        saveState()
+        saveStateLogged()
         dirty = true
     }
 
     // MARK: - State file
 
-    private func saveState() {
+    /// Writes the process groups this agent runs, atomically (a failed write leaves the last one).
+    private func saveState() throws {
         guard let stateFile else { return }
         let saved = running.map {
             Saved(
@@ -249,8 +263,14 @@ public actor AgentService: Service {
                 replica: $0.value.assignment.replica
             )
         }
-        guard let data = try? JSONEncoder().encode(saved) else { return }
-        try? data.write(to: URL(fileURLWithPath: stateFile), options: .atomic)
+        try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: stateFile), options: .atomic)
+    }
+
+    /// ``saveState()`` where nothing new starts: a failure is logged, and the next write carries the change.
+    private func saveStateLogged() {
+        do { try saveState() } catch {
+            logger.warning("agent state file not written", metadata: ["state.file": "\(stateFile ?? "")", "error": "\(error)"])
+        }
     }
 
     private func killOrphans() {

@@ -91,9 +91,11 @@ final class LiveCluster: Sendable {
     let adminToken: String
     let agentToken: String
 
-    init(scanInterval: Double = 0.5) async throws {
+    /// `prepare` runs on the fresh directory before the server starts (its data goes in `server/` there).
+    init(scanInterval: Double = 0.5, prepare: (String) throws -> Void = { _ in }) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-live-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try prepare(directory)
         let process = try LiveProcess(
             ["server", "--port", "0", "--data-dir", "server", "--scan-interval", "\(scanInterval)", "--grace-period", "1", "--headroom", "0"],
             directory: directory
