@@ -75,11 +75,23 @@ public struct JobView: Codable, Equatable, Sendable {
 /// The error body of every failed API call: `{"error": {"code": "...", "message": "..."}}`.
 public struct APIErrorBody: Codable, Equatable, Sendable {
     public struct Detail: Codable, Equatable, Sendable {
-        public var code: String
+        public var code: ErrorCode
         public var message: String
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            // A code this side does not know yet reads as `unknown`; the message still says what happened.
+            code = ErrorCode(rawValue: try container.decode(String.self, forKey: .code)) ?? .unknown
+            message = try container.decode(String.self, forKey: .message)
+        }
+
+        init(code: ErrorCode, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
 
     public var error: Detail
 
-    public init(code: String, message: String) { error = Detail(code: code, message: message) }
+    public init(code: ErrorCode, message: String) { error = Detail(code: code, message: message) }
 }

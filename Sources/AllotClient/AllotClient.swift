@@ -6,16 +6,16 @@ import NIOHTTP1
 public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The HTTP status, or `nil` when no response came.
     public var status: Int?
-    public var code: String
+    public var code: ErrorCode
     public var message: String
 
-    public init(status: Int?, code: String, message: String) {
+    public init(status: Int?, code: ErrorCode, message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
-    public var description: String { status.map { "\($0) \(code): \(message)" } ?? "\(code): \(message)" }
+    public var description: String { status.map { "\($0) \(code.rawValue): \(message)" } ?? "\(code.rawValue): \(message)" }
 }
 
 /// The typed HTTP client of the Allot API, used by the CLI and the agent.
@@ -62,7 +62,7 @@ public struct AllotClient: Sendable {
 
     func encode<Value: Encodable>(_ value: Value) throws(ClientError) -> Data {
         do { return try JSONEncoder().encode(value) } catch {
-            throw ClientError(status: nil, code: "bad_request", message: "cannot encode the request: \(error)")
+            throw ClientError(status: nil, code: .badRequest, message: "cannot encode the request: \(error)")
         }
     }
 
@@ -72,7 +72,7 @@ public struct AllotClient: Sendable {
     public func submit(_ document: [String: Any]) async throws(ClientError) -> Job {
         let body: Data
         do { body = try JSONSerialization.data(withJSONObject: document) } catch {
-            throw ClientError(status: nil, code: "bad_request", message: "cannot encode the submission: \(error)")
+            throw ClientError(status: nil, code: .badRequest, message: "cannot encode the submission: \(error)")
         }
         return try await submit(body: body)
     }
@@ -113,7 +113,7 @@ public struct AllotClient: Sendable {
 
     public func report(_ report: AgentReport) async throws(ClientError) -> AgentDirective {
         let body: Data
-        do { body = try JSONEncoder().encode(report) } catch { throw ClientError(status: nil, code: "bad_request", message: "\(error)") }
+        do { body = try JSONEncoder().encode(report) } catch { throw ClientError(status: nil, code: .badRequest, message: "\(error)") }
         return try await call("POST", "/v1/agent/report", body: body)
     }
 
@@ -146,7 +146,7 @@ public struct AllotClient: Sendable {
         do {
             return try JSONDecoder().decode(Response.self, from: data)
         } catch {
-            throw ClientError(status: 200, code: "bad_response", message: "unexpected response from \(path): \(error)")
+            throw ClientError(status: 200, code: .badResponse, message: "unexpected response from \(path): \(error)")
         }
     }
 
@@ -165,13 +165,13 @@ public struct AllotClient: Sendable {
         longPoll: Bool = false
     ) async throws(ClientError) -> Data {
         guard server.scheme == "http", let host = server.host else {
-            throw ClientError(status: nil, code: "bad_server", message: "\(server): only http:// servers are supported (terminate TLS in front)")
+            throw ClientError(status: nil, code: .badServer, message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }
         var components = URLComponents()
         let base = server.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
         if !query.isEmpty { components.queryItems = query }
-        guard let uri = components.string else { throw ClientError(status: nil, code: "bad_server", message: "invalid URL for \(path)") }
+        guard let uri = components.string else { throw ClientError(status: nil, code: .badServer, message: "invalid URL for \(path)") }
         var headers = [("Authorization", "Bearer \(token)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         let status: Int
@@ -197,13 +197,13 @@ public struct AllotClient: Sendable {
                 )
             }
         } catch {
-            throw ClientError(status: nil, code: "unreachable", message: "cannot reach \(server): \(error)")
+            throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server): \(error)")
         }
         guard (200..<300).contains(status) else {
             if let body = try? JSONDecoder().decode(APIErrorBody.self, from: data) {
                 throw ClientError(status: status, code: body.error.code, message: body.error.message)
             }
-            throw ClientError(status: status, code: "http_\(status)", message: String(decoding: data.prefix(200), as: UTF8.self))
+            throw ClientError(status: status, code: .unknown, message: "HTTP \(status): " + String(decoding: data.prefix(200), as: UTF8.self))
         }
         return data
     }

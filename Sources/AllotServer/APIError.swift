@@ -6,27 +6,27 @@ import HTTPTypes
 /// A failed API call: an HTTP status and a stable code, written as `{"error":{"code","message"}}` at the edge.
 public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
-    public var code: String
+    public var code: ErrorCode
     public var message: String
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
         self.status = status
         self.code = code
         self.message = message
     }
 
-    public var description: String { "\(status.code) \(code): \(message)" }
+    public var description: String { "\(status.code) \(code.rawValue): \(message)" }
 
-    static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
-    static func invalid(_ error: InputError) -> APIError { APIError(.unprocessableContent, "invalid_field", error.description) }
-    static func conflict(_ message: String) -> APIError { APIError(.conflict, "conflict", message) }
+    static func notFound(_ what: String) -> APIError { APIError(.notFound, .notFound, "\(what) not found") }
+    static func invalid(_ error: InputError) -> APIError { APIError(.unprocessableContent, .invalidField, error.description) }
+    static func conflict(_ message: String) -> APIError { APIError(.conflict, .conflict, message) }
 
     static func from(_ error: SchedulerError) -> APIError {
         switch error.code {
-        case .infeasible: APIError(.unprocessableContent, "infeasible", error.message)
-        case .invalidTask: APIError(.unprocessableContent, "invalid_field", error.message)
-        case .unknownNode, .unknownTask: APIError(.notFound, "not_found", error.message)
-        case .duplicateNode, .duplicateTask, .invalidState: APIError(.conflict, "conflict", error.message)
+        case .infeasible: APIError(.unprocessableContent, .infeasible, error.message)
+        case .invalidTask: APIError(.unprocessableContent, .invalidField, error.message)
+        case .unknownNode, .unknownTask: APIError(.notFound, .notFound, error.message)
+        case .duplicateNode, .duplicateTask, .invalidState: APIError(.conflict, .conflict, error.message)
         }
     }
 
@@ -34,6 +34,6 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     static func from(_ error: StoreError) -> APIError { storeUnavailable(error.message) }
 
     static func storeUnavailable(_ reason: String) -> APIError {
-        APIError(.serviceUnavailable, "store_unavailable", "the store is unavailable (\(reason)); nothing was changed, try again")
+        APIError(.serviceUnavailable, .storeUnavailable, "the store is unavailable (\(reason)); nothing was changed, try again")
     }
 }

@@ -18,9 +18,9 @@ extension APIRoutes {
             switch BundledCatalog.shared {
             case .success(let catalog):
                 do throws(CatalogError) { return jsonResponse(try catalog.plan(spec)) } catch {
-                    throw APIError(.unprocessableContent, "invalid_field", error.message)
+                    throw APIError(.unprocessableContent, .invalidField, error.message)
                 }
-            case .failure(let error): throw APIError(.internalServerError, "catalog", error.message)
+            case .failure(let error): throw APIError(.internalServerError, .catalogUnavailable, error.message)
             }
         }
         router.get("/v1/cloud/offers") { request, _ in
@@ -28,11 +28,11 @@ extension APIRoutes {
             for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
             let query: OfferQuery
             do throws(CatalogError) { query = try OfferQuery(parameters: parameters) } catch {
-                throw APIError(.badRequest, "invalid_field", error.message)
+                throw APIError(.badRequest, .invalidField, error.message)
             }
             switch BundledCatalog.shared {
             case .success(let catalog): return jsonResponse(catalog.search(query))
-            case .failure(let error): throw APIError(.internalServerError, "catalog", error.message)
+            case .failure(let error): throw APIError(.internalServerError, .catalogUnavailable, error.message)
             }
         }
     }

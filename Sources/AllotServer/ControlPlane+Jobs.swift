@@ -22,11 +22,11 @@ extension ControlPlane {
         }
         if let problem = budgetProblem(task.tenant.rawValue) {
             nextSequence -= 1
-            throw APIError(.forbidden, "budget_exceeded", problem)
+            throw APIError(.forbidden, .budgetExceeded, problem)
         }
         if let problem = quotaProblem(task) {
             nextSequence -= 1
-            throw APIError(.forbidden, "quota_exceeded", problem)
+            throw APIError(.forbidden, .quotaExceeded, problem)
         }
         let job = Job(
             id: id,

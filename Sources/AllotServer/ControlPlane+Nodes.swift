@@ -24,7 +24,7 @@ extension ControlPlane {
     private func receive(_ report: AgentReport) async throws(APIError) -> Bool {
         let name = report.node
         guard !name.isEmpty, name.count <= 253, !name.contains("/") else {
-            throw APIError(.unprocessableContent, "invalid_field", "node: a node name must be 1 to 253 characters without '/'")
+            throw APIError(.unprocessableContent, .invalidField, "node: a node name must be 1 to 253 characters without '/'")
         }
         let time = now()
         if scheduled.contains(name) {
@@ -153,7 +153,7 @@ extension ControlPlane {
     /// Fills a cloud node's hourly price from the bundled catalog when the agent gave only its type.
     private func priced(_ pricing: NodePricing?) throws(APIError) -> NodePricing? {
         guard var pricing, pricing.hourlyPrice == nil else { return pricing }
-        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, "invalid_field", "inventory.pricing: \(message)") }
+        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, .invalidField, "inventory.pricing: \(message)") }
         guard let region = pricing.region, let type = pricing.instanceType else { throw bad("give a price, or a region and an instance type") }
         guard case .success(let catalog) = BundledCatalog.shared else { throw bad("the price catalog is not available; give a price") }
         let capacity: CapacityType = pricing.capacity == "spot" ? .spot : .onDemand
@@ -168,7 +168,7 @@ extension ControlPlane {
     }
 
     private func validate(_ inventory: NodeInventory) throws(APIError) {
-        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, "invalid_field", "inventory.\(message)") }
+        func bad(_ message: String) -> APIError { APIError(.unprocessableContent, .invalidField, "inventory.\(message)") }
         guard inventory.cpu.logicalCores > 0, inventory.cpu.logicalCores <= 1 << 16 else { throw bad("cpu.logicalCores must be 1 to 65536") }
         if let quota = inventory.cpu.quotaCores, !(quota > 0) { throw bad("cpu.quotaCores must be positive") }
         guard inventory.memoryBytes >= 0 else { throw bad("memoryBytes must not be negative") }

@@ -8,7 +8,7 @@ extension ControlPlane {
     /// admission refuses work beyond a limit, counting every tenant below the one that has it.
     public func setTenants(_ tenants: [Tenant]) throws(APIError) {
         do { try scheduler.setTenantPolicies(Self.policies(tenants)) } catch {
-            throw APIError(.unprocessableContent, "invalid_field", error.description)
+            throw APIError(.unprocessableContent, .invalidField, error.description)
         }
         tenantSettings = tenants
         tenantLimits = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.limit.map { (tenant.name, $0) } })

@@ -111,7 +111,7 @@ public actor ControlPlane {
         do {
             scheduler = try Scheduler(configuration: configuration.scheduler)
         } catch {
-            throw APIError(.internalServerError, "configuration", error.description)
+            throw APIError(.internalServerError, .internal, error.description)
         }
     }
 

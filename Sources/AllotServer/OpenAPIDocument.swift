@@ -1,5 +1,10 @@
+import AllotAPI
+
 /// The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json`.
 enum OpenAPIDocument {
+    /// Every code the server answers, quoted and comma-separated.
+    static let errorCodes = ErrorCode.allCases.filter { !$0.isClientSide }.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+
     static let json = #"""
         {
           "openapi": "3.1.0",
@@ -9,7 +14,7 @@ enum OpenAPIDocument {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
               "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "properties": {"code": {"type": "string", "enum": [\#(OpenAPIDocument.errorCodes)]}, "message": {"type": "string"}}}}},
               "Quantity": {"oneOf": [{"type": "number"}, {"type": "string"}], "description": "CPU: 2, 0.5, 500m; bytes: 16GiB, 16Gi, 16GB, 16G, 1024"},
               "Requests": {"type": "object", "additionalProperties": false, "properties": {
                 "cpu": {"$ref": "#/components/schemas/Quantity"}, "memory": {"$ref": "#/components/schemas/Quantity"},

@@ -35,10 +35,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if error.status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
             return response
         } catch let error as HTTPError {
-            let code = error.status == .notFound ? "not_found" : error.status == .contentTooLarge ? "payload_too_large" : "bad_request"
+            let code: ErrorCode = error.status == .notFound ? .notFound : error.status == .contentTooLarge ? .payloadTooLarge : .badRequest
             return jsonResponse(APIErrorBody(code: code, message: error.body ?? error.status.reasonPhrase), status: error.status)
         } catch {
-            return jsonResponse(APIErrorBody(code: "internal", message: "internal error"), status: .internalServerError)
+            return jsonResponse(APIErrorBody(code: .internal, message: "internal error"), status: .internalServerError)
         }
     }
 }
@@ -53,7 +53,7 @@ public struct APIRoutes: Sendable {
             let buffer = try await request.collectBody(upTo: plane.configuration.maxBodyBytes)
             return Array(buffer.readableBytesView)
         } catch {
-            throw APIError(.contentTooLarge, "payload_too_large", "the body exceeds \(plane.configuration.maxBodyBytes) bytes")
+            throw APIError(.contentTooLarge, .payloadTooLarge, "the body exceeds \(plane.configuration.maxBodyBytes) bytes")
         }
     }
 
@@ -61,13 +61,13 @@ public struct APIRoutes: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch let DecodingError.keyNotFound(key, context) {
-            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath + [key])): required")
+            throw APIError(.unprocessableContent, .invalidField, "\(path(context.codingPath + [key])): required")
         } catch let DecodingError.typeMismatch(_, context) {
-            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath)): wrong type")
+            throw APIError(.unprocessableContent, .invalidField, "\(path(context.codingPath)): wrong type")
         } catch let DecodingError.valueNotFound(_, context) {
-            throw APIError(.unprocessableContent, "invalid_field", "\(path(context.codingPath)): required")
+            throw APIError(.unprocessableContent, .invalidField, "\(path(context.codingPath)): required")
         } catch {
-            throw APIError(.badRequest, "bad_request", "the body is not valid JSON")
+            throw APIError(.badRequest, .badRequest, "the body is not valid JSON")
         }
     }
 
@@ -94,10 +94,10 @@ public struct APIRoutes: Sendable {
             var request = request
             let bytes = try await body(&request)
             let value: JSONValue
-            do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, "bad_request", "\(error)") }
+            do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, .badRequest, "\(error)") }
             var submission: JobSubmission
             do { submission = try JobSubmission.decode(value) } catch {
-                throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)")
+                throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, .invalidField, "\(error)")
             }
             // Work lands in the caller's own tenant unless it names one it may act in.
             if case .object(let fields) = value, fields["tenant"] == nil { submission.task.tenant = TenantID(caller.tenant) }
@@ -115,7 +115,7 @@ public struct APIRoutes: Sendable {
                     guard let value = JobState(rawValue: String(name)) else {
                         throw APIError(
                             .badRequest,
-                            "invalid_field",
+                            .invalidField,
                             "state: unknown state \"\(name)\" (use \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))"
                         )
                     }
@@ -126,12 +126,12 @@ public struct APIRoutes: Sendable {
             query.tenant = parameters.get("tenant")
             if let limit = parameters.get("limit") {
                 guard let value = Int(limit), value > 0 else {
-                    throw APIError(.badRequest, "invalid_field", "limit: expected a positive whole number")
+                    throw APIError(.badRequest, .invalidField, "limit: expected a positive whole number")
                 }
                 query.limit = value
             }
             if let after = parameters.get("after") {
-                guard let value = Int64(after) else { throw APIError(.badRequest, "invalid_field", "after: expected a sequence number") }
+                guard let value = Int64(after) else { throw APIError(.badRequest, .invalidField, "after: expected a sequence number") }
                 query.afterSequence = value
             }
             if let tenant = query.tenant, !caller.sees(tenant) { return jsonResponse([JobView]()) }
@@ -187,7 +187,7 @@ public struct APIRoutes: Sendable {
         }
         router.get("/v1/agent/directive") { request, _ in
             let parameters = request.uri.queryParameters
-            guard let node = parameters.get("node") else { throw APIError(.badRequest, "invalid_field", "node: required") }
+            guard let node = parameters.get("node") else { throw APIError(.badRequest, .invalidField, "node: required") }
             let version = parameters.get("version").flatMap { Int($0) } ?? -1
             let wait = min(parameters.get("wait").flatMap { Double($0) } ?? 0, plane.configuration.longPollSeconds)
             return rawJSONResponse(await plane.awaitEncodedDirective(for: node, after: version, seconds: max(0, wait)))

@@ -156,7 +156,7 @@ struct ControlPlaneTests {
             _ = try await plane.submit(submission(cpu: 100))
             Issue.record("an infeasible job was accepted")
         } catch {
-            #expect(error.code == "infeasible" && error.description.hasPrefix("422"))
+            #expect(error.code == .infeasible && error.description.hasPrefix("422"))
         }
         // A stale or foreign report changes nothing.
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: "job-1", attempt: 7, state: .exited, exitCode: 0)]))

@@ -159,7 +159,7 @@ import Testing
         #expect(abs((statuses.first?.spent ?? 0) - 16 * 0.7) < 1e-6)
         var request = submission(gpus: 1)
         request.task.tenant = TenantID("acme")
-        await #expect(throws: APIError(.forbidden, "budget_exceeded", try #require(await plane.budgetProblem("acme")))) {
+        await #expect(throws: APIError(.forbidden, .budgetExceeded, try #require(await plane.budgetProblem("acme")))) {
             _ = try await plane.submit(request)
         }
         #expect(await plane.budgetProblem("acme")?.contains("budget acme-monthly for tenant acme is spent: $11.20 of $10.00 this month") == true)

@@ -27,7 +27,7 @@ import Testing
         await #expect(
             throws: APIError(
                 .unprocessableContent,
-                "invalid_field",
+                .invalidField,
                 "inventory.pricing: no on-demand price for aws p9.mega in us-east-1 in the catalog; give a price"
             )
         ) {

@@ -1,3 +1,4 @@
+import AllotAPI
 import Foundation
 import HTTPTypes
 import Testing
@@ -21,5 +22,18 @@ import Testing
             }
         }
         #expect(operations >= 20)
+    }
+
+    /// The error schema lists every code the server answers, and none that only the client makes up.
+    @Test func everyErrorCodeIsDocumented() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let error = try #require(((schemas["Error"] as? [String: Any])?["properties"] as? [String: Any])?["error"] as? [String: Any])
+        let code = try #require((error["properties"] as? [String: Any])?["code"] as? [String: Any])
+        let listed = Set(try #require(code["enum"] as? [String]))
+        for value in ErrorCode.allCases {
+            #expect(listed.contains(value.rawValue) == !value.isClientSide, "\(value.rawValue)")
+        }
+        #expect(listed.contains("store_unavailable") && listed.contains("invalid_field"))
     }
 }

@@ -114,7 +114,7 @@ import FoundationNetworking
                 bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
             }
         }
-        guard bound else { throw APIError(.internalServerError, "test", "no free port") }
+        guard bound else { throw APIError(.internalServerError, .internal, "no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -30,7 +30,7 @@ struct StoreFailureTests {
             try await body()
             Issue.record("expected 503 store_unavailable")
         } catch let error as APIError {
-            #expect(error.status == .serviceUnavailable && error.code == "store_unavailable")
+            #expect(error.status == .serviceUnavailable && error.code == .storeUnavailable)
         } catch {
             Issue.record("expected 503 store_unavailable, got \(error)")
         }

@@ -42,7 +42,7 @@ import Testing
         // A sub-tenant's work counts against its parent's limit.
         _ = try await submit(plane, tenant: "acme-vision", gpus: 1)
         await #expect(
-            throws: APIError(.forbidden, "quota_exceeded", "tenant acme limit exceeded: gpus 3 > 2 with this job (running and queued work counts)")
+            throws: APIError(.forbidden, .quotaExceeded, "tenant acme limit exceeded: gpus 3 > 2 with this job (running and queued work counts)")
         ) {
             try await submit(plane, tenant: "acme-vision", gpus: 1)
         }

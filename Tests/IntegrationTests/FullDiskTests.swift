@@ -66,7 +66,7 @@ let tmpfsMountable: Bool = {
                     acknowledged.append(try await submit().id)
                     inARow = 0
                 } catch {
-                    #expect(error.status == 503 && error.code == "store_unavailable", "\(error)")
+                    #expect(error.status == 503 && error.code == .storeUnavailable, "\(error)")
                     refused += 1
                     inARow += 1
                 }

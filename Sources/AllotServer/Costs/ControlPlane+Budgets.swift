@@ -16,7 +16,7 @@ extension ControlPlane {
     /// Creates or replaces a budget. A tenant admin sets budgets within its subtree; cluster-wide ones are for
     /// admins.
     public func saveBudget(_ request: BudgetRequest, knownTenants: Set<String>, by identity: Identity) async throws(APIError) -> BudgetStatus {
-        func bad(_ field: String, _ message: String) -> APIError { APIError(.unprocessableContent, "invalid_field", "\(field): \(message)") }
+        func bad(_ field: String, _ message: String) -> APIError { APIError(.unprocessableContent, .invalidField, "\(field): \(message)") }
         let name = request.name.trimmingCharacters(in: .whitespaces)
         guard !name.isEmpty, name.count <= 100, !name.contains("/") else { throw bad("name", "1 to 100 characters without '/'") }
         guard request.amount.isFinite, request.amount > 0 else { throw bad("amount", "must be a positive number of USD") }
@@ -26,12 +26,12 @@ extension ControlPlane {
             guard knownTenants.contains(tenant) else { throw bad("tenant", "unknown tenant \(tenant)") }
             try AccessControl.requireVisible(identity, tenant: tenant, resource: "tenant \(tenant)")
         } else if !identity.isAdmin {
-            throw APIError(.forbidden, "forbidden", "only admins set cluster-wide budgets; name a tenant")
+            throw APIError(.forbidden, .forbidden, "only admins set cluster-wide budgets; name a tenant")
         }
         let existing: [Budget]
         do { existing = try await store.budgets() } catch { throw APIError.from(error) }
         if let old = existing.first(where: { $0.name == name }) {
-            guard old.tenant.map(identity.sees) ?? identity.isAdmin else { throw APIError(.conflict, "conflict", "budget \(name) exists") }
+            guard old.tenant.map(identity.sees) ?? identity.isAdmin else { throw APIError(.conflict, .conflict, "budget \(name) exists") }
         }
         let budget = Budget(
             name: name,

@@ -7,10 +7,10 @@ extension ControlPlane {
     /// subtree) or everything the caller sees, forecast `horizon` days ahead with the core's forecaster.
     public func forecast(metric: String, tenant: String?, days: Int, horizon: Int, for identity: Identity) async throws(APIError) -> ForecastReport {
         guard metric == "gpu-hours" || metric == "cost" else {
-            throw APIError(.badRequest, "invalid_field", "metric: use gpu-hours or cost")
+            throw APIError(.badRequest, .invalidField, "metric: use gpu-hours or cost")
         }
         guard (2...730).contains(days), (1...365).contains(horizon) else {
-            throw APIError(.badRequest, "invalid_field", "days: 2 to 730; horizon: 1 to 365")
+            throw APIError(.badRequest, .invalidField, "days: 2 to 730; horizon: 1 to 365")
         }
         if let tenant { try AccessControl.requireVisible(identity, tenant: tenant, resource: "tenant \(tenant)") }
         let today = (now() / 86_400).rounded(.down) * 86_400

@@ -16,7 +16,7 @@ extension APIRoutes {
         router.get("/v1/costs/export") { request, context in
             let parameters = request.uri.queryParameters
             guard (parameters.get("format") ?? "focus") == "focus" else {
-                throw APIError(.badRequest, "invalid_field", "format: only focus (FinOps FOCUS 1.0 CSV)")
+                throw APIError(.badRequest, .invalidField, "format: only focus (FinOps FOCUS 1.0 CSV)")
             }
             let (from, to) = try window(parameters.get("from"), parameters.get("to"))
             let text = try await plane.focusExport(from: from, to: to, for: try context.caller())
@@ -69,7 +69,7 @@ extension APIRoutes {
     private func grouping(_ text: String?) throws(APIError) -> CostGrouping {
         guard let text else { return .tenant }
         guard let grouping = CostGrouping(rawValue: text) else {
-            throw APIError(.badRequest, "invalid_field", "groupBy: use \(CostGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw APIError(.badRequest, .invalidField, "groupBy: use \(CostGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return grouping
     }
@@ -79,19 +79,19 @@ extension APIRoutes {
         let time = plane.now()
         func parse(_ text: String, _ name: String) throws(APIError) -> Double {
             guard let value = CostDates.parse(text) else {
-                throw APIError(.badRequest, "invalid_field", "\(name): expected 2026-11-23, 2026-11-23T08:00:00Z or seconds since 1970")
+                throw APIError(.badRequest, .invalidField, "\(name): expected 2026-11-23, 2026-11-23T08:00:00Z or seconds since 1970")
             }
             return value
         }
         let to = try toText.map { text throws(APIError) in try parse(text, "to") } ?? time
         let from = try fromText.map { text throws(APIError) in try parse(text, "from") } ?? CostDates.month(time).start
-        guard from < to else { throw APIError(.badRequest, "invalid_field", "from: must be before to") }
+        guard from < to else { throw APIError(.badRequest, .invalidField, "from: must be before to") }
         return (from, to)
     }
 
     private func integer(_ text: String?, _ name: String) throws(APIError) -> Int? {
         guard let text else { return nil }
-        guard let value = Int(text) else { throw APIError(.badRequest, "invalid_field", "\(name): expected a whole number") }
+        guard let value = Int(text) else { throw APIError(.badRequest, .invalidField, "\(name): expected a whole number") }
         return value
     }
 }

@@ -21,13 +21,13 @@ extension APIRoutes {
             let caller = try context.caller()
             let parameters = request.uri.queryParameters
             guard let series = parameters.get("series"), !series.isEmpty else {
-                throw APIError(.badRequest, "invalid_field", "series: required (list them with GET /v1/history/series)")
+                throw APIError(.badRequest, .invalidField, "series: required (list them with GET /v1/history/series)")
             }
             try await requireVisible(series: series, caller)
             let time = plane.now()
             let to = try parameters.get("to").map { value throws(APIError) in try number(value, "to") } ?? time
             let from = try parameters.get("from").map { value throws(APIError) in try number(value, "from") } ?? to - 3_600
-            guard from <= to else { throw APIError(.badRequest, "invalid_field", "from: must not be after to") }
+            guard from <= to else { throw APIError(.badRequest, .invalidField, "from: must not be after to") }
             return jsonResponse(try await plane.recorder.view(series, from: from, to: to, resolution: parameters.get("resolution"), now: time))
         }
         router.get("/v1/history/series") { request, context in
@@ -60,7 +60,7 @@ extension APIRoutes {
 
     private func number(_ text: String, _ name: String) throws(APIError) -> Double {
         guard let value = Double(text), value.isFinite else {
-            throw APIError(.badRequest, "invalid_field", "\(name): expected seconds since 1970")
+            throw APIError(.badRequest, .invalidField, "\(name): expected seconds since 1970")
         }
         return value
     }

@@ -78,7 +78,7 @@ public actor UsageRecorder {
             guard let index = tiers.firstIndex(where: { $0.name == resolution }) else {
                 throw APIError(
                     .badRequest,
-                    "invalid_field",
+                    .invalidField,
                     "resolution: unknown resolution \"\(resolution)\" (use \(tiers.map(\.name).joined(separator: ", ")))"
                 )
             }

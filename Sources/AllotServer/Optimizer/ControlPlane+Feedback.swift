@@ -15,7 +15,7 @@ extension ControlPlane {
         -> FeedbackEntry
     {
         if let reason = request.reason, reason.count > 2_000 {
-            throw APIError(.unprocessableContent, "invalid_field", "reason: at most 2000 characters")
+            throw APIError(.unprocessableContent, .invalidField, "reason: at most 2000 characters")
         }
         guard let recommendation = await recommendations(for: identity, includeDismissed: true).first(where: { $0.id == id }) else {
             throw APIError.notFound("recommendation \(id)")
@@ -41,7 +41,7 @@ extension ControlPlane {
     /// Stores free-form product feedback with who gave it.
     public func productFeedback(_ request: ProductFeedbackRequest, by identity: Identity) async throws(APIError) -> FeedbackEntry {
         let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty, text.count <= 10_000 else { throw APIError(.unprocessableContent, "invalid_field", "text: 1 to 10000 characters") }
+        guard !text.isEmpty, text.count <= 10_000 else { throw APIError(.unprocessableContent, .invalidField, "text: 1 to 10000 characters") }
         do {
             return try await store.appendFeedback(
                 FeedbackEntry(at: now(), kind: .product, actor: identity.actor, tenant: identity.tenant, text: text)

@@ -33,7 +33,7 @@ extension ControlPlane {
         guard let plan = candidates.first(where: { Self.identifier(of: $0) == id }) else {
             throw APIError(
                 .conflict,
-                "conflict",
+                .conflict,
                 "recommendation \(id) is not a plan that can be applied now (only consolidation and drain plans are, while the cluster is as they found it): list the recommendations again"
             )
         }

@@ -84,13 +84,13 @@ public enum AccessControl {
         switch requirement {
         case .open: return
         case .agent:
-            guard identity.isAgent else { throw APIError(.forbidden, "forbidden", "only the agent join token may call /v1/agent endpoints") }
+            guard identity.isAgent else { throw APIError(.forbidden, .forbidden, "only the agent join token may call /v1/agent endpoints") }
         case .session:
-            guard identity.role != nil else { throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints") }
+            guard identity.role != nil else { throw APIError(.forbidden, .forbidden, "an agent token may call only /v1/agent endpoints") }
         case .role(let needed):
-            guard let role = identity.role else { throw APIError(.forbidden, "forbidden", "an agent token may call only /v1/agent endpoints") }
+            guard let role = identity.role else { throw APIError(.forbidden, .forbidden, "an agent token may call only /v1/agent endpoints") }
             guard role >= needed else {
-                throw APIError(.forbidden, "forbidden", "the \(role.rawValue) role may not do this (needs \(needed.rawValue))")
+                throw APIError(.forbidden, .forbidden, "the \(role.rawValue) role may not do this (needs \(needed.rawValue))")
             }
         }
     }

@@ -19,7 +19,7 @@ public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The caller; routes behind the middleware always have one.
     public func caller() throws(APIError) -> Identity {
-        guard let identity else { throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token") }
+        guard let identity else { throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token") }
         return identity
     }
 }
@@ -40,7 +40,7 @@ struct AccessMiddleware: RouterMiddleware {
         if rule?.requirement == .open { return try await next(request, context) }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
         if failures.isBlocked(address) {
-            throw APIError(.tooManyRequests, "too_many_requests", "too many failed sign-ins from this address; try again in a minute")
+            throw APIError(.tooManyRequests, .tooManyRequests, "too many failed sign-ins from this address; try again in a minute")
         }
         // The console's pages, and the API's reads from its scripts (never a write: those need the bearer
         // header), may use the session cookie.
@@ -52,7 +52,7 @@ struct AccessMiddleware: RouterMiddleware {
                 return WebSession.redirect("/ui/sign-in", cookie: cookie == nil ? nil : WebSession.clearCookie)
             }
             failures.record(address)
-            throw APIError(.unauthorized, "unauthorized", "missing or invalid bearer token")
+            throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token")
         }
         var context = context
         context.identity = identity

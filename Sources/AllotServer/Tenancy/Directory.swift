@@ -97,14 +97,14 @@ public actor Directory {
     /// Creates a tenant. Tenant admins create only below their own tenant, with quotas within its limit.
     public func createTenant(_ request: TenantRequest, by identity: Identity) async throws(APIError) -> Tenant {
         guard let name = request.name, Tenant.validName(name) else {
-            throw APIError(.unprocessableContent, "invalid_field", "name: 1-63 lowercase letters, digits and dashes")
+            throw APIError(.unprocessableContent, .invalidField, "name: 1-63 lowercase letters, digits and dashes")
         }
-        guard tenantsByName[name] == nil else { throw APIError(.conflict, "conflict", "tenant \(name) already exists") }
+        guard tenantsByName[name] == nil else { throw APIError(.conflict, .conflict, "tenant \(name) already exists") }
         let parent = request.parent ?? (identity.isAdmin ? nil : identity.tenant)
         if let parent {
             try AccessControl.requireVisible(identity, tenant: tenantsByName[parent] == nil ? nil : parent, resource: "tenant \(parent)")
         } else if !identity.isAdmin {
-            throw APIError(.forbidden, "forbidden", "only an admin creates a top-level tenant")
+            throw APIError(.forbidden, .forbidden, "only an admin creates a top-level tenant")
         }
         var tenant = Tenant(name: name, parent: parent, createdAt: clock())
         try apply(request, to: &tenant)
@@ -116,10 +116,10 @@ public actor Directory {
     public func updateTenant(_ name: String, _ request: TenantRequest, by identity: Identity) async throws(APIError) -> Tenant {
         guard var tenant = tenantsByName[name], identity.sees(name) else { throw APIError.notFound("tenant \(name)") }
         if !identity.isAdmin && name == identity.tenant {
-            throw APIError(.forbidden, "forbidden", "a tenant admin may not change its own tenant's quotas or weight")
+            throw APIError(.forbidden, .forbidden, "a tenant admin may not change its own tenant's quotas or weight")
         }
         guard request.name == nil || request.name == name, request.parent == nil || request.parent == tenant.parent else {
-            throw APIError(.unprocessableContent, "invalid_field", "name and parent cannot change")
+            throw APIError(.unprocessableContent, .invalidField, "name and parent cannot change")
         }
         try apply(request, to: &tenant)
         try await save(tenant)
@@ -128,17 +128,17 @@ public actor Directory {
 
     private func apply(_ request: TenantRequest, to tenant: inout Tenant) throws(APIError) {
         if let weight = request.weight {
-            guard weight > 0, weight.isFinite else { throw APIError(.unprocessableContent, "invalid_field", "weight: must be positive") }
+            guard weight > 0, weight.isFinite else { throw APIError(.unprocessableContent, .invalidField, "weight: must be positive") }
             tenant.weight = weight
         }
         if let guaranteed = request.guaranteed { tenant.guaranteed = guaranteed }
         if let limit = request.limit { tenant.limit = limit }
         if let guaranteed = tenant.guaranteed, let limit = tenant.limit, !guaranteed.fits(within: limit) {
-            throw APIError(.unprocessableContent, "invalid_field", "guaranteed: exceeds the tenant's own limit")
+            throw APIError(.unprocessableContent, .invalidField, "guaranteed: exceeds the tenant's own limit")
         }
         if let parent = tenant.parent.flatMap({ tenantsByName[$0] }) {
             if let parentLimit = parent.limit, let limit = tenant.limit, !limit.fits(within: parentLimit) {
-                throw APIError(.unprocessableContent, "invalid_field", "limit: exceeds the parent tenant \(parent.name)'s limit")
+                throw APIError(.unprocessableContent, .invalidField, "limit: exceeds the parent tenant \(parent.name)'s limit")
             }
             if let parentLimit = parent.limit, tenant.limit == nil {
                 tenant.limit = parentLimit
@@ -167,10 +167,10 @@ public actor Directory {
         try AccessControl.requireVisible(identity, tenant: tenantsByName[tenant] == nil ? nil : tenant, resource: "tenant \(tenant)")
         let role = request.role ?? .member
         guard AccessControl.mayGrant(identity, role: role, in: tenant) else {
-            throw APIError(.forbidden, "forbidden", "the \(identity.roleName) role may not create \(role.rawValue) tokens")
+            throw APIError(.forbidden, .forbidden, "the \(identity.roleName) role may not create \(role.rawValue) tokens")
         }
         if let seconds = request.expiresInSeconds, !(seconds > 0) {
-            throw APIError(.unprocessableContent, "invalid_field", "expiresInSeconds: must be positive")
+            throw APIError(.unprocessableContent, .invalidField, "expiresInSeconds: must be positive")
         }
         let secret = Authenticator.newToken()
         let now = clock()
@@ -196,7 +196,7 @@ public actor Directory {
     public func revokeToken(_ id: String, by identity: Identity) async throws(APIError) -> TokenView {
         guard var token = tokensByID[id], identity.sees(token.tenant) else { throw APIError.notFound("token \(id)") }
         guard AccessControl.mayGrant(identity, role: token.role, in: token.tenant) else {
-            throw APIError(.forbidden, "forbidden", "the \(identity.roleName) role may not revoke \(token.role.rawValue) tokens")
+            throw APIError(.forbidden, .forbidden, "the \(identity.roleName) role may not revoke \(token.role.rawValue) tokens")
         }
         if token.revokedAt == nil {
             token.revokedAt = clock()

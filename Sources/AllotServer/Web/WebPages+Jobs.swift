@@ -68,12 +68,12 @@ extension APIRoutes {
     func submit(_ session: WebRequest) async throws -> Job {
         let fields = session.fields
         let command = (fields["command"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !command.isEmpty else { throw APIError(.unprocessableContent, "invalid_field", "command: required") }
+        guard !command.isEmpty else { throw APIError(.unprocessableContent, .invalidField, "command: required") }
         var requests: [String: JSONValue] = [:]
         if let cpu = fields["cpu"], !cpu.isEmpty { requests["cpu"] = .string(cpu) }
         if let memory = fields["memory"], !memory.isEmpty { requests["memory"] = .string(memory) }
         if let gpus = fields["gpus"], !gpus.isEmpty {
-            guard let count = Int(gpus) else { throw APIError(.unprocessableContent, "invalid_field", "gpus: a whole number") }
+            guard let count = Int(gpus) else { throw APIError(.unprocessableContent, .invalidField, "gpus: a whole number") }
             requests["gpus"] = .number(Double(count))
         }
         var document: [String: JSONValue] = [
@@ -83,12 +83,12 @@ extension APIRoutes {
         ]
         if let name = fields["name"], !name.isEmpty { document["name"] = .string(name) }
         if let priority = fields["priority"], !priority.isEmpty {
-            guard let value = Int(priority) else { throw APIError(.unprocessableContent, "invalid_field", "priority: a whole number") }
+            guard let value = Int(priority) else { throw APIError(.unprocessableContent, .invalidField, "priority: a whole number") }
             document["priority"] = .number(Double(value))
         }
         let submission: JobSubmission
         do { submission = try JobSubmission.decode(.object(document)) } catch {
-            throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, "invalid_field", "\(error)")
+            throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, .invalidField, "\(error)")
         }
         let tenant = submission.task.tenant.rawValue
         try AccessControl.requireVisible(session.identity, tenant: await directory.tenant(tenant)?.name, resource: "tenant \(tenant)")

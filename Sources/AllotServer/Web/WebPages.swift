@@ -134,7 +134,7 @@ extension APIRoutes {
         let time = plane.now()
         let from = parameters["from"].flatMap(CostDates.parse) ?? CostDates.month(time).start
         let to = parameters["to"].flatMap(CostDates.parse) ?? time
-        guard from < to else { throw APIError(.badRequest, "invalid_field", "from: must be before to") }
+        guard from < to else { throw APIError(.badRequest, .invalidField, "from: must be before to") }
         let reports = try await plane.costReports([.tenant, .cloud, .day], from: from, to: to, for: identity)
         let (byTenant, byCloud, byDay) = (reports[0], reports[1], reports[2])
         let forecast = try await plane.forecast(metric: "cost", tenant: nil, days: 28, horizon: 14, for: identity)
@@ -208,7 +208,7 @@ extension APIRoutes {
             return page
         }
         guard case .success(let catalog) = BundledCatalog.shared else {
-            throw APIError(.internalServerError, "catalog", "the catalog is not available")
+            throw APIError(.internalServerError, .catalogUnavailable, "the catalog is not available")
         }
         let offers = catalog.search(query)
         page.context["summary"] = "The \(offers.count) cheapest matching offers, cheapest first (\(catalog.source))."

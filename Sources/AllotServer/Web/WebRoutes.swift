@@ -101,7 +101,7 @@ extension APIRoutes {
             let session = try await form(&request, context)
             let id = try context.parameters.require("id")
             let decision = FeedbackEntry.Decision(rawValue: session.fields["decision"] ?? "")
-            guard let decision else { throw APIError(.unprocessableContent, "invalid_field", "decision: accept or dismiss") }
+            guard let decision else { throw APIError(.unprocessableContent, .invalidField, "decision: accept or dismiss") }
             _ = try await plane.decide(
                 recommendation: id,
                 RecommendationDecisionRequest(decision: decision, reason: session.fields["reason"].flatMap { $0.isEmpty ? nil : $0 }),
@@ -148,10 +148,10 @@ extension APIRoutes {
     /// Reads a posted form and checks its CSRF token.
     func form(_ request: inout Request, _ context: AllotRequestContext) async throws -> WebRequest {
         let identity = try context.caller()
-        guard let token = WebSession.token(request) else { throw APIError(.forbidden, "csrf", "sign in first") }
+        guard let token = WebSession.token(request) else { throw APIError(.forbidden, .csrf, "sign in first") }
         let fields = WebSession.form(try await body(&request))
         guard WebSession.checkCSRF(fields["csrf"], token: token) else {
-            throw APIError(.forbidden, "csrf", "the form's CSRF token is missing or wrong: reload the page and try again")
+            throw APIError(.forbidden, .csrf, "the form's CSRF token is missing or wrong: reload the page and try again")
         }
         return WebRequest(identity: identity, token: token, fields: fields)
     }
