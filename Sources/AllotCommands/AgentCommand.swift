@@ -38,6 +38,8 @@ public struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Where the agent keeps its state (process groups it started).")
     public var dataDirectory: String = "./.allot"
 
+    @OptionGroup public var log: LogOptions
+
     public init() {}
 
     public func validate() throws {
@@ -55,10 +57,11 @@ public struct AgentCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        log.bootstrap()
         let service = try makeService(client: AllotClient(server: URL(string: server)!, token: token, keepAlive: true))
         announce("allot agent \(service.name) reporting to \(server)")
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: makeLogger("allot.agent"))
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: log.logger("allot.agent"))
         )
         try await group.run()
     }
@@ -74,7 +77,7 @@ public struct AgentCommand: AsyncParsableCommand {
             inventory: inventory,
             discovery: discovery,
             stateFile: dataDirectory + "/agent-\(inventory.name).json",
-            logger: makeLogger("allot.agent")
+            logger: log.logger("allot.agent")
         )
     }
 }

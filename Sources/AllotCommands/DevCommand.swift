@@ -27,12 +27,14 @@ public struct DevCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        options.log.bootstrap()
         let (plane, directory, admin, agentToken) = try await options.open()
         guard let agentToken else {
             throw CommandFailure("the agent token is missing from \(options.dataDirectory)/agent-token; remove the data directory to start afresh")
         }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(plane: plane, directory: directory, host: options.host, port: options.port) { port in
+        let serverLogger = options.log.logger("allot.dev")
+        let app = buildApplication(plane: plane, directory: directory, host: options.host, port: options.port, logger: serverLogger) { port in
             continuation.yield(port)
             continuation.finish()
         }
@@ -44,9 +46,9 @@ public struct DevCommand: AsyncParsableCommand {
         agent.pricing = pricing
         agent.dataDirectory = options.dataDirectory
         agent.disks = []
+        agent.log = options.log
         let host = options.host
         let dataDirectory = options.dataDirectory
-        let serverLogger = makeLogger("allot.dev")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await ServiceGroup(

@@ -45,6 +45,8 @@ public struct ServeOptions: ParsableArguments {
 
     @OptionGroup public var scheduler: SchedulerOptions
 
+    @OptionGroup public var log: LogOptions
+
     public init() {}
 
     public func validate() throws {
@@ -87,7 +89,12 @@ public struct ServeOptions: ParsableArguments {
         let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
         do {
             let history = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
-            let plane = try await ControlPlane.start(store: store, history: history, configuration: try serverConfiguration())
+            let plane = try await ControlPlane.start(
+                store: store,
+                history: history,
+                configuration: try serverConfiguration(),
+                logger: log.logger("allot.server")
+            )
             let directory = Directory(store: store, bootstrap: authenticator)
             try await directory.load()
             try await directory.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
@@ -111,10 +118,4 @@ func readSecret(_ path: String) -> String? {
 /// Prints a line at once, even when stdout is a pipe.
 func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
-}
-
-func makeLogger(_ label: String) -> Logger {
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["ALLOT_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-    return logger
 }

@@ -16,10 +16,12 @@ public struct ServerCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
+        options.log.bootstrap()
         let (plane, access, admin, agent) = try await options.open()
         let host = options.host
         let directory = options.dataDirectory
-        let app = buildApplication(plane: plane, directory: access, host: host, port: options.port) { port in
+        let logger = options.log.logger("allot.server")
+        let app = buildApplication(plane: plane, directory: access, host: host, port: options.port, logger: logger) { port in
             announce("allot server listening on http://\(host):\(port)")
             announce("admin token: \(admin ?? "(see \(directory)/admin-token)")")
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
@@ -28,7 +30,7 @@ public struct ServerCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [app, ControlPlaneShutdown(plane: plane)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: makeLogger("allot.server")
+                logger: logger
             )
         )
         try await group.run()

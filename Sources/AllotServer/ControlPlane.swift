@@ -326,6 +326,15 @@ public actor ControlPlane {
         return placedIndex[node] ?? []
     }
 
-    func publish(_ job: Job) { events.publish("job", job, tenant: job.tenant) }
+    /// Announces a job's change (it is durable by now) on the event stream and in the log.
+    func publish(_ job: Job) {
+        if logger.logLevel <= .debug {
+            var metadata: Logger.Metadata = ["job.id": "\(job.id)", "job.state": "\(job.state.rawValue)", "job.attempt": "\(job.attempt)"]
+            if let reason = job.reason { metadata["reason"] = "\(reason)" }
+            if let nodes = job.placements?.map(\.node.rawValue), !nodes.isEmpty { metadata["node.names"] = "\(nodes.joined(separator: ","))" }
+            logger.debug("job transition", metadata: metadata)
+        }
+        events.publish("job", job, tenant: job.tenant)
+    }
     func publish(_ node: NodeStatus) { events.publish("node", node) }
 }

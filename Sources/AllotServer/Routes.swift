@@ -201,11 +201,12 @@ public func buildApplication(
     directory: Directory,
     host: String = "127.0.0.1",
     port: Int = 7070,
-    logger: Logger = Logger(label: "allot.server"),
+    logger: Logger = Logger(label: "allot.server", factory: { _ in SwiftLogNoOpLogHandler() }),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: AllotRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(metrics: plane.metrics))
+    router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: FailedSignIns()))
     APIRoutes(plane: plane, directory: directory).add(to: router)

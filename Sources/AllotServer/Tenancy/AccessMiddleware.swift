@@ -11,6 +11,8 @@ public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
     public let remoteAddress: SocketAddress?
     /// Set by ``AccessMiddleware`` for every route that needs a token.
     public var identity: Identity?
+    /// The same, for the request log outside.
+    public let callerNote = CallerNote()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -56,6 +58,7 @@ struct AccessMiddleware: RouterMiddleware {
         }
         var context = context
         context.identity = identity
+        context.callerNote.set(identity)
         let mutating = request.method != .get && request.method != .head && !(rule?.requirement == .agent)
         do {
             guard let found = rule else { throw APIError.notFound("\(request.method.rawValue) \(path)") }
