@@ -84,8 +84,7 @@ public struct JobAttempt: Codable, Equatable, Sendable {
     public var nodes: [String]
     public var startedAt: Double
     public var endedAt: Double?
-    /// `succeeded`, `failed`, `cancelled`, `lost`, `preempted`.
-    public var outcome: String?
+    public var outcome: AttemptOutcome?
     public var exitCode: Int32?
     /// The job's tenant, and when its resources were set aside (the allocation, which cost accrues from).
     public var tenant: String?
@@ -99,7 +98,7 @@ public struct JobAttempt: Codable, Equatable, Sendable {
         nodes: [String],
         startedAt: Double,
         endedAt: Double? = nil,
-        outcome: String? = nil,
+        outcome: AttemptOutcome? = nil,
         exitCode: Int32? = nil,
         tenant: String? = nil,
         allocatedAt: Double? = nil,

@@ -72,7 +72,7 @@ public struct ConsoleBenchCommand: AsyncParsableCommand {
                     nodes: [node],
                     startedAt: start + 1,
                     endedAt: job.finishedAt,
-                    outcome: job.state.rawValue,
+                    outcome: AttemptOutcome(ending: job.state),
                     tenant: job.tenant,
                     allocatedAt: start,
                     placements: [placement]

@@ -59,7 +59,7 @@ public struct CostBenchCommand: AsyncParsableCommand {
                     nodes: ["n\(node)"],
                     startedAt: begin,
                     endedAt: ended < end ? ended : nil,
-                    outcome: ended < end ? "succeeded" : nil,
+                    outcome: ended < end ? .succeeded : nil,
                     tenant: "tenant-\(index % 20)",
                     allocatedAt: begin,
                     placements: [placement]

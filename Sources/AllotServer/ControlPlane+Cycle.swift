@@ -56,7 +56,7 @@ extension ControlPlane {
                 for node in Set((job.placements ?? []).map(\.node.rawValue)) {
                     vacating[node, default: []].append(Vacating(job: job.id, attempt: job.attempt, forJob: by.rawValue, deadline: deadline))
                 }
-                batch.attempts.append(endedAttempt(job, outcome: "preempted", at: time))
+                batch.attempts.append(endedAttempt(job, outcome: .preempted, at: time))
                 job.state = .pending
                 job.placements = nil
                 job.startedAt = nil
@@ -87,7 +87,7 @@ extension ControlPlane {
         }
     }
 
-    func endedAttempt(_ job: Job, outcome: String, at time: Double, exitCode: Int32? = nil) -> JobAttempt {
+    func endedAttempt(_ job: Job, outcome: AttemptOutcome?, at time: Double, exitCode: Int32? = nil) -> JobAttempt {
         JobAttempt(
             job: job.id,
             number: job.attempt,
@@ -106,7 +106,7 @@ extension ControlPlane {
     /// (or `cancelled` when a cancel was waiting). The scheduler has already requeued it.
     func requeueAfterLoss(_ id: String, reason: String, at time: Double) -> (Job, JobAttempt)? {
         guard var job = active[id] else { return nil }
-        let attempt = endedAttempt(job, outcome: "lost", at: time)
+        let attempt = endedAttempt(job, outcome: .lost, at: time)
         job.placements = nil
         job.startedAt = nil
         if job.cancelRequestedAt != nil || job.retries + 1 >= job.maxAttempts {

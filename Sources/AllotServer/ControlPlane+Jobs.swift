@@ -80,7 +80,7 @@ extension ControlPlane {
             job.reason = "cancel requested"
             setActive(id, job)
         } else {
-            if job.state != .pending { batch.attempts.append(endedAttempt(job, outcome: "cancelled", at: time)) }
+            if job.state != .pending { batch.attempts.append(endedAttempt(job, outcome: .cancelled, at: time)) }
             forget(id)
             job.state = .cancelled
             job.finishedAt = time

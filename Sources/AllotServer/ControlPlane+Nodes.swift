@@ -116,7 +116,7 @@ extension ControlPlane {
                     job.state = code == 0 ? .succeeded : .failed
                     job.reason = code == 0 ? nil : "exit code \(code)"
                 }
-                batch.attempts.append(endedAttempt(job, outcome: job.state.rawValue, at: time, exitCode: code))
+                batch.attempts.append(endedAttempt(job, outcome: AttemptOutcome(ending: job.state), at: time, exitCode: code))
                 do { try scheduler.finish(TaskID(job.id)) } catch {
                     logger.debug("ended job not in the scheduler", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
                 }
@@ -287,20 +287,24 @@ extension ControlPlane {
 
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
     public func setNode(_ name: String, action: String) async throws(APIError) -> NodeStatus {
+        guard let typed = NodeAction(rawValue: action) else { throw APIError.notFound("action \(action)") }
+        return try await setNode(name, typed)
+    }
+
+    /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
+    public func setNode(_ name: String, _ action: NodeAction) async throws(APIError) -> NodeStatus {
         guard var node = nodes[name] else { throw APIError.notFound("node \(name)") }
         try requireWritable()
         switch action {
-        case "cordon", "drain":
+        case .cordon, .drain:
             node.cordoned = true
-            node.draining = action == "drain" && !placedJobs(on: name).isEmpty
+            node.draining = action == .drain && !placedJobs(on: name).isEmpty
             if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }  // a ready node is always there
-        case "uncordon":
+        case .uncordon:
             node.cordoned = false
             node.draining = false
             if scheduled.contains(name) { try? scheduler.uncordon(NodeID(name)) }  // a ready node is always there
             requestCycle()
-        default:
-            throw APIError.notFound("action \(action)")
         }
         nodes[name] = node
         try await persist(WriteBatch(nodes: [node]))

@@ -85,7 +85,7 @@ extension ControlPlane {
                     continue
                 } catch {
                     // Its allocation ends here: its attempt stops costing.
-                    state.repairs.attempts.append(endedAttempt(job, outcome: "lost", at: time))
+                    state.repairs.attempts.append(endedAttempt(job, outcome: .lost, at: time))
                     job.state = .pending
                     job.placements = nil
                     job.reason = "requeued on restart: \(error.message)"

@@ -67,7 +67,7 @@ struct ControlPlaneTests {
         #expect(done.state == .failed && done.exitCode == 4)
         #expect(try await plane.logs(job.id, after: 0).map(\.text) == ["hello\n"])
         #expect(await plane.directive(for: "n1").assignments.isEmpty)
-        #expect(try await store.attempts(job: job.id).first?.outcome == "failed")
+        #expect(try await store.attempts(job: job.id).first?.outcome == .failed)
     }
 
     @Test func aSilentNodeIsDownAndItsJobMovesOrIsLost() async throws {
@@ -93,7 +93,7 @@ struct ControlPlaneTests {
         #expect(moved.state == .scheduled && moved.placements?.first?.node == "b" && moved.attempt == 2 && moved.retries == 1)
         let lost = try #require(try await store.job(once.id))
         #expect(lost.state == .lost)
-        #expect(try await store.attempts(job: retried.id).map(\.outcome) == ["lost", nil])
+        #expect(try await store.attempts(job: retried.id).map(\.outcome) == [.lost, nil])
         // A returning node asks for its inventory and is back.
         let back = try await plane.report(AgentReport(node: "a"))
         #expect(back.inventoryRequested)

@@ -197,7 +197,7 @@ import Testing
                     nodes: ["n"],
                     startedAt: begin,
                     endedAt: begin + 36_000,
-                    outcome: "succeeded",
+                    outcome: .succeeded,
                     tenant: day % 2 == 0 ? "even" : "odd",
                     allocatedAt: begin,
                     placements: [placement]

@@ -107,7 +107,7 @@ struct StoreFailureTests {
         _ = try await plane.report(exit)
         await settle(plane)
         #expect(try await store.job(job.id)?.state == .succeeded)
-        #expect(try await store.attempts(job: job.id).map(\.outcome) == ["succeeded"])
+        #expect(try await store.attempts(job: job.id).map(\.outcome) == [.succeeded])
         #expect(try await plane.logs(job.id, after: 0).map(\.text) == ["done\n"])
     }
 

@@ -14,7 +14,7 @@ import Testing
             nodes: ["n1"],
             startedAt: 110,
             endedAt: 200,
-            outcome: "succeeded",
+            outcome: .succeeded,
             tenant: "t",
             allocatedAt: 100,
             placements: [placement]

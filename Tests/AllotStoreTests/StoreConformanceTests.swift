@@ -98,8 +98,8 @@ struct StoreConformanceTests {
 
         try await store.recordAttempt(JobAttempt(job: "a", number: 1, nodes: ["n1"], startedAt: 10))
         try await store.recordAttempt(JobAttempt(job: "a", number: 2, nodes: ["n2"], startedAt: 20))
-        try await store.recordAttempt(JobAttempt(job: "a", number: 1, nodes: ["n1"], startedAt: 10, endedAt: 15, outcome: "lost"))
-        #expect(try await store.attempts(job: "a").map(\.outcome) == ["lost", nil])
+        try await store.recordAttempt(JobAttempt(job: "a", number: 1, nodes: ["n1"], startedAt: 10, endedAt: 15, outcome: .lost))
+        #expect(try await store.attempts(job: "a").map(\.outcome) == [.lost, nil])
 
         let first = try await store.appendLog(job: "a", stream: .stdout, text: "hello\n")
         _ = try await store.appendLog(job: "b", stream: .stdout, text: "other\n")

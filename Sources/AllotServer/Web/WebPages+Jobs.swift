@@ -104,7 +104,7 @@ extension APIRoutes {
         for attempt in await plane.attempts(of: id) {
             events.append((attempt.chargedFrom, "attempt \(attempt.number) allocated on \(attempt.nodes.joined(separator: ", "))"))
             if attempt.startedAt > attempt.chargedFrom { events.append((attempt.startedAt, "attempt \(attempt.number) running")) }
-            if let ended = attempt.endedAt { events.append((ended, "attempt \(attempt.number) \(attempt.outcome ?? "ended")")) }
+            if let ended = attempt.endedAt { events.append((ended, "attempt \(attempt.number) \(attempt.outcome?.rawValue ?? "ended")")) }
         }
         if job.state == .running, let started = job.startedAt { events.append((started, "running")) }
         // In time order; what happened in the same instant keeps the order it was added in.
