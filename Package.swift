@@ -61,6 +61,12 @@ let package = Package(
             dependencies: ["AllotAPI", "AllotCore"],
             swiftSettings: strictSettings
         ),
+        // The job and node lifecycle: a pure state machine beside the scheduler (events in, actions out).
+        .target(
+            name: "AllotLifecycle",
+            dependencies: ["AllotCore", "AllotAPI", "AllotStore"],
+            swiftSettings: strictSettings
+        ),
         // Test helpers shared by test targets: a store that fails writes on demand.
         .target(
             name: "AllotTestSupport",
@@ -77,7 +83,7 @@ let package = Package(
         .target(
             name: "AllotServer",
             dependencies: [
-                "AllotCore", "AllotAPI", "AllotStore", "AllotCloud",
+                "AllotCore", "AllotAPI", "AllotStore", "AllotCloud", "AllotLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +152,11 @@ let package = Package(
                 "AllotCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotLifecycleTests",
+            dependencies: ["AllotLifecycle", "AllotCore", "AllotAPI", "AllotStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import AllotLifecycle
 import AllotStore
 import HTTPTypes
 import Logging
@@ -15,7 +16,7 @@ extension ControlPlane {
         var task = submission.task
         task.id = TaskID(id)
         do {
-            try scheduler.check(task)
+            try lifecycle.check(task)
         } catch {
             nextSequence -= 1
             throw APIError.from(error)
@@ -44,55 +45,30 @@ extension ControlPlane {
         try await persist(WriteBatch(insertJobs: [job]))
         // Memory was reloaded from the store since the insert committed: the job is there already.
         guard generation == loaded else { return job }
-        do {
-            try scheduler.submit(task, now: job.submittedAt)
-            active[id] = job
-        } catch {
+        let (queued, actions) = lifecycle.accepted(job, now: now())
+        if queued.state == .failed {
             // The cluster changed between the check and the write: the job is kept, failed, with the reason.
-            var failed = job
-            failed.state = .failed
-            failed.finishedAt = now()
-            failed.reason = error.message
-            logger.warning("job accepted but could not be queued", metadata: ["job.id": "\(id)", "reason": "\(error.message)"])
-            if storeFailure == nil { queue(WriteBatch(updateJobs: [failed])) } else { carried.updateJobs.append(failed) }
-            publish(failed)
-            return failed
+            logger.warning("job accepted but could not be queued", metadata: ["job.id": "\(id)", "reason": "\(queued.reason ?? "")"])
         }
-        publish(job)
-        requestCycle()
-        return job
+        do { try await carry(actions) } catch {
+            // Its insert is durable; the record of its failure is written once the store takes writes again.
+            carried.updateJobs.append(queued)
+        }
+        return queued
     }
 
     /// Cancels a job: a pending or just-scheduled one at once; a running one once its agent has stopped it
     /// (SIGTERM, then SIGKILL after the grace period). Cancelling a finished job changes nothing.
     public func cancel(_ id: String) async throws(APIError) -> Job {
-        guard var job = active[id] else {
+        guard let job = active[id] else {
             guard let stored = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
             return stored
         }
-        try requireWritable()
-        let time = now()
-        var batch = WriteBatch()
-        let nodesOfJob = (job.placements ?? []).map(\.node.rawValue)
-        let nodeDown = nodesOfJob.contains { nodes[$0]?.state != .ready }
-        if job.state == .running && !nodeDown {
-            job.cancelRequestedAt = time
-            job.reason = "cancel requested"
-            setActive(id, job)
-        } else {
-            if job.state != .pending { batch.attempts.append(endedAttempt(job, outcome: .cancelled, at: time)) }
-            forget(id)
-            job.state = .cancelled
-            job.finishedAt = time
-            job.reason = "cancelled"
-            setActive(id, nil)
-            requestCycle()
-        }
-        batch.updateJobs.append(job)
-        try await persist(batch)
-        publish(job)
-        notify(nodesOfJob)
-        return job
+        let result: (job: Job, actions: [LifecycleAction])?
+        do { result = try lifecycle.cancel(id, now: now()) } catch { throw Self.apiError(error) }
+        guard let (cancelled, actions) = result else { return job }
+        try await carry(actions)
+        return cancelled
     }
 
     func storedJob(_ id: String) async throws(APIError) -> Job? {

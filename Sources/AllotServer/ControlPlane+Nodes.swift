@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotCloud
 import AllotCore
+import AllotLifecycle
 import AllotStore
 import Foundation
 import HTTPTypes
@@ -27,10 +28,7 @@ extension ControlPlane {
             throw APIError(.unprocessableContent, .invalidField, "node: a node name must be 1 to 253 characters without '/'")
         }
         let time = now()
-        if scheduled.contains(name) {
-            nodes[name]?.lastHeartbeatAt = time
-            if let usage = report.usage { nodes[name]?.usage = usage }
-        }
+        if scheduled.contains(name) { lifecycle.heartbeat(name, usage: report.usage, now: time) }
         // Output first (an exit is taken only with its output stored); a failure is answered, and the agent
         // sends the report again.
         for output in report.output {
@@ -43,97 +41,37 @@ extension ControlPlane {
         }
         let samples = usageSamples(node: name, usage: report.usage, jobs: report.jobs, at: time)
         if !samples.isEmpty { await recorder.record(samples, at: time) }
-        // From here on, memory changes and their write are queued in one turn.
-        var batch = WriteBatch()
-        if !scheduled.contains(name) {
-            guard var inventory = report.inventory else { return true }
-            try requireWritable()
-            try validate(inventory)
-            inventory.pricing = try priced(inventory.pricing)
-            var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
-            node.inventory = inventory
-            node.state = .ready
-            node.lastHeartbeatAt = time
-            if let usage = report.usage { node.usage = usage }
-            nodes[name] = node
-            addToScheduler(node)
-            batch.nodes.append(node)
-            batch.billing += openBilling(for: node, at: time)
-            logger.info("node ready", metadata: ["node.name": "\(name)"])
-            requestCycle()
-        }
-        var finished = false
-        if let entries = vacating[name] {
-            let ended = Set(report.jobs.filter { $0.state != .running }.map { "\($0.id)#\($0.attempt)" })
-            let left = entries.filter { !ended.contains("\($0.job)#\($0.attempt)") }
-            if left.count < entries.count {
-                vacating[name] = left.isEmpty ? nil : left
-                notify([name])
+        // From here on, the lifecycle's changes and their write are queued in one turn.
+        var actions: [LifecycleAction] = []
+        do {
+            if !scheduled.contains(name) {
+                guard var inventory = report.inventory else { return true }
+                try requireWritable()
+                try validate(inventory)
+                inventory.pricing = try priced(inventory.pricing)
+                actions = try lifecycle.nodeJoined(name, inventory: inventory, usage: report.usage, now: time).actions
+                logger.info("node ready", metadata: ["node.name": "\(name)"])
             }
+            actions = Self.combine(actions, try lifecycle.reported(report.jobs, node: name, now: time))
+        } catch let error as LifecycleError {
+            throw Self.apiError(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError(.internalServerError, .internal, "\(error)")
         }
-        for status in report.jobs {
-            guard var job = active[status.id], job.attempt == status.attempt,
-                let placements = job.placements, status.replica >= 0, status.replica < placements.count,
-                placements[status.replica].node.rawValue == name
-            else { continue }
-            if status.state != .running || job.state == .scheduled { try requireWritable() }
-            switch status.state {
-            case .lost:
-                do { try scheduler.requeue(TaskID(job.id)) } catch {
-                    logger.debug("lost job not in the scheduler", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
-                }
-                if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
-                    batch.updateJobs.append(requeued)
-                    batch.attempts.append(attempt)
-                }
-                replicaExits[job.id] = nil
-                notify(placements.map(\.node.rawValue))
-                finished = true
-            case .running:
-                guard job.state == .scheduled else { continue }
-                job.state = .running
-                job.startedAt = time
-                job.limits = status.message
-                setActive(job.id, job)
-                batch.updateJobs.append(job)
-            case .exited, .failedToStart:
-                var exits = replicaExits[job.id] ?? [:]
-                exits[status.replica] = status.exitCode ?? 127
-                replicaExits[job.id] = exits
-                let failedReplica = exits.values.first { $0 != 0 }
-                guard exits.count == placements.count || failedReplica != nil else { continue }
-                let code = failedReplica ?? 0
-                if status.state == .exited, job.limits == nil { job.limits = status.message }
-                job.exitCode = code
-                job.finishedAt = time
-                if job.cancelRequestedAt != nil {
-                    job.state = .cancelled
-                    job.reason = "cancelled"
-                } else if status.state == .failedToStart {
-                    job.state = .failed
-                    job.reason = "the command could not start: \(status.message ?? "unknown error")"
-                } else {
-                    job.state = code == 0 ? .succeeded : .failed
-                    job.reason = code == 0 ? nil : "exit code \(code)"
-                }
-                batch.attempts.append(endedAttempt(job, outcome: AttemptOutcome(ending: job.state), at: time, exitCode: code))
-                do { try scheduler.finish(TaskID(job.id)) } catch {
-                    logger.debug("ended job not in the scheduler", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
-                }
-                setActive(job.id, nil)
-                replicaExits[job.id] = nil
-                batch.updateJobs.append(job)
-                notify(placements.map(\.node.rawValue))
-                finished = true
-            }
-        }
-        if !batch.isEmpty {
-            try await persist(batch)
-            for job in batch.updateJobs { publish(job) }
-            for node in batch.nodes { publish(node) }
-        }
-        if finished { requestCycle() }
+        try await carry(actions)
         return false
+    }
+
+    /// The actions of two events taken in one turn, with one write.
+    static func combine(_ first: [LifecycleAction], _ second: [LifecycleAction]) -> [LifecycleAction] {
+        var batch = WriteBatch()
+        var rest: [LifecycleAction] = []
+        for action in first + second {
+            if case .persist(let writes) = action { batch.merge(writes) } else { rest.append(action) }
+        }
+        return batch.isEmpty ? rest : [.persist(batch)] + rest
     }
 
     /// The directive's JSON (sorted keys), reused while the revision, the inventory and the request flag hold.
@@ -178,27 +116,12 @@ extension ControlPlane {
         for gpu in inventory.gpus where gpu.memoryTotalBytes < 0 { throw bad("gpus[\(gpu.index)].memoryTotalBytes must not be negative") }
     }
 
-    /// The jobs on a node as they are on disk: a change not yet durable shows the record before it.
-    func durableJobs(on name: String) -> [Job] {
-        var jobs = placedJobs(on: name).compactMap { id in staged[id] == nil ? active[id] : nil }
-        var extra = false
-        for entry in staged.values {
-            guard let job = entry.durable, job.placements?.contains(where: { $0.node.rawValue == name }) == true else { continue }
-            jobs.append(job)
-            extra = true
-        }
-        if extra { jobs.sort { $0.sequence < $1.sequence } }
-        return jobs
-    }
-
     /// What a node must run now: only what is on disk, so that nothing starts, or stops, on a change that
     /// may yet be undone.
     public func directive(for name: String, inventoryRequested: Bool = false) -> AgentDirective {
         var assignments: [Assignment] = []
         let inventory = nodes[name]?.inventory
-        let held = Set((vacating[name] ?? []).map(\.forJob))
-        for job in durableJobs(on: name) {
-            guard job.state == .scheduled || job.state == .running, job.cancelRequestedAt == nil, !held.contains(job.id) else { continue }
+        for job in lifecycle.assignedJobs(on: name) {
             for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
                 var environment = job.environment
                 environment["ALLOT_JOB_ID"] = job.id
@@ -293,23 +216,10 @@ extension ControlPlane {
 
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.
     public func setNode(_ name: String, _ action: NodeAction) async throws(APIError) -> NodeStatus {
-        guard var node = nodes[name] else { throw APIError.notFound("node \(name)") }
-        try requireWritable()
-        switch action {
-        case .cordon, .drain:
-            node.cordoned = true
-            node.draining = action == .drain && !placedJobs(on: name).isEmpty
-            if scheduled.contains(name) { try? scheduler.cordon(NodeID(name)) }  // a ready node is always there
-        case .uncordon:
-            node.cordoned = false
-            node.draining = false
-            if scheduled.contains(name) { try? scheduler.uncordon(NodeID(name)) }  // a ready node is always there
-            requestCycle()
-        }
-        nodes[name] = node
-        try await persist(WriteBatch(nodes: [node]))
-        publish(node)
-        return self.node(name) ?? node
+        let result: (node: NodeStatus, actions: [LifecycleAction])
+        do { result = try lifecycle.setNode(name, action) } catch { throw Self.apiError(error) }
+        try await carry(result.actions)
+        return self.node(name) ?? result.node
     }
 
     static func json<Value: Encodable>(_ value: Value) -> String {

@@ -1,19 +1,8 @@
 import AllotAPI
 import AllotCore
+import AllotLifecycle
 import AllotStore
 import Logging
-
-/// Memory rebuilt from the store: what a start and a reload after a failed commit share.
-struct LoadedState {
-    var scheduler: Scheduler
-    var nodes: [String: NodeStatus] = [:]
-    var scheduled: Set<String> = []
-    var active: [String: Job] = [:]
-    var openBilling: [String: NodeBillingPeriod] = [:]
-    var nextSequence: Int64 = 1
-    /// Writes that bring the store in line with what was loaded (jobs that could not be restored).
-    var repairs = WriteBatch()
-}
 
 extension ControlPlane {
     /// Loads the store at start: every known node is taken as ready and gets three scan intervals from now to
@@ -28,16 +17,12 @@ extension ControlPlane {
                 periods: periods
             )
             decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
-            adopt(try await load(at: time, reviveNodes: true))
+            var repairs = try await load(at: time, reviveNodes: true)
             // A priced node without an open billing period (one recorded before periods were kept) starts one now.
-            for node in nodes.values.sorted(by: { $0.name < $1.name })
-            where openBilling[node.name] == nil && node.inventory.pricing?.hourlyPrice != nil {
-                carried.billing += openBilling(for: node, at: time)
-            }
-            if !carried.isEmpty {
-                try await store.commit(carried)
-                ledger.record(carried)
-                carried = WriteBatch()
+            repairs.merge(lifecycle.openMissingBilling(now: time))
+            if !repairs.isEmpty {
+                try await store.commit(repairs)
+                ledger.record(repairs)
             }
         } catch {
             throw APIError.from(error)
@@ -45,88 +30,27 @@ extension ControlPlane {
         requestCycle()
     }
 
-    /// Reads nodes, unfinished jobs and open billing periods into a fresh scheduler. Work that was scheduled or
-    /// running keeps its resources; pending work is queued again in its order. `reviveNodes` (a start) takes
-    /// every node as ready; otherwise nodes keep their stored state.
-    func load(at time: Double, reviveNodes: Bool) async throws(StoreError) -> LoadedState {
-        var state: LoadedState
-        do {
-            state = LoadedState(scheduler: try Scheduler(configuration: configuration.scheduler))
-        } catch {
-            throw StoreError(.corrupt, "scheduler configuration: \(error.description)")
-        }
-        if !tenantSettings.isEmpty { try? state.scheduler.setTenantPolicies(Self.policies(tenantSettings)) }
-        for var node in try await store.nodes() {
-            if reviveNodes {
-                node.lastHeartbeatAt = time
-                node.state = .ready
-            } else if let live = nodes[node.name] {
-                // What agents said last is newer than the store and never written there.
-                node.lastHeartbeatAt = live.lastHeartbeatAt
-                node.usage = live.usage
-            }
-            state.nodes[node.name] = node
-            if node.state == .ready { Self.add(node, to: &state) }
-        }
+    /// Reads nodes, unfinished jobs and open billing periods and puts a lifecycle restored from them in place
+    /// (in one turn, after the reads); returns the writes that bring the store in line with it.
+    func load(at time: Double, reviveNodes: Bool) async throws(StoreError) -> WriteBatch {
+        let nodes = try await store.nodes()
         let periods = try await store.billingPeriods(overlapping: time - CostLedger.keepSeconds, .greatestFiniteMagnitude)
-        for period in periods where period.end == nil { state.openBilling[period.node] = period }
-        state.nextSequence = max(nextSequence, try await store.lastJobSequence() + 1)
-        for var job in try await store.jobs(JobQuery(states: [.pending, .scheduled, .running])) {
-            if job.state != .pending, let placements = job.placements {
-                do {
-                    let remaining = job.task.estimateSeconds.map { max(0, $0 - (time - (job.startedAt ?? job.scheduledAt ?? time))) }
-                    try state.scheduler.restore(
-                        job.task,
-                        replicas: placements.map { ($0.node, $0.gpuIndices) },
-                        now: time,
-                        remainingSeconds: remaining
-                    )
-                    state.active[job.id] = job
-                    continue
-                } catch {
-                    // Its allocation ends here: its attempt stops costing.
-                    state.repairs.attempts.append(endedAttempt(job, outcome: .lost, at: time))
-                    job.state = .pending
-                    job.placements = nil
-                    job.reason = "requeued on restart: \(error.message)"
-                }
-            }
-            do {
-                try state.scheduler.submit(job.task, now: job.submittedAt)
-                state.active[job.id] = job
-            } catch {
-                job.state = .failed
-                job.finishedAt = time
-                job.reason = "cannot be queued on restart: \(error.message)"
-            }
-            state.repairs.updateJobs.append(job)
-        }
-        return state
-    }
-
-    private static func add(_ node: NodeStatus, to state: inout LoadedState) {
-        var spec = node.inventory.nodeSpec
-        spec.id = NodeID(node.name)
-        guard (try? state.scheduler.addNode(spec)) != nil else { return }
-        state.scheduled.insert(node.name)
-        if node.cordoned { try? state.scheduler.cordon(spec.id) }
-    }
-
-    /// Puts loaded state in place, in one turn.
-    private func adopt(_ state: LoadedState) {
-        scheduler = state.scheduler
-        nodes = state.nodes
-        scheduled = state.scheduled
-        active = state.active
-        openBilling = state.openBilling
-        nextSequence = state.nextSequence
-        staged = [:]
-        replicaExits = replicaExits.filter { state.active[$0.key]?.state == .running }
-        for (node, entries) in vacating {
-            let left = entries.filter { state.active[$0.forJob]?.state == .scheduled }
-            vacating[node] = left.isEmpty ? nil : left
-        }
-        carried.merge(state.repairs)
+        let lastSequence = try await store.lastJobSequence()
+        let jobs = try await store.jobs(JobQuery(states: [.pending, .scheduled, .running]))
+        var scheduler: Scheduler
+        do { scheduler = try Self.newScheduler(configuration) } catch { throw StoreError(.corrupt, error.message) }
+        if !tenantSettings.isEmpty { try? scheduler.setTenantPolicies(Self.policies(tenantSettings)) }  // taken before
+        let (restored, repairs) = Lifecycle.restore(
+            StoredLifecycle(nodes: nodes, jobs: jobs, openBilling: periods.filter { $0.end == nil }),
+            settings: Self.settings(configuration),
+            scheduler: scheduler,
+            now: time,
+            reviveNodes: reviveNodes,
+            previous: reviveNodes ? nil : lifecycle
+        )
+        lifecycle = restored
+        nextSequence = max(nextSequence, lastSequence + 1)
+        return repairs
     }
 
     // MARK: - Store failures
@@ -135,6 +59,7 @@ extension ControlPlane {
     /// the failed batch recorded), and the store is tried again with backoff until it takes a write.
     func storeFailed(_ error: StoreError) {
         metrics.storeCommitFailed()
+        failuresSinceCommit += 1
         if storeFailure == nil {
             logger.error("store commit failed; refusing changes until it takes writes again", metadata: ["error": "\(error.message)"])
             storeFailure = StoreFailure(reason: error.message, since: now())
@@ -142,21 +67,31 @@ extension ControlPlane {
             storeFailure?.reason = error.message
         }
         generation += 1
+        for case .reload in lifecycle.commitFailed() { startRecovery() }
+    }
+
+    /// (Re)starts the reload and the retries.
+    func startRecovery() {
         recovery?.cancel()
         recovery = Task { await self.recover() }
     }
 
     /// Reloads memory from the store, then writes what must be carried (or a probe) until a write commits;
-    /// waits 50 ms after the first failure, doubling to 1 s.
+    /// waits 50 ms after the first failure, doubling to 1 s. The wait goes back to 50 ms only once a batch
+    /// commits: a store that takes the small probe but fails every batch is not hammered.
     private func recover() async {
-        var delay = 0.05
         var reloaded = false
         while !Task.isCancelled && !shuttingDown {
             do {
                 if !reloaded {
-                    adopt(try await load(at: now(), reviveNodes: false))
+                    carried.merge(try await load(at: now(), reviveNodes: false))
                     reloaded = true
                     notify(nodes.keys)
+                    // Failed again since the last batch committed: the store takes probes but not batches.
+                    if failuresSinceCommit > 1 {
+                        try? await Task.sleep(for: .seconds(retryDelay))
+                        retryDelay = min(retryDelay * 2, 1)
+                    }
                 }
                 let batch = carried
                 if batch.isEmpty {
@@ -168,11 +103,11 @@ extension ControlPlane {
                 }
                 break
             } catch {
-                logger.warning("store still failing", metadata: ["error": "\(error.message)", "retry.seconds": "\(delay)"])
+                logger.warning("store still failing", metadata: ["error": "\(error.message)", "retry.seconds": "\(retryDelay)"])
                 storeFailure?.reason = error.message
             }
-            try? await Task.sleep(for: .seconds(delay))
-            delay = min(delay * 2, 1)
+            try? await Task.sleep(for: .seconds(retryDelay))
+            retryDelay = min(retryDelay * 2, 1)
         }
         guard !Task.isCancelled, !shuttingDown else { return }
         if let storeFailure {
@@ -180,7 +115,14 @@ extension ControlPlane {
         }
         storeFailure = nil
         recovery = nil
-        requestCycle()
+        // A cycle and agents woken: nothing to write, nothing to wait for.
+        for action in lifecycle.storeRecovered() {
+            switch action {
+            case .schedule: requestCycle()
+            case .wake(let names): notify(names)
+            default: break
+            }
+        }
         wakeWaiters()
     }
 

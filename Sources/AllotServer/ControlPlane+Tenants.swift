@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import AllotLifecycle
 import AllotStore
 import HTTPTypes
 
@@ -7,7 +8,7 @@ extension ControlPlane {
     /// Takes the tenants' weights, guarantees and limits: the scheduler shares and reclaims by them, and
     /// admission refuses work beyond a limit, counting every tenant below the one that has it.
     public func setTenants(_ tenants: [Tenant]) throws(APIError) {
-        do { try scheduler.setTenantPolicies(Self.policies(tenants)) } catch {
+        do { try lifecycle.setTenantPolicies(Self.policies(tenants)) } catch {
             throw APIError(.unprocessableContent, .invalidField, error.description)
         }
         tenantSettings = tenants

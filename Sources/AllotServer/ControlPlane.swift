@@ -1,41 +1,24 @@
 import AllotAPI
 import AllotCore
+import AllotLifecycle
 import AllotStore
 import Foundation
 import HTTPTypes
 import Logging
 
-/// The control plane: the scheduler state machine driven by API calls and agent reports, with every change
-/// made durable in the store before anyone acts on it.
+/// The control plane: the shell around the job and node lifecycle (``Lifecycle``, a pure state machine that
+/// owns the scheduler), fed by API calls, agent reports and ticks, carrying out what it asks: writes first,
+/// then events, agents woken, cycles.
 ///
-/// One actor owns the scheduler. Writes go through a single writer that merges whatever is queued into one
-/// transaction (group commit), so concurrent submissions share a disk sync and their order is kept.
+/// Writes go through a single writer that merges whatever is queued into one transaction (group commit), so
+/// concurrent submissions share a disk sync and their order is kept.
 public actor ControlPlane {
     let store: any AllotStore
     public let configuration: ServerConfiguration
     let now: @Sendable () -> Double
-    var scheduler: Scheduler
-    /// Jobs not yet finished, by id.
-    var active: [String: Job] = [:] {
-        didSet {
-            placedStale = true
-            revision &+= 1
-        }
-    }
-    /// Which active jobs have a replica on each node, in submission order: rebuilt on demand after `active`
-    /// changes, so that the many per-node questions (every report, every directive) do not scan all jobs.
-    var placedIndex: [String: [String]] = [:]
-    var placedStale = true
-    var nodes: [String: NodeStatus] = [:]
-    /// Nodes the scheduler currently holds (ready ones).
-    var scheduled: Set<String> = [] { didSet { revision &+= 1 } }
-    /// Active jobs whose latest change is not yet durable, each with the record agents may still act on
-    /// (`nil`: none). Directives show that record until the write that carries the change has committed, so
-    /// no agent starts, keeps or stops work on the strength of a change that may yet be undone.
-    var staged: [String: Staged] = [:] { didSet { revision &+= 1 } }
-    /// Exit codes of the replicas of gang jobs that have ended, by job.
-    var replicaExits: [String: [Int: Int32]] = [:]
-    var directiveVersions: [String: Int] = [:] { didSet { revision &+= 1 } }
+    /// Jobs and nodes: the state machine this actor drives.
+    var lifecycle: Lifecycle
+    var directiveVersions: [String: Int] = [:] { didSet { shellRevision &+= 1 } }
     var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var nextSequence: Int64 = 1
     /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
@@ -54,19 +37,14 @@ public actor ControlPlane {
     var jobCPU: [String: (time: Double, seconds: Double)] = [:]
     /// Since when each ready node has run nothing.
     var emptySince: [String: Double] = [:]
-    /// Evicted jobs still stopping (SIGTERM, then the grace period), by node: the job that evicted them is
-    /// not handed to that node's agent until they have exited or the grace period has passed.
-    var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
-    /// Each priced node's open billing period.
-    var openBilling: [String: NodeBillingPeriod] = [:]
     /// The recent attempts and billing periods, for cost reports.
     var ledger = CostLedger()
     /// Budgets' last check: spend per budget, and the hard budgets that now refuse submissions, by tenant.
     var budgetState = BudgetState()
     /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
     var decisions = RecommendationDecisions()
-    /// Bumped by every change a directive depends on; encoded directives are reused while it stands still.
-    var revision = 0
+    /// Bumped by changes of the shell's own a directive depends on (its version).
+    var shellRevision = 0
     var encodedDirectives: [String: EncodedDirective] = [:]
     /// This process's identity in directives.
     let epoch = UUID().uuidString
@@ -76,8 +54,6 @@ public actor ControlPlane {
     var queued = WriteBatch()
     var acknowledgements: [CheckedContinuation<Result<Void, StoreError>, Never>] = []
     var writing = false
-    /// How many batches the writer has taken so far (a staged change waits for the take after it was made).
-    var takes = 0
     var shuttingDown = false
     var cycleRequested = false
     var cycling = false
@@ -95,6 +71,18 @@ public actor ControlPlane {
     /// The tenants last taken, applied again to a reloaded scheduler.
     var tenantSettings: [Tenant] = []
     var recovery: Task<Void, Never>?
+    /// How long recovery waits before its next try: 50 ms, doubling to 1 s, back to 50 ms when a batch commits.
+    var retryDelay = 0.05
+    var failuresSinceCommit = 0
+
+    // Read-only views of the lifecycle for the monitoring, optimizer, cost and console code.
+    var scheduler: Scheduler { lifecycle.scheduler }
+    var active: [String: Job] { lifecycle.active }
+    var nodes: [String: NodeStatus] { lifecycle.nodes }
+    var scheduled: Set<String> { lifecycle.scheduled }
+    var openBilling: [String: NodeBillingPeriod] { lifecycle.openBilling }
+    /// Bumped by every change a directive depends on; encoded directives are reused while it stands still.
+    var revision: Int { lifecycle.revision &+ shellRevision }
 
     init(
         store: any AllotStore,
@@ -108,9 +96,15 @@ public actor ControlPlane {
         recorder = UsageRecorder(store: history, configuration: configuration.history, checkpointSeconds: configuration.historyCheckpointSeconds)
         self.configuration = configuration
         self.now = now
-        do {
-            scheduler = try Scheduler(configuration: configuration.scheduler)
-        } catch {
+        lifecycle = Lifecycle(settings: Self.settings(configuration), scheduler: try Self.newScheduler(configuration))
+    }
+
+    static func settings(_ configuration: ServerConfiguration) -> Lifecycle.Settings {
+        Lifecycle.Settings(gracePeriodSeconds: configuration.gracePeriodSeconds, scanIntervalSeconds: configuration.scanIntervalSeconds)
+    }
+
+    static func newScheduler(_ configuration: ServerConfiguration) throws(APIError) -> Scheduler {
+        do { return try Scheduler(configuration: configuration.scheduler) } catch {
             throw APIError(.internalServerError, .internal, error.description)
         }
     }
@@ -127,18 +121,6 @@ public actor ControlPlane {
         let plane = try ControlPlane(store: store, history: history, configuration: configuration, logger: logger, now: now)
         try await plane.open()
         return plane
-    }
-
-    func addToScheduler(_ node: NodeStatus) {
-        var spec = node.inventory.nodeSpec
-        spec.id = NodeID(node.name)
-        do {
-            try scheduler.addNode(spec)
-            scheduled.insert(node.name)
-            if node.cordoned { try scheduler.cordon(spec.id) }
-        } catch {
-            // Already known: nothing to do.
-        }
     }
 
     // MARK: - Persistence
@@ -167,15 +149,29 @@ public actor ControlPlane {
         if let storeFailure { throw APIError.storeUnavailable(storeFailure.reason) }
     }
 
-    /// Changes an active job in memory (`nil` ends it); its write must be queued in the same turn. Until that
-    /// write commits, directives keep showing the job as it was.
-    func setActive(_ id: String, _ job: Job?) {
-        if staged[id] == nil {
-            staged[id] = Staged(durable: active[id], take: takes)
-        } else {
-            staged[id]?.take = takes
+    /// Carries out what the lifecycle asked, in order: the write first (its failure is thrown, and nothing
+    /// after it is done), then events, agents woken, a cycle, a reload. Must be called in the same turn as the
+    /// event that produced `actions`.
+    func carry(_ actions: [LifecycleAction]) async throws(APIError) {
+        for action in actions {
+            switch action {
+            case .persist(let batch): try await persist(batch)
+            case .publishJob(let job): publish(job)
+            case .publishNode(let node): publish(node)
+            case .wake(let names): notify(names)
+            case .schedule: requestCycle()
+            case .reload: startRecovery()
+            }
         }
-        active[id] = job
+    }
+
+    /// Translates the lifecycle's refusals for the API.
+    static func apiError(_ error: LifecycleError) -> APIError {
+        switch error.code {
+        case .storeUnavailable: APIError.storeUnavailable(error.message)
+        case .notFound: APIError(.notFound, .notFound, error.message)
+        case .scheduler(let code): APIError.from(SchedulerError(code, error.message))
+        }
     }
 
     /// Returns once no scheduling cycle runs or is asked for and everything queued is on disk: the point
@@ -216,14 +212,20 @@ public actor ControlPlane {
             let waiting = acknowledgements
             queued = WriteBatch()
             acknowledgements = []
-            takes += 1
-            let take = takes
+            let take = lifecycle.batchTaken()
             let started = ContinuousClock.now
             do {
                 try await store.commit(batch)
                 metrics.record(metrics.storeCommitDuration, since: started)
                 ledger.record(batch)
-                committed(take: take)
+                retryDelay = 0.05
+                failuresSinceCommit = 0
+                notify(
+                    lifecycle.committed(take: take).flatMap { action -> [String] in
+                        if case .wake(let names) = action { return names }
+                        return []
+                    }
+                )
                 for continuation in waiting { continuation.resume(returning: .success(())) }
             } catch {
                 metrics.record(metrics.storeCommitDuration, since: started)
@@ -238,16 +240,6 @@ public actor ControlPlane {
         }
         writing = false
         wakeWaiters()
-    }
-
-    /// The changes staged before take `take` are durable: agents may act on them.
-    private func committed(take: Int) {
-        var touched: Set<String> = []
-        for (id, entry) in staged where entry.take < take {
-            staged[id] = nil
-            for placement in (entry.durable?.placements ?? []) + (active[id]?.placements ?? []) { touched.insert(placement.node.rawValue) }
-        }
-        if !touched.isEmpty { notify(touched) }
     }
 
     // MARK: - Notifications
@@ -289,42 +281,14 @@ public actor ControlPlane {
         var bytes: [UInt8]
     }
 
-    /// A change not yet durable: the job as agents may still see it, and the writer's take that carries it.
-    struct Staged: Sendable {
-        var durable: Job?
-        var take: Int
-    }
-
     /// Why the store refuses writes, and since when.
     struct StoreFailure: Sendable {
         var reason: String
         var since: Double
     }
 
-    /// An evicted job's attempt that must end before `forJob` starts on the same node.
-    struct Vacating: Sendable {
-        var job: String
-        var attempt: Int
-        var forJob: String
-        var deadline: Double
-    }
-
     /// The ids of the active jobs with a replica on `node`, in submission order.
-    func placedJobs(on node: String) -> [String] {
-        if placedStale {
-            var index: [String: [(Int64, String)]] = [:]
-            for job in active.values {
-                guard let placements = job.placements else { continue }
-                var seen: Set<String> = []
-                for placement in placements where seen.insert(placement.node.rawValue).inserted {
-                    index[placement.node.rawValue, default: []].append((job.sequence, job.id))
-                }
-            }
-            placedIndex = index.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) }
-            placedStale = false
-        }
-        return placedIndex[node] ?? []
-    }
+    func placedJobs(on node: String) -> [String] { lifecycle.placedJobs(on: node) }
 
     /// Announces a job's change (it is durable by now) on the event stream and in the log.
     func publish(_ job: Job) {

@@ -30,6 +30,7 @@ public final class FaultInjectingStore: AllotStore {
         var failed = 0
         /// Commits wait here while held; each is resumed with whether it fails.
         var holding = false
+        var holdFromCommit: Int?
         var held: [CheckedContinuation<Bool, Never>] = []
     }
 
@@ -53,10 +54,13 @@ public final class FaultInjectingStore: AllotStore {
     public func failCommit(in n: Int) { faults.withLock { $0.failCommitNumbers.insert($0.commits + n) } }
     /// Makes commits wait (in flight) until ``releaseCommits(failing:)``.
     public func holdCommits() { faults.withLock { $0.holding = true } }
+    /// Lets `n - 1` more commits through, then holds the rest until ``releaseCommits(failing:)``.
+    public func holdCommits(startingWith n: Int) { faults.withLock { $0.holdFromCommit = $0.commits + n } }
     /// Lets held commits go on, failing them or not.
     public func releaseCommits(failing: Bool = false) {
         let held = faults.withLock { faults in
             faults.holding = false
+            faults.holdFromCommit = nil
             defer { faults.held = [] }
             return faults.held
         }
@@ -89,8 +93,9 @@ public final class FaultInjectingStore: AllotStore {
         try check(.commit)
         let fail = await withCheckedContinuation { continuation in
             let waiting = faults.withLock { faults in
-                if faults.holding { faults.held.append(continuation) }
-                return faults.holding
+                let hold = faults.holding || faults.holdFromCommit.map { faults.commits >= $0 } == true
+                if hold { faults.held.append(continuation) }
+                return hold
             }
             if !waiting { continuation.resume(returning: false) }
         }

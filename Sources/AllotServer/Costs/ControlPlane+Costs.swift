@@ -5,40 +5,6 @@ import Foundation
 import HTTPTypes
 
 extension ControlPlane {
-    // MARK: - Billing periods
-
-    /// Opens a node's billing period when it joins with a price (closing the open one first when its price or
-    /// size changed).
-    func openBilling(for node: NodeStatus, at time: Double) -> [NodeBillingPeriod] {
-        guard let pricing = node.inventory.pricing, pricing.hourlyPrice != nil else { return closeBilling(node.name, at: time) }
-        let spec = node.inventory.nodeSpec
-        let period = NodeBillingPeriod(
-            node: node.name,
-            start: time,
-            pricing: pricing,
-            cpuMillis: spec.capacity.cpuMillis,
-            memoryBytes: spec.capacity.memoryBytes,
-            gpus: spec.gpus.count,
-            gpuModel: spec.gpus.first?.model,
-            gpuMemoryBytes: spec.gpus.first?.memoryBytes
-        )
-        if let open = openBilling[node.name] {
-            var same = open
-            same.start = time
-            if same == period { return [] }
-        }
-        let closed = closeBilling(node.name, at: time)
-        openBilling[node.name] = period
-        return closed + [period]
-    }
-
-    /// Ends a node's open billing period (it went down or left).
-    func closeBilling(_ node: String, at time: Double) -> [NodeBillingPeriod] {
-        guard var open = openBilling.removeValue(forKey: node) else { return [] }
-        open.end = max(open.start, time)
-        return [open]
-    }
-
     // MARK: - Accounting
 
     /// Every charge in `[from, to)`: each job's share of each node per UTC day, and each node's idle part.

@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotCore
+import AllotLifecycle
 import HTTPTypes
 
 extension ControlPlane {
@@ -37,11 +38,9 @@ extension ControlPlane {
                 "recommendation \(id) is not a plan that can be applied now (only consolidation and drain plans are, while the cluster is as they found it): list the recommendations again"
             )
         }
-        try requireWritable()
-        let actions: [SchedulerAction]
-        do throws(SchedulerError) { actions = try scheduler.apply(plan, now: time) } catch { throw APIError.from(error) }
-        try await carryOut(actions, at: time)
-        requestCycle()
+        let actions: [LifecycleAction]
+        do { actions = try lifecycle.apply(plan, now: time) } catch { throw Self.apiError(error) }
+        try await carry(actions)
         return ApplyResult(
             recommendation: id,
             moved: moves(plan),
