@@ -25,8 +25,8 @@ extension Lifecycle {
     /// then SIGKILL after the grace period; it ends when the agent reports the exit), one whose node is down at
     /// once. `nil` when the job is not active.
     public mutating func cancel(_ id: String, now: Double) throws(LifecycleError) -> (job: Job, actions: [LifecycleAction])? {
-        guard var job = active[id] else { return nil }
         try requireChanges()
+        guard var job = active[id] else { return nil }
         var batch = WriteBatch()
         let nodesOfJob = (job.placements ?? []).map(\.node.rawValue)
         let nodeDown = nodesOfJob.contains { nodes[$0]?.state != .ready }

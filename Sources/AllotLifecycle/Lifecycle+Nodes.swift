@@ -65,7 +65,7 @@ extension Lifecycle {
                 batch.billing += closeBilling(name, at: time)
                 scheduled.remove(name)
                 vacating[name] = nil
-                let actions = (try? scheduler.removeNode(NodeID(name), reason: "node \(name) down")) ?? []  // a ready node is there
+                let actions = (try? scheduler.removeNode(NodeID(name), reason: "node down")) ?? []  // a ready node is there
                 for case .requeue(let id, let reason) in actions {
                     if let (job, attempt) = requeueAfterLoss(id.rawValue, reason: reason, at: time) {
                         batch.updateJobs.append(job)

@@ -47,6 +47,8 @@ extension Lifecycle {
         }
         for period in stored.openBilling where period.end == nil { lifecycle.openBilling[period.node] = period }
         for var job in stored.jobs {
+            // Written back only when restoring changed it.
+            var changed = false
             if job.state != .pending, let placements = job.placements {
                 do {
                     let remaining = job.task.estimateSeconds.map { max(0, $0 - (time - (job.startedAt ?? job.scheduledAt ?? time))) }
@@ -63,6 +65,7 @@ extension Lifecycle {
                     job.state = .pending
                     job.placements = nil
                     job.reason = "requeued on restart: \(error.message)"
+                    changed = true
                 }
             }
             do {
@@ -72,8 +75,9 @@ extension Lifecycle {
                 job.state = .failed
                 job.finishedAt = time
                 job.reason = "cannot be queued on restart: \(error.message)"
+                changed = true
             }
-            repairs.updateJobs.append(job)
+            if changed { repairs.updateJobs.append(job) }
         }
         if let previous {
             lifecycle.replicaExits = previous.replicaExits.filter { lifecycle.active[$0.key]?.state == .running }

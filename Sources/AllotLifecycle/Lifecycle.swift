@@ -41,6 +41,13 @@ public struct Lifecycle: Sendable {
         public var attempt: Int
         public var forJob: String
         public var deadline: Double
+
+        public init(job: String, attempt: Int, forJob: String, deadline: Double) {
+            self.job = job
+            self.attempt = attempt
+            self.forJob = forJob
+            self.deadline = deadline
+        }
     }
 
     public let settings: Settings
