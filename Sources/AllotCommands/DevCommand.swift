@@ -53,7 +53,7 @@ public struct DevCommand: AsyncParsableCommand {
             group.addTask {
                 try await ServiceGroup(
                     configuration: .init(
-                        services: [app, ControlPlaneShutdown(plane: plane)],
+                        services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)],
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: serverLogger
                     )

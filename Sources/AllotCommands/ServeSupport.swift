@@ -93,7 +93,8 @@ public struct ServeOptions: ParsableArguments {
                 store: store,
                 history: history,
                 configuration: try serverConfiguration(),
-                logger: log.logger("allot.server")
+                logger: log.logger("allot.server"),
+                runsWorkers: false
             )
             let directory = Directory(store: store, bootstrap: authenticator)
             try await directory.load()

@@ -28,7 +28,7 @@ public struct ServerCommand: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [app, ControlPlaneShutdown(plane: plane)],
+                services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

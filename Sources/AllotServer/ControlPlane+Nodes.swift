@@ -169,12 +169,14 @@ extension ControlPlane {
     private func waitForChange(of name: String, after version: Int, seconds: Double) async {
         if (directiveVersions[name] ?? 0) == version, seconds > 0, !shuttingDown {
             let id = UUID()
-            let timeout = Task {
-                try? await Task.sleep(for: .seconds(seconds))
-                self.wake(name, id)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(seconds))  // cancelled when woken first
+                    await self.wake(name, id)
+                }
+                await withCheckedContinuation { continuation in waiters[name, default: [:]][id] = continuation }
+                group.cancelAll()
             }
-            await withCheckedContinuation { continuation in waiters[name, default: [:]][id] = continuation }
-            timeout.cancel()
         }
     }
 

@@ -70,10 +70,17 @@ extension ControlPlane {
         for case .reload in lifecycle.commitFailed() { startRecovery() }
     }
 
-    /// (Re)starts the reload and the retries.
+    /// Asks for a reload and retries (again, when one is under way: it reloads once more after it).
     func startRecovery() {
-        recovery?.cancel()
-        recovery = Task { await self.recover() }
+        recoveryRequested = true
+        recoveryBell.continuation.yield()
+    }
+
+    func recoveryLoop() async {
+        while recoveryRequested && !shuttingDown {
+            recoveryRequested = false
+            await recover()
+        }
     }
 
     /// Reloads memory from the store, then writes what must be carried (or a probe) until a write commits;
@@ -81,7 +88,7 @@ extension ControlPlane {
     /// commits: a store that takes the small probe but fails every batch is not hammered.
     private func recover() async {
         var reloaded = false
-        while !Task.isCancelled && !shuttingDown {
+        while !shuttingDown {
             do {
                 if !reloaded {
                     carried.merge(try await load(at: now(), reviveNodes: false))
@@ -109,12 +116,13 @@ extension ControlPlane {
             try? await Task.sleep(for: .seconds(retryDelay))
             retryDelay = min(retryDelay * 2, 1)
         }
-        guard !Task.isCancelled, !shuttingDown else { return }
+        guard !shuttingDown else { return }
         if let storeFailure {
             logger.notice("store takes writes again", metadata: ["down.seconds": "\(now() - storeFailure.since)"])
         }
+        // Another failure came in meanwhile: the next round reloads again.
+        guard !recoveryRequested else { return }
         storeFailure = nil
-        recovery = nil
         // A cycle and agents woken: nothing to write, nothing to wait for.
         for action in lifecycle.storeRecovered() {
             switch action {

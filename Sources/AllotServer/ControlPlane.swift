@@ -70,7 +70,12 @@ public actor ControlPlane {
     var generation = 0
     /// The tenants last taken, applied again to a reloaded scheduler.
     var tenantSettings: [Tenant] = []
-    var recovery: Task<Void, Never>?
+    /// Asked for: a reload from the store and retries until it takes a write.
+    var recoveryRequested = false
+    /// Wake the writer, the cycle loop and the recovery loop, which ``run()`` runs as child tasks.
+    nonisolated let writerBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    nonisolated let cycleBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    nonisolated let recoveryBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     /// How long recovery waits before its next try: 50 ms, doubling to 1 s, back to 50 ms when a batch commits.
     var retryDelay = 0.05
     var failuresSinceCommit = 0
@@ -111,14 +116,18 @@ public actor ControlPlane {
 
     /// Opens the control plane on a store, recovering nodes and jobs: work that was scheduled or running
     /// keeps its resources (no double booking), pending work is queued again in its order.
+    /// With `runsWorkers` (tests, benchmarks) the plane runs its own workers in a task of its own that lives
+    /// as long as the process; a server passes `false` and runs ``ControlPlaneService`` in its service group.
     public static func start(
         store: any AllotStore,
         history: any HistoryStore = MemoryHistoryStore(),
         configuration: ServerConfiguration = ServerConfiguration(),
         logger: Logger = Logger(label: "allot.server", factory: { _ in SwiftLogNoOpLogHandler() }),
+        runsWorkers: Bool = true,
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws(APIError) -> ControlPlane {
         let plane = try ControlPlane(store: store, history: history, configuration: configuration, logger: logger, now: now)
+        if runsWorkers { Task { await plane.run() } }
         try await plane.open()
         return plane
     }
@@ -203,7 +212,27 @@ public actor ControlPlane {
     private func startWriter() {
         guard !writing else { return }
         writing = true
-        Task { await self.drain() }
+        writerBell.continuation.yield()
+    }
+
+    // MARK: - Workers
+
+    /// Runs the writer, the scheduling cycles and the store's recovery, each a child task, until
+    /// ``finishWork()``; what is queued by then is written first. The server runs this as a service
+    /// (``ControlPlaneService``); ``start(store:history:configuration:logger:runsWorkers:now:)`` can run it itself.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in self.writerBell.stream { await self.drain() } }
+            group.addTask { for await _ in self.cycleBell.stream { await self.cycleLoop() } }
+            group.addTask { for await _ in self.recoveryBell.stream { await self.recoveryLoop() } }
+        }
+    }
+
+    /// Lets ``run()`` end once the work already asked for is done.
+    public nonisolated func finishWork() {
+        writerBell.continuation.finish()
+        cycleBell.continuation.finish()
+        recoveryBell.continuation.finish()
     }
 
     private func drain() async {
@@ -257,7 +286,7 @@ public actor ControlPlane {
         cycleRequested = true
         guard !cycling else { return }
         cycling = true
-        Task { await self.cycleLoop() }
+        cycleBell.continuation.yield()
     }
 
     private func cycleLoop() async {

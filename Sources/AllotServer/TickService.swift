@@ -29,3 +29,20 @@ public struct ControlPlaneShutdown: Service {
         await plane.shutdown()
     }
 }
+
+/// Runs the control plane's writer, scheduling cycles and store recovery (``ControlPlane/run()``). At graceful
+/// shutdown it lets them finish what was asked for; listed first in a service group, it stops last, after the
+/// HTTP application has answered its last call.
+public struct ControlPlaneService: Service {
+    let plane: ControlPlane
+
+    public init(plane: ControlPlane) { self.plane = plane }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await plane.run()
+        } onGracefulShutdown: {
+            plane.finishWork()
+        }
+    }
+}
