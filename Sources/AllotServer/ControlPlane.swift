@@ -98,7 +98,12 @@ public actor ControlPlane {
     ) throws(APIError) {
         self.store = store
         self.logger = logger
-        recorder = UsageRecorder(store: history, configuration: configuration.history, checkpointSeconds: configuration.historyCheckpointSeconds)
+        recorder = UsageRecorder(
+            store: history,
+            configuration: configuration.history,
+            checkpointSeconds: configuration.historyCheckpointSeconds,
+            logger: logger
+        )
         self.configuration = configuration
         self.now = now
         lifecycle = Lifecycle(settings: Self.settings(configuration), scheduler: try Self.newScheduler(configuration))

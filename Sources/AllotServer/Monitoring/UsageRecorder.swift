@@ -2,6 +2,7 @@ import AllotAPI
 import AllotCore
 import AllotStore
 import HTTPTypes
+import Logging
 
 /// Keeps the usage history: takes samples from the control plane, writes the chunks that close, checkpoints
 /// open chunks, forgets silent series and prunes what is past retention.
@@ -18,9 +19,16 @@ public actor UsageRecorder {
     let silenceSeconds: Double
     /// The first sample's time: chunks that start before it may continue stored ones.
     var startedAt: Double?
+    let logger: Logger
 
-    public init(store: any HistoryStore, configuration: HistoryConfiguration = HistoryConfiguration(), checkpointSeconds: Double = 300) {
+    public init(
+        store: any HistoryStore,
+        configuration: HistoryConfiguration = HistoryConfiguration(),
+        checkpointSeconds: Double = 300,
+        logger: Logger = Logger(label: "allot.history", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.store = store
+        self.logger = logger
         history = UsageHistory(configuration: configuration)
         self.checkpointSeconds = checkpointSeconds
         silenceSeconds = max(600, configuration.tiers.first?.chunkSpan ?? 600)
@@ -49,7 +57,9 @@ public actor UsageRecorder {
             var cutoffs: [Int: Double] = [:]
             for (index, tier) in history.configuration.tiers.enumerated() { cutoffs[index] = now - tier.retention - tier.chunkSpan }
             // A failed prune is tried again on the next schedule.
-            _ = try? await store.pruneHistory(startsBefore: cutoffs)
+            do { _ = try await store.pruneHistory(startsBefore: cutoffs) } catch {
+                logger.warning("usage history not pruned", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -64,6 +74,7 @@ public actor UsageRecorder {
         let batch = closed
         closed = []
         do { try await store.writeHistory(batch, continuingBefore: startedAt ?? .infinity) } catch {
+            logger.warning("usage history not written; kept for the next try", metadata: ["chunks": "\(batch.count)", "error": "\(error)"])
             // Kept for the next attempt, within a bound: a store that stays down costs history, not memory.
             if closed.count + batch.count <= 1_000_000 { closed = batch + closed }
         }
@@ -118,6 +129,11 @@ public actor UsageRecorder {
     }
 
     public func statistics() async -> (stored: HistoryStatistics?, liveSeries: Int, samples: Int) {
-        (try? await store.historyStatistics(), history.liveSeries, history.samplesRecorded)
+        let stored: HistoryStatistics?
+        do { stored = try await store.historyStatistics() } catch {
+            logger.warning("usage history statistics not read", metadata: ["error": "\(error)"])
+            stored = nil
+        }
+        return (stored, history.liveSeries, history.samplesRecorded)
     }
 }

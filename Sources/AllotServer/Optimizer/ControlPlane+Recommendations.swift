@@ -2,6 +2,7 @@ import AllotAPI
 import AllotCore
 import AllotLifecycle
 import HTTPTypes
+import Logging
 
 extension ControlPlane {
     /// What the optimizer suggests now, as `identity` may see it: consolidation, drain and scale-down concern
@@ -171,7 +172,7 @@ extension ControlPlane {
         for job in running {
             let from = time - rule.window - rule.maxGap
             let tier = configuration.history.tier(covering: from, now: time)
-            guard let points = try? await recorder.points(SeriesName.job(job.id, "gpu.utilization"), tier: tier, from: from, to: time),
+            guard let points = await historyPoints(SeriesName.job(job.id, "gpu.utilization"), tier: tier, from: from, to: time),
                 let finding = UsageDetectors.idle(points, now: time, rule: rule)
             else { continue }
             let gpus = Double(job.task.requests.deviceCount * job.task.gang)
@@ -211,7 +212,7 @@ extension ControlPlane {
             var used: [String: [Double]] = [:]
             for job in jobs {
                 for metric in ["cpu.cores", "memory.used_bytes", "gpu.memory.used_bytes"] {
-                    let points = (try? await recorder.points(SeriesName.job(job.id, metric), tier: tier, from: from, to: time)) ?? []
+                    let points = await historyPoints(SeriesName.job(job.id, metric), tier: tier, from: from, to: time) ?? []
                     used[metric, default: []] += points.map { tier == 0 ? $0.mean : $0.max }
                 }
             }
@@ -281,5 +282,13 @@ extension ControlPlane {
             total += price * Double(placement.gpuIndices.count) / Double(gpus)
         }
         return total
+    }
+
+    /// A series' points for a recommendation; a history that cannot be read leaves the recommendation out.
+    func historyPoints(_ series: String, tier: Int, from: Double, to: Double) async -> [HistoryPoint]? {
+        do { return try await recorder.points(series, tier: tier, from: from, to: to) } catch {
+            logger.warning("usage history not read", metadata: ["series": "\(series)", "error": "\(error.message)"])
+            return nil
+        }
     }
 }
