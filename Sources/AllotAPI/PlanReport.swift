@@ -49,7 +49,7 @@ public struct PlanReport: Codable, Equatable, Sendable {
         public var node: String
         public var resource: String
         public var utilization: Double
-        public var severity: String
+        public var severity: BottleneckSeverity
     }
 
     /// The scheduling objective, when the tasks file gives `now` (waits are known).
@@ -162,7 +162,7 @@ public enum Planner {
                 nodes: report.nodes.map { PlanReport.NodeUtilization(node: $0.node.rawValue, overall: $0.overall) }
             ),
             bottlenecks: report.bottlenecks.map {
-                PlanReport.BottleneckEntry(node: $0.node.rawValue, resource: $0.resource, utilization: $0.utilization, severity: $0.severity.rawValue)
+                PlanReport.BottleneckEntry(node: $0.node.rawValue, resource: $0.resource, utilization: $0.utilization, severity: $0.severity)
             },
             objective: planObjective
         )

@@ -1,3 +1,5 @@
+import AllotCore
+
 /// How an attempt at running a job ended.
 public enum AttemptOutcome: String, Codable, Sendable, CaseIterable {
     case succeeded
@@ -22,4 +24,16 @@ public enum NodeAction: String, Codable, Sendable, CaseIterable {
     case drain
     /// Takes work again.
     case uncordon
+}
+
+extension BottleneckSeverity: Codable {}
+
+/// What to do about a bottleneck.
+public enum BottleneckAction: String, Codable, Sendable, CaseIterable {
+    /// The resource is scarce across the cluster, or nowhere else has it to spare.
+    case addCapacity = "add-capacity"
+    /// Other nodes have room: move (preemptible) work there.
+    case moveWork = "move-work"
+    /// Allocated far above what is used: lower the requests.
+    case lowerRequest = "lower-request"
 }

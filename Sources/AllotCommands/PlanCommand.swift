@@ -72,7 +72,7 @@ public struct PlanCommand: ParsableCommand {
         sections.append("UTILIZATION overall \(percent(report.utilization.overall))\n" + pools.render())
         if !report.bottlenecks.isEmpty {
             var bottlenecks = TextTable(["NODE", "RESOURCE", "UTILIZATION", "SEVERITY"])
-            for entry in report.bottlenecks { bottlenecks.add([entry.node, entry.resource, percent(entry.utilization), entry.severity]) }
+            for entry in report.bottlenecks { bottlenecks.add([entry.node, entry.resource, percent(entry.utilization), entry.severity.rawValue]) }
             sections.append("BOTTLENECKS (\(report.bottlenecks.count))\n" + bottlenecks.render())
         }
         if let objective = report.objective {

@@ -73,7 +73,7 @@ struct TopView {
         if !bottlenecks.isEmpty {
             var table = TextTable(["NODE", "RESOURCE", "BASIS", "UTIL", "SEVERITY", "ACTION"])
             for item in bottlenecks.prefix(10) {
-                table.add([item.node, item.resource, item.basis, Self.percent(item.utilization), item.severity, item.action])
+                table.add([item.node, item.resource, item.basis, Self.percent(item.utilization), item.severity.rawValue, item.action.rawValue])
             }
             lines.append(table.render())
         }

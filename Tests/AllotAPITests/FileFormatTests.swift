@@ -112,7 +112,7 @@ struct FileFormatTests {
                 PlanReport.Placement(task: "C", replica: nil, node: "n1", gpus: [0], cpu: 0, memory: 0, gpuMemory: 8 * 1_073_741_824)
             ]
         )
-        #expect(backfilled.bottlenecks == [PlanReport.BottleneckEntry(node: "n1", resource: "gpu0.memory", utilization: 1, severity: "high")])
+        #expect(backfilled.bottlenecks == [PlanReport.BottleneckEntry(node: "n1", resource: "gpu0.memory", utilization: 1, severity: .high)])
     }
 
     @Test func plannerNamesTheTaskThatCannotRun() throws {

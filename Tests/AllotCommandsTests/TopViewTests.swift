@@ -48,8 +48,8 @@ struct TopViewTests {
                     resource: "gpu0.compute",
                     basis: "usage",
                     utilization: 0.97,
-                    severity: "high",
-                    action: "add-capacity",
+                    severity: .high,
+                    action: .addCapacity,
                     recommendation: "add GPU compute capacity"
                 )
             ]

@@ -129,17 +129,17 @@ import Testing
         let bottlenecks = await plane.bottlenecks(for: Self.admin)
         // The idle job's GPU is fully allocated but barely used: lower its request.
         let idlePool = try #require(bottlenecks.first { $0.basis == "allocation" && $0.resource == "gpu\(idleGPU).memory" })
-        #expect(idlePool.severity == "high")
-        #expect(idlePool.action == "lower-request")
+        #expect(idlePool.severity == .high)
+        #expect(idlePool.action == .lowerRequest)
         #expect(idlePool.recommendation.contains(idle.id))
         // The busy one is full by allocation and by use, and no node has GPUs to spare.
-        #expect(bottlenecks.first { $0.basis == "allocation" && $0.resource == "gpu\(busyGPU).memory" }?.action == "add-capacity")
+        #expect(bottlenecks.first { $0.basis == "allocation" && $0.resource == "gpu\(busyGPU).memory" }?.action == .addCapacity)
         let compute = try #require(bottlenecks.first { $0.basis == "usage" && $0.resource == "gpu\(busyGPU).compute" })
-        #expect(compute.severity == "high")
-        #expect(compute.action == "add-capacity")
+        #expect(compute.severity == .high)
+        #expect(compute.action == .addCapacity)
         // CPU: 16 of 16 cores allocated on n1 while n2 has all its cores free: move work.
         let cpu = try #require(bottlenecks.first { $0.basis == "allocation" && $0.node == "n1" && $0.resource == "cpu" })
-        #expect(cpu.action == "move-work")
+        #expect(cpu.action == .moveWork)
         // Another tenant's member is not told the job's name.
         let outsider = Identity(actor: "o", role: .member, tenant: "globex", scope: ["globex"])
         #expect(await plane.bottlenecks(for: outsider).allSatisfy { !$0.recommendation.contains(idle.id) })

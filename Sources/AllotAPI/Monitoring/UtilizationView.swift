@@ -1,3 +1,5 @@
+import AllotCore
+
 /// How full the cluster is, by what is allocated and by what is measured.
 public struct UtilizationView: Codable, Equatable, Sendable {
     /// One kind of resource summed over the ready nodes.
@@ -87,12 +89,19 @@ public struct BottleneckView: Codable, Equatable, Sendable {
     /// `allocation` (what is promised) or `usage` (what is measured).
     public var basis: String
     public var utilization: Double
-    public var severity: String
-    /// `add-capacity`, `move-work` or `lower-request`.
-    public var action: String
+    public var severity: BottleneckSeverity
+    public var action: BottleneckAction
     public var recommendation: String
 
-    public init(node: String, resource: String, basis: String, utilization: Double, severity: String, action: String, recommendation: String) {
+    public init(
+        node: String,
+        resource: String,
+        basis: String,
+        utilization: Double,
+        severity: BottleneckSeverity,
+        action: BottleneckAction,
+        recommendation: String
+    ) {
         self.node = node
         self.resource = resource
         self.basis = basis

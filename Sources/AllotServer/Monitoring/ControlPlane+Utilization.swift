@@ -105,20 +105,20 @@ extension ControlPlane {
                 let total = totals[family] ?? (0, 0)
                 let clusterRatio = total.capacity > 0 ? total.used / total.capacity : 0
                 let roomElsewhere = (roomy[family] ?? []).subtracting([pool.node])
-                let (action, text): (String, String)
+                let (action, text): (BottleneckAction, String)
                 if basis == "allocation", let use = measured["\(pool.node)|\(pool.resource)"], use.utilization < 0.5 {
                     let jobs = jobsOn(pool.node).filter { identity.sees($0.tenant) }.prefix(3).map(\.id)
-                    action = "lower-request"
+                    action = .lowerRequest
                     text =
                         "\(pool.node) has \(Self.percent(pool.utilization)) of its \(pool.resource) allocated but \(Self.percent(use.utilization)) in use: lower the requests"
                         + (jobs.isEmpty ? "" : " of \(jobs.joined(separator: ", "))") + " (see GET /v1/recommendations, rightsizing)"
                 } else if clusterRatio > 0.90 || roomElsewhere.isEmpty {
-                    action = "add-capacity"
+                    action = .addCapacity
                     text =
                         "\(family) is \(Self.percent(clusterRatio)) \(basis == "allocation" ? "allocated" : "used") across the cluster"
                         + (roomElsewhere.isEmpty ? " and no other node has it to spare" : "") + ": add \(family) capacity"
                 } else {
-                    action = "move-work"
+                    action = .moveWork
                     let nodes = roomElsewhere.count
                     text =
                         "\(nodes) other node\(nodes == 1 ? " has" : "s have") \(family) below 75 %: move preemptible work there (see consolidation) or place new work there"
@@ -129,7 +129,7 @@ extension ControlPlane {
                         resource: pool.resource,
                         basis: basis,
                         utilization: pool.utilization,
-                        severity: severity.rawValue,
+                        severity: severity,
                         action: action,
                         recommendation: text
                     )

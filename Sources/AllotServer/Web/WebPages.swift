@@ -73,7 +73,7 @@ extension APIRoutes {
             "moreBottlenecks": bottlenecks.count > 20 ? bottlenecks.count - 20 : false,
             "bottlenecks": bottlenecks.prefix(20).map { item -> [String: Any] in
                 [
-                    "severity": item.severity, "node": item.node, "resource": item.resource, "percent": Self.percent(item.utilization),
+                    "severity": item.severity.rawValue, "node": item.node, "resource": item.resource, "percent": Self.percent(item.utilization),
                     "basis": item.basis, "recommendation": item.recommendation,
                 ]
             },
