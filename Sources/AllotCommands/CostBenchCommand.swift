@@ -70,7 +70,7 @@ public struct CostBenchCommand: AsyncParsableCommand {
         let plane = try await ControlPlane.start(store: store, now: { end })
         let admin = Identity(actor: "bench", role: .admin, tenant: "default", scope: nil)
         for tenant in 0..<20 {
-            _ = try await plane.saveBudget(
+            _ = try await plane.costCenter.saveBudget(
                 BudgetRequest(name: "b\(tenant)", tenant: "tenant-\(tenant)", amount: 50_000),
                 knownTenants: Set((0..<20).map { "tenant-\($0)" }),
                 by: admin
@@ -91,25 +91,25 @@ public struct CostBenchCommand: AsyncParsableCommand {
             table.add([name, result, String(format: "%.1f ms", runs[runs.count / 2]), String(format: "%.1f ms", runs.last!)])
         }
         try await time("costs by tenant, whole window") {
-            let report = try await plane.costs(groupBy: .tenant, from: start, to: end, for: admin)
+            let report = try await plane.costCenter.costs(groupBy: .tenant, from: start, to: end, for: admin)
             return "\(report.rows.count) rows, $\(String(format: "%.2f", report.total))"
         }
         try await time("costs by day, whole window") {
-            "\(try await plane.costs(groupBy: .day, from: start, to: end, for: admin).rows.count) rows"
+            "\(try await plane.costCenter.costs(groupBy: .day, from: start, to: end, for: admin).rows.count) rows"
         }
         try await time("costs by job, last day") {
-            "\(try await plane.costs(groupBy: .job, from: end - 86_400, to: end, for: admin).rows.count) rows"
+            "\(try await plane.costCenter.costs(groupBy: .job, from: end - 86_400, to: end, for: admin).rows.count) rows"
         }
         try await time("FOCUS export, whole window") {
-            let text = try await plane.focusExport(from: start, to: end, for: admin)
+            let text = try await plane.costCenter.focusExport(from: start, to: end, for: admin)
             return "\(text.split(separator: "\r\n").count - 1) rows, \(Quantity.formatBytes(Int64(text.utf8.count)))"
         }
         try await time("forecast of spend") {
-            let forecast = try await plane.forecast(metric: "cost", tenant: nil, days: days, horizon: 14, for: admin)
+            let forecast = try await plane.costCenter.forecast(metric: "cost", tenant: nil, days: days, horizon: 14, for: admin)
             return "\(forecast.model), next 14 days $\(String(format: "%.0f", forecast.forecastTotal))"
         }
         try await time("budget check, 20 budgets") {
-            try await plane.checkBudgets()
+            try await plane.costCenter.checkBudgets()
             return "ok"
         }
         print(table.render())

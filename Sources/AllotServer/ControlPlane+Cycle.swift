@@ -30,17 +30,13 @@ extension ControlPlane {
         }
     }
 
-    /// Every scan interval: the usage history and budgets, then the lifecycle's tick (node loss, drain
+    /// Every scan interval: the usage history, then the lifecycle's tick (node loss, drain
     /// completion, grace periods that ran out).
     public func tick() async {
         let time = now()
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
         await recorder.maintain(now: time)
-        if time - budgetState.checkedAt >= configuration.budgetCheckSeconds {
-            do { try await checkBudgets() } catch { logger.warning("budget check failed", metadata: ["error": "\(error.message)"]) }
-        }
-        if time - CostLedger.keepSeconds - ledger.since > 86_400 { ledger.forget(before: time - CostLedger.keepSeconds) }
         let at = now()
         let actions = lifecycle.tick(now: at)
         for case .persist(let batch) in actions {

@@ -10,19 +10,14 @@ extension ControlPlane {
     func open() async throws(APIError) {
         let time = now()
         do {
-            let periods = try await store.billingPeriods(overlapping: time - CostLedger.keepSeconds, .greatestFiniteMagnitude)
-            ledger = CostLedger(
-                since: time - CostLedger.keepSeconds,
-                attempts: try await store.attempts(overlapping: time - CostLedger.keepSeconds, .greatestFiniteMagnitude),
-                periods: periods
-            )
+            try await costCenter.load(at: time)
             decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
             var repairs = try await load(at: time, reviveNodes: true)
             // A priced node without an open billing period (one recorded before periods were kept) starts one now.
             repairs.merge(lifecycle.openMissingBilling(now: time))
             if !repairs.isEmpty {
                 try await store.commit(repairs)
-                ledger.record(repairs)
+                await costCenter.record(repairs)
             }
         } catch {
             throw APIError.from(error)
@@ -105,7 +100,7 @@ extension ControlPlane {
                     try await store.setSetting("store.checked", String(now()))
                 } else {
                     try await store.commit(batch)
-                    ledger.record(batch)
+                    await costCenter.record(batch)
                     carried = WriteBatch()
                 }
                 break

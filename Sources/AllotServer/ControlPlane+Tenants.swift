@@ -13,7 +13,7 @@ extension ControlPlane {
         }
         tenantSettings = tenants
         tenantLimits = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.limit.map { (tenant.name, $0) } })
-        tenantParents = Dictionary(uniqueKeysWithValues: tenants.compactMap { tenant in tenant.parent.map { (tenant.name, $0) } })
+        tenantTree.set(tenants)
         requestCycle()
     }
 
@@ -36,11 +36,11 @@ extension ControlPlane {
     }
 
     /// A tenant and its ancestors, nearest first.
-    func lineage(_ tenant: String) -> [String] {
-        var chain = [tenant]
-        while let parent = tenantParents[chain[chain.count - 1]], !chain.contains(parent) { chain.append(parent) }
-        return chain
-    }
+    func lineage(_ tenant: String) -> [String] { tenantTree.lineage(tenant) }
+
+    /// Why a submission to `tenant` is refused by a spent hard budget (its own or an ancestor's, or the
+    /// cluster's); `nil` when none blocks it.
+    func budgetProblem(_ tenant: String) -> String? { costCenter.gate.problem(lineage(tenant)) }
 
     /// Why admitting `task` would take its tenant (or an ancestor) past a limit: every unfinished job of the
     /// limited tenant's subtree counts, running or queued. `nil` when it fits.

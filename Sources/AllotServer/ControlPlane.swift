@@ -23,7 +23,6 @@ public actor ControlPlane {
     var nextSequence: Int64 = 1
     /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
     var tenantLimits: [String: ResourceQuota] = [:]
-    var tenantParents: [String: String] = [:]
     /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
     var admitting: [String: Job] = [:]
     let events = EventHub()
@@ -37,10 +36,10 @@ public actor ControlPlane {
     var jobCPU: [String: (time: Double, seconds: Double)] = [:]
     /// Since when each ready node has run nothing.
     var emptySince: [String: Double] = [:]
-    /// The recent attempts and billing periods, for cost reports.
-    var ledger = CostLedger()
-    /// Budgets' last check: spend per budget, and the hard budgets that now refuse submissions, by tenant.
-    var budgetState = BudgetState()
+    /// Costs, budgets and the spend forecast, fed every committed batch.
+    public nonisolated let costCenter: CostCenter
+    /// The tenants' tree, shared with the cost center.
+    let tenantTree = TenantTree()
     /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
     var decisions = RecommendationDecisions()
     /// Bumped by changes of the shell's own a directive depends on (its version).
@@ -106,6 +105,7 @@ public actor ControlPlane {
         )
         self.configuration = configuration
         self.now = now
+        costCenter = CostCenter(store: store, configuration: configuration, events: events, tenants: tenantTree, logger: logger, now: now)
         lifecycle = Lifecycle(settings: Self.settings(configuration), scheduler: try Self.newScheduler(configuration))
     }
 
@@ -132,6 +132,7 @@ public actor ControlPlane {
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws(APIError) -> ControlPlane {
         let plane = try ControlPlane(store: store, history: history, configuration: configuration, logger: logger, now: now)
+        await plane.costCenter.sendAudit { [weak plane] entry in await plane?.recordAudit(entry) }
         if runsWorkers { Task { await plane.run() } }
         try await plane.open()
         return plane
@@ -251,7 +252,6 @@ public actor ControlPlane {
             do {
                 try await store.commit(batch)
                 metrics.record(metrics.storeCommitDuration, since: started)
-                ledger.record(batch)
                 retryDelay = 0.05
                 failuresSinceCommit = 0
                 notify(
@@ -260,6 +260,7 @@ public actor ControlPlane {
                         return []
                     }
                 )
+                await costCenter.record(batch)
                 for continuation in waiting { continuation.resume(returning: .success(())) }
             } catch {
                 metrics.record(metrics.storeCommitDuration, since: started)

@@ -213,7 +213,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
-        services: [TickService(plane: plane)],
+        services: [TickService(plane: plane), CostService(costs: plane.costCenter, interval: plane.configuration.budgetCheckSeconds)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
     )

@@ -67,31 +67,31 @@ import Testing
         let cNode = try #require(try await plane.job(c.id).job.placements?.first?.node.rawValue)
         let cCost = cNode == "cpu16" ? 0.75 * cpuPrice : 12.0 / 32 * 16
         let nodesTotal = 16 * 2 + cpuPrice * 2
-        let byJob = try await plane.costs(groupBy: .job, from: start - 100, to: end + 100, for: Self.admin)
+        let byJob = try await plane.costCenter.costs(groupBy: .job, from: start - 100, to: end + 100, for: Self.admin)
         #expect(byJob.rows.first { $0.key == a.id }?.cost == 4)
         #expect(byJob.rows.first { $0.key == b.id }?.cost == 4)
         #expect(byJob.rows.first { $0.key == c.id }?.cost == (cCost * 100).rounded() / 100)
         #expect(byJob.rows.first { $0.key == a.id }?.gpuHours == 2)
         #expect(byJob.total == (nodesTotal * 100).rounded() / 100)
         for grouping in CostGrouping.allCases {
-            let report = try await plane.costs(groupBy: grouping, from: start - 100, to: end + 100, for: Self.admin)
+            let report = try await plane.costCenter.costs(groupBy: grouping, from: start - 100, to: end + 100, for: Self.admin)
             // The rows (jobs and idle) add up to the nodes' prices over the time, to the cent.
             let cents = report.rows.map { Int64(($0.cost * 100).rounded()) }.reduce(0, +)
             #expect(cents == Int64((nodesTotal * 100).rounded()), "\(grouping)")
             #expect(Int64((report.total * 100).rounded()) == cents)
         }
-        let byTenant = try await plane.costs(groupBy: .tenant, from: start, to: end, for: Self.admin)
+        let byTenant = try await plane.costCenter.costs(groupBy: .tenant, from: start, to: end, for: Self.admin)
         #expect(byTenant.rows.map(\.key).sorted() == ["acme", "globex", "idle"])
         #expect(byTenant.rows.first { $0.key == "acme" }?.cost == ((4 + cCost) * 100).rounded() / 100)
         // A member of globex sees its own spend only: no idle, nothing of acme.
         let member = Identity(actor: "m", role: .member, tenant: "globex", scope: ["globex"])
-        let own = try await plane.costs(groupBy: .tenant, from: start, to: end, for: member)
+        let own = try await plane.costCenter.costs(groupBy: .tenant, from: start, to: end, for: member)
         #expect(own.rows.map(\.key) == ["globex"] && own.total == 4)
-        let byCloud = try await plane.costs(groupBy: .cloud, from: start, to: end, for: Self.admin)
+        let byCloud = try await plane.costCenter.costs(groupBy: .cloud, from: start, to: end, for: Self.admin)
         #expect(byCloud.rows.first { $0.key == "on-prem" }.map { _ in true } == true)
 
         // The FOCUS export: the named columns, one charge per row, BilledCost adding up to the report.
-        let csv = try await plane.focusExport(from: start, to: end, for: Self.admin)
+        let csv = try await plane.costCenter.focusExport(from: start, to: end, for: Self.admin)
         let table = CSVTable(csv)
         for column in [
             "BilledCost", "EffectiveCost", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName", "RegionId", "ResourceId", "ServiceCategory",
@@ -123,17 +123,17 @@ import Testing
         let job = try await submit(plane, tenant: "acme", gpus: 8)
         await settle(plane)
         try await report(plane, job.id, .running)
-        let status = try await plane.saveBudget(
+        let status = try await plane.costCenter.saveBudget(
             BudgetRequest(name: "acme-monthly", tenant: "acme", amount: 10, thresholds: [50, 80, 100], hard: true),
             knownTenants: ["acme", "globex"],
             by: Self.admin
         )
         #expect(status.spent == 0 && !status.blocking)
         await #expect(throws: APIError.self) {
-            _ = try await plane.saveBudget(BudgetRequest(name: "x", tenant: "nobody", amount: 1), knownTenants: ["acme"], by: Self.admin)
+            _ = try await plane.costCenter.saveBudget(BudgetRequest(name: "x", tenant: "nobody", amount: 1), knownTenants: ["acme"], by: Self.admin)
         }
         await #expect(throws: APIError.self) {
-            _ = try await plane.saveBudget(BudgetRequest(name: "x", tenant: "acme", amount: 0), knownTenants: ["acme"], by: Self.admin)
+            _ = try await plane.costCenter.saveBudget(BudgetRequest(name: "x", tenant: "acme", amount: 0), knownTenants: ["acme"], by: Self.admin)
         }
 
         var seen: [Double] = []
@@ -147,14 +147,14 @@ import Testing
         // $16/h against $10: 64 % after 24 minutes, 88 % after 33, 112 % after 42.
         for (minutes, percent) in [(24.0, 50.0), (33, 80), (42, 100)] {
             clock.advance(minutes * 60 - (seen.count == 0 ? 0 : [24.0, 33, 42][seen.count - 1] * 60))
-            try await plane.checkBudgets()
-            try await plane.checkBudgets()
+            try await plane.costCenter.checkBudgets()
+            try await plane.costCenter.checkBudgets()
             let event = try #require(await nextBudgetEvent())
             #expect(event.budget.announcedPercent == percent)
             seen.append(percent)
         }
         #expect(seen == [50, 80, 100])
-        let statuses = try await plane.budgetStatuses(for: Self.admin)
+        let statuses = try await plane.costCenter.budgetStatuses(for: Self.admin)
         #expect(statuses.first?.blocking == true && statuses.first?.crossed == [50, 80, 100])
         #expect(abs((statuses.first?.spent ?? 0) - 16 * 0.7) < 1e-6)
         var request = submission(gpus: 1)
@@ -171,7 +171,7 @@ import Testing
         let announcements = try await store.audit(AuditQuery(tenants: ["acme"])).filter { $0.action == "BUDGET threshold" }
         #expect(announcements.map(\.target) == ["acme-monthly", "acme-monthly", "acme-monthly"])
         #expect(announcements.last?.message?.hasPrefix("100 % of budget acme-monthly reached") == true)
-        try await plane.deleteBudget("acme-monthly", by: Self.admin)
+        try await plane.costCenter.deleteBudget("acme-monthly", by: Self.admin)
         #expect(await plane.budgetProblem("acme") == nil)
     }
 
@@ -206,19 +206,21 @@ import Testing
         }
         try await store.commit(batch)
         let plane = try await makePlane(store, clock)
-        let demand = try await plane.forecast(metric: "gpu-hours", tenant: nil, days: 28, horizon: 7, for: Self.admin)
+        let demand = try await plane.costCenter.forecast(metric: "gpu-hours", tenant: nil, days: 28, horizon: 7, for: Self.admin)
         #expect(demand.history.map(\.value) == (0..<28).map { Double(pattern[$0 % 7] * 10) })
         #expect(demand.model == "holt-winters" && demand.forecast.count == 7 && demand.backtestMAPE != nil)
         for (point, expected) in zip(demand.forecast, (28..<35).map { Double(pattern[$0 % 7] * 10) }) {
             #expect(abs(point.value - expected) < 5 && (point.lower ?? .infinity) <= point.value && point.value <= (point.upper ?? 0))
         }
         #expect(demand.forecast.first?.day == CostDates.day(today))
-        let spend = try await plane.forecast(metric: "cost", tenant: nil, days: 28, horizon: 7, for: Self.admin)
+        let spend = try await plane.costCenter.forecast(metric: "cost", tenant: nil, days: 28, horizon: 7, for: Self.admin)
         #expect(spend.history.allSatisfy { abs($0.value - 8 * 24) < 1e-6 })
-        let even = try await plane.forecast(metric: "gpu-hours", tenant: "even", days: 28, horizon: 7, for: Self.admin)
+        let even = try await plane.costCenter.forecast(metric: "gpu-hours", tenant: "even", days: 28, horizon: 7, for: Self.admin)
         #expect(even.history.enumerated().allSatisfy { $0.offset % 2 == 1 ? $0.element.value == 0 : $0.element.value > 0 })
         let outsider = Identity(actor: "o", role: .viewer, tenant: "odd", scope: ["odd"])
-        await #expect(throws: APIError.self) { _ = try await plane.forecast(metric: "cost", tenant: "even", days: 28, horizon: 7, for: outsider) }
+        await #expect(throws: APIError.self) {
+            _ = try await plane.costCenter.forecast(metric: "cost", tenant: "even", days: 28, horizon: 7, for: outsider)
+        }
     }
 
     @Test func cloudNodesGetCheaperOfferSpotAndCommitmentRecommendations() async throws {

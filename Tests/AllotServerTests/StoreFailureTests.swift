@@ -194,11 +194,11 @@ struct StoreFailureTests {
         let (plane, store, _) = try await setUp()
         store.failWrites([.costs])
         await expectUnavailable {
-            _ = try await plane.saveBudget(BudgetRequest(name: "b", amount: 10), knownTenants: [], by: Self.admin)
+            _ = try await plane.costCenter.saveBudget(BudgetRequest(name: "b", amount: 10), knownTenants: [], by: Self.admin)
         }
         #expect(try await store.budgets().isEmpty)
         store.healWrites()
-        _ = try await plane.saveBudget(BudgetRequest(name: "b", amount: 10), knownTenants: [], by: Self.admin)
+        _ = try await plane.costCenter.saveBudget(BudgetRequest(name: "b", amount: 10), knownTenants: [], by: Self.admin)
         #expect(try await store.budgets().map(\.name) == ["b"])
     }
 

@@ -11,7 +11,7 @@ extension APIRoutes {
             let parameters = request.uri.queryParameters
             let grouping = try grouping(parameters.get("groupBy"))
             let (from, to) = try window(parameters.get("from"), parameters.get("to"))
-            return jsonResponse(try await plane.costs(groupBy: grouping, from: from, to: to, for: try context.caller()))
+            return jsonResponse(try await plane.costCenter.costs(groupBy: grouping, from: from, to: to, for: try context.caller()))
         }
         router.get("/v1/costs/export") { request, context in
             let parameters = request.uri.queryParameters
@@ -19,28 +19,28 @@ extension APIRoutes {
                 throw APIError(.badRequest, .invalidField, "format: only focus (FinOps FOCUS 1.0 CSV)")
             }
             let (from, to) = try window(parameters.get("from"), parameters.get("to"))
-            let text = try await plane.focusExport(from: from, to: to, for: try context.caller())
+            let text = try await plane.costCenter.focusExport(from: from, to: to, for: try context.caller())
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"allot-focus.csv\""],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text))
             )
         }
-        router.get("/v1/budgets") { _, context in jsonResponse(try await plane.budgetStatuses(for: try context.caller())) }
+        router.get("/v1/budgets") { _, context in jsonResponse(try await plane.costCenter.budgetStatuses(for: try context.caller())) }
         router.post("/v1/budgets") { request, context in
             var request = request
             let budget = try decode(BudgetRequest.self, try await body(&request))
             let tenants = Set(await directory.tenantsByName.keys)
-            return jsonResponse(try await plane.saveBudget(budget, knownTenants: tenants, by: try context.caller()), status: .created)
+            return jsonResponse(try await plane.costCenter.saveBudget(budget, knownTenants: tenants, by: try context.caller()), status: .created)
         }
         router.delete("/v1/budgets/:name") { _, context in
-            try await plane.deleteBudget(try context.parameters.require("name"), by: try context.caller())
+            try await plane.costCenter.deleteBudget(try context.parameters.require("name"), by: try context.caller())
             return Response(status: .noContent)
         }
         router.get("/v1/forecast") { request, context in
             let parameters = request.uri.queryParameters
             return jsonResponse(
-                try await plane.forecast(
+                try await plane.costCenter.forecast(
                     metric: parameters.get("metric") ?? "gpu-hours",
                     tenant: parameters.get("tenant"),
                     days: try integer(parameters.get("days"), "days") ?? 56,

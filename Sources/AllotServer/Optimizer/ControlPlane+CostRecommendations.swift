@@ -30,10 +30,11 @@ extension ControlPlane {
                     Recommendation(
                         id: "cheaper-offer-" + Self.fingerprint("\(name)|\(place)|\(cheaper.hourlyPrice)"),
                         kind: .cheaperOffer,
-                        title: "Run \(name)'s work on \(place) at $\(Self.dollars(cheaper.hourlyPrice))/h instead of $\(Self.dollars(price))/h",
+                        title:
+                            "Run \(name)'s work on \(place) at $\(CostCenter.dollars(cheaper.hourlyPrice))/h instead of $\(CostCenter.dollars(price))/h",
                         target: name,
                         evidence: evidence + [.init(name: "offer_hourly_price", value: cheaper.hourlyPrice, unit: "usd")],
-                        effect: "about $\(Self.dollars(savings)) a month less for the same GPUs, at least as many cores and as much memory",
+                        effect: "about $\(CostCenter.dollars(savings)) a month less for the same GPUs, at least as many cores and as much memory",
                         monthlySavings: savings
                     )
                 )
@@ -58,7 +59,7 @@ extension ControlPlane {
                                 .init(name: "preemptible_jobs", value: Double(jobs.count), unit: "count"),
                             ],
                             effect:
-                                "about $\(Self.dollars(savings)) a month less, counting \(Int(configuration.spotRestartOverhead * 100)) % of the time lost to restarts after reclaims",
+                                "about $\(CostCenter.dollars(savings)) a month less, counting \(Int(configuration.spotRestartOverhead * 100)) % of the time lost to restarts after reclaims",
                             monthlySavings: savings
                         )
                     )
@@ -86,7 +87,7 @@ extension ControlPlane {
                             .init(name: "committed_hourly_price", value: committed.hourly, unit: "usd"),
                             .init(name: "billed_for", value: time - open.start, unit: "seconds"),
                         ],
-                        effect: "\(committed.term): about $\(Self.dollars(savings)) a month less while it keeps running",
+                        effect: "\(committed.term): about $\(CostCenter.dollars(savings)) a month less while it keeps running",
                         monthlySavings: savings
                     )
                 )

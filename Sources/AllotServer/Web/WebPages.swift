@@ -53,7 +53,7 @@ extension APIRoutes {
         let queue = await plane.queueSummary(for: identity)
         let time = plane.now()
         let day = (time / 86_400).rounded(.down) * 86_400
-        let month = try await plane.costs(groupBy: .day, from: CostDates.month(time).start, to: time + 1, for: identity)
+        let month = try await plane.costCenter.costs(groupBy: .day, from: CostDates.month(time).start, to: time + 1, for: identity)
         let today = month.rows.first { $0.key == CostDates.day(day) }?.cost ?? 0
         let bottlenecks = await plane.bottlenecks(for: identity)
         var page = WebPage(title: "Overview", name: "overview")
@@ -135,10 +135,10 @@ extension APIRoutes {
         let from = parameters["from"].flatMap(CostDates.parse) ?? CostDates.month(time).start
         let to = parameters["to"].flatMap(CostDates.parse) ?? time
         guard from < to else { throw APIError(.badRequest, .invalidField, "from: must be before to") }
-        let reports = try await plane.costReports([.tenant, .cloud, .day], from: from, to: to, for: identity)
+        let reports = try await plane.costCenter.costReports([.tenant, .cloud, .day], from: from, to: to, for: identity)
         let (byTenant, byCloud, byDay) = (reports[0], reports[1], reports[2])
-        let forecast = try await plane.forecast(metric: "cost", tenant: nil, days: 28, horizon: 14, for: identity)
-        let budgets = try await plane.budgetStatuses(for: identity)
+        let forecast = try await plane.costCenter.forecast(metric: "cost", tenant: nil, days: 28, horizon: 14, for: identity)
+        let budgets = try await plane.costCenter.budgetStatuses(for: identity)
         var page = WebPage(title: "Costs", name: "costs")
         page.context = [
             "window": "\(CostDates.day(from)) to \(Self.time(to))", "from": CostDates.timestamp(from), "to": CostDates.timestamp(to),

@@ -12,7 +12,7 @@ struct BudgetState: Sendable {
     var checkedAt: Double = -.infinity
 }
 
-extension ControlPlane {
+extension CostCenter {
     /// Creates or replaces a budget. A tenant admin sets budgets within its subtree; cluster-wide ones are for
     /// admins.
     public func saveBudget(_ request: BudgetRequest, knownTenants: Set<String>, by identity: Identity) async throws(APIError) -> BudgetStatus {
@@ -77,7 +77,7 @@ extension ControlPlane {
             if linesByWindow[window.start] == nil { linesByWindow[window.start] = try await costLines(from: window.start, to: window.end) }
             let spent = linesByWindow[window.start]!.filter { line in
                 guard let tenant = budget.tenant else { return true }
-                return line.tenant.map { lineage($0).contains(tenant) } ?? false
+                return line.tenant.map { tenants.lineage($0).contains(tenant) } ?? false
             }.map(\.cost).reduce(0, +)
             let status = BudgetStatus(budget: budget, period: window.name, periodStart: window.start, periodEnd: window.end, spent: spent)
             state.statuses[budget.name] = status
@@ -94,7 +94,7 @@ extension ControlPlane {
             var announcement = status
             announcement.budget = budget
             events.publish("budget", announcement, tenant: budget.tenant)
-            recordAudit(
+            await audit?(
                 AuditEntry(
                     at: time,
                     actor: "allot",
@@ -109,13 +109,6 @@ extension ControlPlane {
             )
         }
         budgetState = state
-    }
-
-    /// Why a submission to `tenant` is refused by a spent hard budget (its own or an ancestor's, or the
-    /// cluster's); `nil` when none blocks it.
-    func budgetProblem(_ tenant: String) -> String? {
-        for owner in lineage(tenant) + ["*"] { if let message = budgetState.blocked[owner] { return message } }
-        return nil
     }
 
     /// Cents, or four decimals for amounts under a dollar that cents would round away.

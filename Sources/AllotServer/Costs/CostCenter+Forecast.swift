@@ -2,7 +2,7 @@ import AllotAPI
 import AllotCore
 import HTTPTypes
 
-extension ControlPlane {
+extension CostCenter {
     /// Daily GPU-hours held or spend over the last `days` whole UTC days (today excluded), for one tenant (its
     /// subtree) or everything the caller sees, forecast `horizon` days ahead with the core's forecaster.
     public func forecast(metric: String, tenant: String?, days: Int, horizon: Int, for identity: Identity) async throws(APIError) -> ForecastReport {
@@ -18,7 +18,7 @@ extension ControlPlane {
         var daily = [Double](repeating: 0, count: days)
         for line in try await visibleCostLines(from: from, to: today, for: identity) {
             if let tenant {
-                guard let owner = line.tenant, lineage(owner).contains(tenant) else { continue }
+                guard let owner = line.tenant, tenants.lineage(owner).contains(tenant) else { continue }
             } else if metric == "gpu-hours", line.job == nil {
                 // Demand is what jobs held: idle GPU-hours are supply nobody used.
                 continue

@@ -4,7 +4,7 @@ import AllotStore
 import Foundation
 import HTTPTypes
 
-extension ControlPlane {
+extension CostCenter {
     // MARK: - Accounting
 
     /// Every charge in `[from, to)`: each job's share of each node per UTC day, and each node's idle part.
@@ -149,6 +149,6 @@ extension ControlPlane {
 
     /// The charges as a FinOps FOCUS CSV.
     public func focusExport(from: Double, to: Double, for identity: Identity) async throws(APIError) -> String {
-        FocusExport.csv(try await visibleCostLines(from: from, to: to, for: identity), billingAccount: configuration.clusterName)
+        FocusExport.csv(try await visibleCostLines(from: from, to: to, for: identity), billingAccount: clusterName)
     }
 }
