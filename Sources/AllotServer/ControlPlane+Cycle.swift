@@ -30,13 +30,12 @@ extension ControlPlane {
         }
     }
 
-    /// Every scan interval: the usage history, then the lifecycle's tick (node loss, drain
+    /// Every scan interval: the cluster's usage samples, then the lifecycle's tick (node loss, drain
     /// completion, grace periods that ran out).
     public func tick() async {
         let time = now()
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
-        await recorder.maintain(now: time)
         let at = now()
         let actions = lifecycle.tick(now: at)
         for case .persist(let batch) in actions {

@@ -213,7 +213,11 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
-        services: [TickService(plane: plane), CostService(costs: plane.costCenter, interval: plane.configuration.budgetCheckSeconds)],
+        services: [
+            TickService(plane: plane),
+            CostService(costs: plane.costCenter, interval: plane.configuration.budgetCheckSeconds),
+            HistoryService(recorder: plane.recorder, now: plane.now, interval: plane.configuration.scanIntervalSeconds),
+        ],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
     )

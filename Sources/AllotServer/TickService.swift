@@ -13,7 +13,6 @@ struct TickService: Service {
         }
         await plane.shutdown()
         await plane.flush()
-        await plane.recorder.checkpoint()
     }
 }
 

@@ -28,6 +28,7 @@ import Testing
         let busy = try await plane.submit(job(cpu: 8, memoryGiB: 6, gpus: 1))
         await settle(plane)
         await plane.tick()
+        await plane.recorder.maintain(now: clock.now)
         let idleGPU = try #require(try await plane.job(idle.id).job.placements?.first?.gpuIndices.first)
         var cpu = (idle: 0.0, busy: 0.0)
         for step in 0...240 {
@@ -58,7 +59,10 @@ import Testing
                 )
             )
             _ = try await plane.report(AgentReport(node: "n2", usage: NodeUsage(cpuUtilization: 0.01, memoryUsedBytes: Self.GiB, gpus: [])))
-            if step % 6 == 0 { await plane.tick() }
+            if step % 6 == 0 {
+                await plane.tick()
+                await plane.recorder.maintain(now: clock.now)
+            }
         }
         return (plane, idle, busy)
     }
