@@ -11,7 +11,7 @@ extension ControlPlane {
         let time = now()
         do {
             try await costCenter.load(at: time)
-            decisions = RecommendationDecisions(try await store.feedback(tenants: nil))
+            try await optimizer.load()
             var repairs = try await load(at: time, reviveNodes: true)
             // A priced node without an open billing period (one recorded before periods were kept) starts one now.
             repairs.merge(lifecycle.openMissingBilling(now: time))

@@ -38,10 +38,11 @@ public actor ControlPlane {
     var emptySince: [String: Double] = [:]
     /// Costs, budgets and the spend forecast, fed every committed batch.
     public nonisolated let costCenter: CostCenter
+    /// Recommendations and users' decisions on them.
+    public nonisolated let optimizer: Optimizer
     /// The tenants' tree, shared with the cost center.
     let tenantTree = TenantTree()
     /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
-    var decisions = RecommendationDecisions()
     /// Bumped by changes of the shell's own a directive depends on (its version).
     var shellRevision = 0
     var encodedDirectives: [String: EncodedDirective] = [:]
@@ -106,6 +107,7 @@ public actor ControlPlane {
         self.configuration = configuration
         self.now = now
         costCenter = CostCenter(store: store, configuration: configuration, events: events, tenants: tenantTree, logger: logger, now: now)
+        optimizer = Optimizer(store: store, configuration: configuration, now: now)
         lifecycle = Lifecycle(settings: Self.settings(configuration), scheduler: try Self.newScheduler(configuration))
     }
 
@@ -133,6 +135,7 @@ public actor ControlPlane {
     ) async throws(APIError) -> ControlPlane {
         let plane = try ControlPlane(store: store, history: history, configuration: configuration, logger: logger, now: now)
         await plane.costCenter.sendAudit { [weak plane] entry in await plane?.recordAudit(entry) }
+        await plane.optimizer.connect { [weak plane] in await plane?.recommendationBuilder() }
         if runsWorkers { Task { await plane.run() } }
         try await plane.open()
         return plane

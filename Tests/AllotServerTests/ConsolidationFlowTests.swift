@@ -56,7 +56,7 @@ import Testing
         await settle(plane)
         #expect(try await plane.job(gang.id).job.state == .pending)
 
-        let recommendations = await plane.recommendations(for: Self.admin)
+        let recommendations = await plane.optimizer.recommendations(for: Self.admin)
         let plan = try #require(recommendations.first { $0.kind == .consolidation })
         #expect(plan.target == gang.id)
         #expect(plan.moves?.count == 2)
@@ -64,7 +64,7 @@ import Testing
         #expect(plan.startsOn == ["n2"])
         // A tenant's member is not shown cluster-wide plans.
         let member = Identity(actor: "m", role: .member, tenant: "default", scope: ["default"])
-        #expect(await plane.recommendations(for: member).allSatisfy { $0.kind != .consolidation })
+        #expect(await plane.optimizer.recommendations(for: member).allSatisfy { $0.kind != .consolidation })
 
         let result = try await plane.apply(recommendation: plan.id)
         #expect(result.started == gang.id)

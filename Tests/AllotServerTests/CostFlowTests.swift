@@ -234,7 +234,7 @@ import Testing
         await settle(plane)
         try await join(plane, "p4d", cpu: 96, gpus: 8, pricing: "cloud=aws,region=us-east-1,type=p4d.24xlarge", gpuGiB: 40)
         clock.advance(8 * 86_400)
-        let recommendations = await plane.recommendations(for: Self.admin)
+        let recommendations = await plane.optimizer.recommendations(for: Self.admin)
         #expect(try await plane.job(job.id).job.placements?.first?.node.rawValue == "a2")
         // a2 runs only preemptible work: spot at GCP's spot price plus 10 % for restarts.
         let spot = try #require(recommendations.first { $0.kind == .spot })
@@ -251,7 +251,7 @@ import Testing
         #expect(recommendations.map { $0.rank ?? 0 } == recommendations.map { $0.rank ?? 0 }.sorted(by: >))
         // Tenants see none of these.
         let member = Identity(actor: "m", role: .member, tenant: "default", scope: ["default"])
-        #expect(await plane.recommendations(for: member).allSatisfy { ![.spot, .commitment, .cheaperOffer].contains($0.kind) })
+        #expect(await plane.optimizer.recommendations(for: member).allSatisfy { ![.spot, .commitment, .cheaperOffer].contains($0.kind) })
     }
 
     @Test func feedbackChangesWhatIsRecommendedNext() async throws {
@@ -261,12 +261,12 @@ import Testing
         try await join(plane, "n1", cpu: 8, gpus: 8, pricing: "cloud=aws,region=us-east-1,type=p4de.24xlarge,price=40")
         try await join(plane, "n2", cpu: 8, gpus: 8, pricing: "cloud=aws,region=us-east-1,type=p4de.24xlarge,price=30")
         func cheaper(_ target: String) async -> Recommendation? {
-            await plane.recommendations(for: Self.admin).first { $0.kind == .cheaperOffer && $0.target == target }
+            await plane.optimizer.recommendations(for: Self.admin).first { $0.kind == .cheaperOffer && $0.target == target }
         }
         let first = try #require(await cheaper("n1"))
         let other = try #require(await cheaper("n2"))
         #expect(first.rank == 0.5 * (1 + (first.monthlySavings ?? 0)))
-        let decision = try await plane.decide(
+        let decision = try await plane.optimizer.decide(
             recommendation: first.id,
             RecommendationDecisionRequest(decision: .dismiss, reason: "our data must stay in AWS"),
             by: Self.admin
@@ -277,10 +277,15 @@ import Testing
         let lowered = try #require(await cheaper("n2"))
         #expect(lowered.rank == 1.0 / 3 * (1 + (other.monthlySavings ?? 0)))
         #expect(
-            await plane.acceptanceRates().first { $0.kind == "cheaper-offer" } == AcceptanceRate(kind: "cheaper-offer", accepted: 0, dismissed: 1)
+            await plane.optimizer.acceptanceRates().first { $0.kind == "cheaper-offer" }
+                == AcceptanceRate(kind: "cheaper-offer", accepted: 0, dismissed: 1)
         )
         await #expect(throws: APIError.self) {
-            _ = try await plane.decide(recommendation: "cheaper-offer-nothing", RecommendationDecisionRequest(decision: .accept), by: Self.admin)
+            _ = try await plane.optimizer.decide(
+                recommendation: "cheaper-offer-nothing",
+                RecommendationDecisionRequest(decision: .accept),
+                by: Self.admin
+            )
         }
 
         // The decision outlives a restart.
@@ -296,9 +301,13 @@ import Testing
         let back = try #require(await cheaper("n1"))
         #expect((back.monthlySavings ?? 0) >= 2 * (first.monthlySavings ?? 0))
         // Accepting raises the kind's rate again.
-        _ = try await plane.decide(recommendation: back.id, RecommendationDecisionRequest(decision: .accept, reason: "moving"), by: Self.admin)
-        #expect(await plane.acceptanceRates().first { $0.kind == "cheaper-offer" }?.rate == 0.5)
-        let product = try await plane.productFeedback(ProductFeedbackRequest(text: "the cost page is great"), by: Self.admin)
+        _ = try await plane.optimizer.decide(
+            recommendation: back.id,
+            RecommendationDecisionRequest(decision: .accept, reason: "moving"),
+            by: Self.admin
+        )
+        #expect(await plane.optimizer.acceptanceRates().first { $0.kind == "cheaper-offer" }?.rate == 0.5)
+        let product = try await plane.optimizer.productFeedback(ProductFeedbackRequest(text: "the cost page is great"), by: Self.admin)
         #expect(try await store.feedback(tenants: nil).map(\.kind) == [.recommendation, .recommendation, .product])
         #expect(product.actor == "t" && product.tenant == "default")
     }

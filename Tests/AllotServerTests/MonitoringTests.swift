@@ -70,7 +70,7 @@ import Testing
     @Test func idleAllocationsOversizedRequestsAndEmptyNodesAreRecommended() async throws {
         let clock = ManualClock()
         let (plane, idle, busy) = try await recorded(clock)
-        let recommendations = await plane.recommendations(for: Self.admin)
+        let recommendations = await plane.optimizer.recommendations(for: Self.admin)
         let idleOnes = recommendations.filter { $0.kind == .idle }
         #expect(idleOnes.map(\.target) == [idle.id])
         let finding = try #require(idleOnes.first)
@@ -94,9 +94,9 @@ import Testing
 
         // A member of another tenant sees none of it; one of the jobs' tenant sees the job-level ones.
         let outsider = Identity(actor: "o", role: .member, tenant: "globex", scope: ["globex"])
-        #expect(await plane.recommendations(for: outsider).isEmpty)
+        #expect(await plane.optimizer.recommendations(for: outsider).isEmpty)
         let member = Identity(actor: "m", role: .member, tenant: "default", scope: ["default"])
-        #expect(Set(await plane.recommendations(for: member).map(\.kind)) == [.idle, .rightsizing])
+        #expect(Set(await plane.optimizer.recommendations(for: member).map(\.kind)) == [.idle, .rightsizing])
     }
 
     @Test func historyKeepsEverySeriesAtEachResolution() async throws {

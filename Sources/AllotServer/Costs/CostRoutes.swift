@@ -53,17 +53,17 @@ extension APIRoutes {
             var request = request
             let decision = try decode(RecommendationDecisionRequest.self, try await body(&request))
             return jsonResponse(
-                try await plane.decide(recommendation: try context.parameters.require("id"), decision, by: try context.caller()),
+                try await plane.optimizer.decide(recommendation: try context.parameters.require("id"), decision, by: try context.caller()),
                 status: .created
             )
         }
-        router.get("/v1/recommendations/acceptance") { _, _ in jsonResponse(await plane.acceptanceRates()) }
+        router.get("/v1/recommendations/acceptance") { _, _ in jsonResponse(await plane.optimizer.acceptanceRates()) }
         router.post("/v1/feedback") { request, context in
             var request = request
             let feedback = try decode(ProductFeedbackRequest.self, try await body(&request))
-            return jsonResponse(try await plane.productFeedback(feedback, by: try context.caller()), status: .created)
+            return jsonResponse(try await plane.optimizer.productFeedback(feedback, by: try context.caller()), status: .created)
         }
-        router.get("/v1/feedback") { _, context in jsonResponse(try await plane.feedback(for: try context.caller())) }
+        router.get("/v1/feedback") { _, context in jsonResponse(try await plane.optimizer.feedback(for: try context.caller())) }
     }
 
     private func grouping(_ text: String?) throws(APIError) -> CostGrouping {

@@ -37,7 +37,7 @@ extension APIRoutes {
             for name in names where (try? await requireVisible(series: name, caller)) != nil { visible.append(name) }
             return jsonResponse(visible)
         }
-        router.get("/v1/recommendations") { _, context in jsonResponse(await plane.recommendations(for: try context.caller())) }
+        router.get("/v1/recommendations") { _, context in jsonResponse(await plane.optimizer.recommendations(for: try context.caller())) }
         router.post("/v1/recommendations/:id/apply") { _, context in
             jsonResponse(try await plane.apply(recommendation: try context.parameters.require("id")))
         }

@@ -2,6 +2,7 @@ import AllotAPI
 import AllotCore
 import AllotStore
 import HTTPTypes
+import Logging
 
 extension ControlPlane {
     /// Jobs per state in the caller's tenants (the store's counts, with live states for unfinished jobs).
@@ -34,6 +35,11 @@ extension ControlPlane {
         return use
     }
 
-    /// A job's attempts, for its timeline.
-    public func attempts(of id: String) async -> [JobAttempt] { (try? await store.attempts(job: id)) ?? [] }
+    /// A job's attempts, for its timeline (none when the store cannot be read: the page still shows the job).
+    public func attempts(of id: String) async -> [JobAttempt] {
+        do { return try await store.attempts(job: id) } catch {
+            logger.warning("job attempts not read", metadata: ["job.id": "\(id)", "error": "\(error.message)"])
+            return []
+        }
+    }
 }

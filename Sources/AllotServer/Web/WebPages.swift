@@ -171,8 +171,8 @@ extension APIRoutes {
 
     func recommendationsPage(_ session: WebRequest) async -> WebPage {
         let identity = session.identity
-        let items = await plane.recommendations(for: identity)
-        let rates = await plane.acceptanceRates().filter { $0.accepted + $0.dismissed > 0 }
+        let items = await plane.optimizer.recommendations(for: identity)
+        let rates = await plane.optimizer.acceptanceRates().filter { $0.accepted + $0.dismissed > 0 }
         var page = WebPage(title: "Recommendations", name: "recommendations")
         page.context = [
             "rates": rates.isEmpty ? "no decisions yet" : rates.map { "\($0.kind) \(Self.percent($0.rate))" }.joined(separator: ", "),

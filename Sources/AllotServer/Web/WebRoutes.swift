@@ -102,7 +102,7 @@ extension APIRoutes {
             let id = try context.parameters.require("id")
             let decision = FeedbackEntry.Decision(rawValue: session.fields["decision"] ?? "")
             guard let decision else { throw APIError(.unprocessableContent, .invalidField, "decision: accept or dismiss") }
-            _ = try await plane.decide(
+            _ = try await plane.optimizer.decide(
                 recommendation: id,
                 RecommendationDecisionRequest(decision: decision, reason: session.fields["reason"].flatMap { $0.isEmpty ? nil : $0 }),
                 by: session.identity

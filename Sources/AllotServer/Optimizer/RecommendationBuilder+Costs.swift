@@ -1,13 +1,14 @@
 import AllotAPI
 import AllotCloud
 import AllotCore
+import AllotLifecycle
 
-extension ControlPlane {
+extension RecommendationBuilder {
     static let hoursPerMonth = 730.0
 
     /// Cheaper ways to pay for the priced cloud nodes: the same machine elsewhere, spot for nodes that run only
     /// preemptible work, a commitment for nodes that run all the time.
-    func costRecommendations(at time: Double) -> [Recommendation] {
+    mutating func costRecommendations(at time: Double) -> [Recommendation] {
         guard case .success(let catalog) = BundledCatalog.shared else { return [] }
         let commitments = (try? BundledCatalog.commitments.get()) ?? CommitmentPrices()
         var result: [Recommendation] = []

@@ -1,9 +1,41 @@
 import AllotAPI
+import AllotLifecycle
 import AllotStore
 import Foundation
 import HTTPTypes
 
-extension ControlPlane {
+/// The optimizer: recommendations ranked by what users decided about earlier ones, and the feedback they
+/// gave. Owns those decisions; reads the cluster through a ``RecommendationBuilder`` the control plane hands
+/// it (a copy of its state, so recommendations are computed off the control plane's actor).
+public actor Optimizer {
+    let store: any AllotStore
+    let configuration: ServerConfiguration
+    let now: @Sendable () -> Double
+    /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
+    var decisions = RecommendationDecisions()
+    var source: (@Sendable () async -> RecommendationBuilder?)?
+
+    init(store: any AllotStore, configuration: ServerConfiguration, now: @escaping @Sendable () -> Double) {
+        self.store = store
+        self.configuration = configuration
+        self.now = now
+    }
+
+    func connect(_ source: @escaping @Sendable () async -> RecommendationBuilder?) { self.source = source }
+
+    /// Reads the decisions kept in the store.
+    func load() async throws(StoreError) { decisions = RecommendationDecisions(try await store.feedback(tenants: nil)) }
+
+    /// What the optimizer suggests now, as `identity` may see it (see ``RecommendationBuilder/all(at:for:)``),
+    /// ranked by savings weighted by their kind's acceptance rate; ones a user dismissed stay away (see
+    /// ``decide(recommendation:_:by:)``).
+    public func recommendations(for identity: Identity, includeDismissed: Bool = false) async -> [Recommendation] {
+        guard var builder = await source?() else { return [] }
+        var result = await builder.all(at: now(), for: identity)
+        if !includeDismissed { result.removeAll { decisions.suppresses($0, factor: configuration.dismissedReturnFactor) } }
+        return decisions.ranked(result)
+    }
+
     /// Records a user's decision on a recommendation they can see now: a dismissed one stops being listed for
     /// its target until its savings grow by ``ServerConfiguration/dismissedReturnFactor``; every decision moves
     /// its kind's acceptance rate, which weighs the ranking.

@@ -4,13 +4,29 @@ import AllotLifecycle
 import HTTPTypes
 import Logging
 
-extension ControlPlane {
-    /// What the optimizer suggests now, as `identity` may see it: consolidation, drain and scale-down concern
-    /// the whole cluster (admins only); idle and rightsizing concern tenants' jobs.
-    /// Cost recommendations (cheaper offer, spot, commitment) are cluster-wide too. Ranked by savings weighted
-    /// by their kind's acceptance rate; ones a user dismissed stay away (see ``decide(recommendation:_:by:)``).
-    public func recommendations(for identity: Identity, includeDismissed: Bool = false) async -> [Recommendation] {
-        let time = now()
+/// Computes the optimizer's recommendations over a copy of the lifecycle (the scheduler, jobs, nodes and
+/// billing periods as they were when it was taken), the nodes' idle times and the usage history, off the
+/// control plane's actor.
+struct RecommendationBuilder: Sendable {
+    var lifecycle: Lifecycle
+    let emptySince: [String: Double]
+    let configuration: ServerConfiguration
+    let recorder: UsageRecorder
+    let logger: Logger
+
+    var nodes: [String: NodeStatus] { lifecycle.nodes }
+    var active: [String: Job] { lifecycle.active }
+    var scheduler: Scheduler { lifecycle.scheduler }
+    var openBilling: [String: NodeBillingPeriod] { lifecycle.openBilling }
+    mutating func placedJobs(on node: String) -> [String] { lifecycle.placedJobs(on: node) }
+}
+
+extension RecommendationBuilder {
+    /// What the optimizer suggests at `time`, as `identity` may see it: consolidation, drain and scale-down
+    /// concern the whole cluster (admins only); idle and rightsizing concern tenants' jobs. Cost
+    /// recommendations (cheaper offer, spot, commitment) are cluster-wide too. Not yet ranked or filtered by
+    /// users' decisions (``Optimizer`` does that).
+    mutating func all(at time: Double, for identity: Identity) async -> [Recommendation] {
         var result: [Recommendation] = []
         if identity.scope == nil {
             result += consolidations(at: time)
@@ -20,34 +36,7 @@ extension ControlPlane {
         }
         result += await idleAllocations(at: time).filter { identity.sees($0.tenant ?? "") }
         result += await rightsizing(at: time).filter { identity.sees($0.tenant ?? "") }
-        if !includeDismissed { result.removeAll { decisions.suppresses($0, factor: configuration.dismissedReturnFactor) } }
-        return decisions.ranked(result)
-    }
-
-    /// Carries out a consolidation or drain recommendation: each moved job gets SIGTERM and the grace period
-    /// on its old node (through its agent's directive) and starts on its new one; the target starts where the
-    /// moves made room. The plan is computed again, and must still be the one listed.
-    public func apply(recommendation id: String) async throws(APIError) -> ApplyResult {
-        let time = now()
-        // The identifier names its kind: only plans of that kind are computed again.
-        let candidates =
-            id.hasPrefix("consolidation-") ? consolidationPlans().map(\.plan) : id.hasPrefix("drain-") ? drainPlans().map(\.plan) : []
-        guard let plan = candidates.first(where: { Self.identifier(of: $0) == id }) else {
-            throw APIError(
-                .conflict,
-                .conflict,
-                "recommendation \(id) is not a plan that can be applied now (only consolidation and drain plans are, while the cluster is as they found it): list the recommendations again"
-            )
-        }
-        let actions: [LifecycleAction]
-        do { actions = try lifecycle.apply(plan, now: time) } catch { throw Self.apiError(error) }
-        try await carry(actions)
-        return ApplyResult(
-            recommendation: id,
-            moved: moves(plan),
-            started: plan.target?.rawValue,
-            gracePeriodSeconds: configuration.gracePeriodSeconds
-        )
+        return result
     }
 
     // MARK: - Plans
@@ -84,7 +73,7 @@ extension ControlPlane {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    private func moves(_ plan: ConsolidationPlan) -> [Recommendation.Move] {
+    func moves(_ plan: ConsolidationPlan) -> [Recommendation.Move] {
         plan.moves.map { Recommendation.Move(job: $0.task.rawValue, from: $0.from.map(\.node.rawValue), to: $0.to.map(\.node.rawValue)) }
     }
 
@@ -180,7 +169,7 @@ extension ControlPlane {
                 Recommendation(
                     id: "idle-" + Self.fingerprint("\(job.id)|\(job.attempt)"),
                     kind: .idle,
-                    title: "\(job.id) holds \(Int(gpus)) GPU\(gpus == 1 ? "" : "s") that stay under \(Self.percent(rule.threshold)) busy",
+                    title: "\(job.id) holds \(Int(gpus)) GPU\(gpus == 1 ? "" : "s") that stay under \(ControlPlane.percent(rule.threshold)) busy",
                     target: job.id,
                     tenant: job.tenant,
                     evidence: [
