@@ -67,7 +67,7 @@ public actor AgentService: Service {
         killOrphans()
         cpuSample = discovery.cpuSample()
         // The loops end at graceful shutdown, a long poll in flight included (cancelling it closes its connection).
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.reportLoop() }
                 group.addTask { await self.directiveLoop() }

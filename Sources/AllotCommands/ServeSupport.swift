@@ -108,7 +108,9 @@ public struct ServeOptions: ParsableArguments {
 }
 
 func writeSecret(_ secret: String, to path: String) throws {
-    FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+    guard FileManager.default.createFile(atPath: path, contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+        throw CommandFailure("cannot write \(path)")
+    }
     try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
 }
 

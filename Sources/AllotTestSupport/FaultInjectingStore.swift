@@ -51,7 +51,7 @@ public final class FaultInjectingStore: AllotStore {
     /// Lets `n - 1` more commits through, then fails every commit until ``healWrites()``.
     public func failCommits(startingWith n: Int) { faults.withLock { $0.failFromCommit = $0.commits + n } }
     /// Fails the commit that comes `n`th from now (1 = the next one).
-    public func failCommit(in n: Int) { faults.withLock { $0.failCommitNumbers.insert($0.commits + n) } }
+    public func failCommit(in n: Int) { faults.withLock { _ = $0.failCommitNumbers.insert($0.commits + n) } }
     /// Makes commits wait (in flight) until ``releaseCommits(failing:)``.
     public func holdCommits() { faults.withLock { $0.holding = true } }
     /// Lets `n - 1` more commits through, then holds the rest until ``releaseCommits(failing:)``.

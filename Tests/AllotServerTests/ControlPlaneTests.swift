@@ -40,7 +40,7 @@ func settle(_ plane: ControlPlane) async { await plane.quiesce() }
 
 struct ControlPlaneTests {
     @Test func aJobRunsOnAReportingNodeAndItsExitIsKept() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         let plane = try await makePlane(store, clock)
         let first = try await plane.report(AgentReport(node: "n1"))
@@ -71,7 +71,7 @@ struct ControlPlaneTests {
     }
 
     @Test func aSilentNodeIsDownAndItsJobMovesOrIsLost() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         let plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "a", inventory: inventory("a")))
@@ -102,7 +102,7 @@ struct ControlPlaneTests {
     }
 
     @Test func aRestartKeepsEveryJobAndDoubleBooksNothing() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         var plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "g", inventory: inventory("g", gpus: 2)))
@@ -130,7 +130,7 @@ struct ControlPlaneTests {
     }
 
     @Test func cancelStopsARunningJobThroughItsAgent() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         let plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n")))
@@ -163,7 +163,7 @@ struct ControlPlaneTests {
     }
 
     @Test func eventsCordonAndDrain() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         let plane = try await makePlane(store, clock)
         var events = plane.subscribe().makeAsyncIterator()
@@ -190,7 +190,7 @@ struct ControlPlaneTests {
     }
 
     @Test func aWaitingJobHasAQueuePositionAndAnEstimatedStart() async throws {
-        let store = MemoryStore()
+        let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
         let plane = try await makePlane(store, clock)
         _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n", cpu: 2)))

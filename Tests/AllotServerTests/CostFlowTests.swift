@@ -168,7 +168,7 @@ import Testing
         _ = try await plane.submit(request)
         // The audit log keeps each announcement.
         await settle(plane)
-        let announcements = try await store.audit(AuditQuery(tenants: ["acme"])).filter { $0.action == "BUDGET threshold" }
+        let announcements = await store.audit(AuditQuery(tenants: ["acme"])).filter { $0.action == "BUDGET threshold" }
         #expect(announcements.map(\.target) == ["acme-monthly", "acme-monthly", "acme-monthly"])
         #expect(announcements.last?.message?.hasPrefix("100 % of budget acme-monthly reached") == true)
         try await plane.costCenter.deleteBudget("acme-monthly", by: Self.admin)
@@ -308,7 +308,7 @@ import Testing
         )
         #expect(await plane.optimizer.acceptanceRates().first { $0.kind == "cheaper-offer" }?.rate == 0.5)
         let product = try await plane.optimizer.productFeedback(ProductFeedbackRequest(text: "the cost page is great"), by: Self.admin)
-        #expect(try await store.feedback(tenants: nil).map(\.kind) == [.recommendation, .recommendation, .product])
+        #expect(await store.feedback(tenants: nil).map(\.kind) == [.recommendation, .recommendation, .product])
         #expect(product.actor == "t" && product.tenant == "default")
     }
 }

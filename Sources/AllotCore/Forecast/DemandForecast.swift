@@ -99,7 +99,7 @@ public enum DemandForecaster {
         let grid = (1...19).map { Double($0) / 20 }
         for alpha in grid {
             for beta in [0, 0.02, 0.05, 0.1, 0.2] {
-                for gamma in model == .holtWinters ? [0] + grid.filter { $0 < 1 } : [0] {
+                for gamma in model == .holtWinters ? [0] + grid.filter({ $0 < 1 }) : [0] {
                     let parameters = Parameters(alpha: alpha, beta: beta, gamma: gamma)
                     let (fitted, _) = run(history, model: model, parameters, season: season)
                     let errors = zip(history, fitted).dropFirst(warmUp(model, season)).compactMap { percentError($0, $1) }

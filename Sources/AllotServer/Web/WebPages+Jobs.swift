@@ -88,7 +88,7 @@ extension APIRoutes {
         }
         let submission: JobSubmission
         do { submission = try JobSubmission.decode(.object(document)) } catch {
-            throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, .invalidField, "\(error)")
+            throw APIError.invalid(error)
         }
         let tenant = submission.task.tenant.rawValue
         try AccessControl.requireVisible(session.identity, tenant: await directory.tenant(tenant)?.name, resource: "tenant \(tenant)")
