@@ -79,7 +79,7 @@ extension ControlPlane {
     }
 
     /// Reloads memory from the store, then writes what must be carried (or a probe) until a write commits;
-    /// waits 50 ms after the first failure, doubling to 1 s. The wait goes back to 50 ms only once a batch
+    /// waits 50 ms after the first failure, doubling to 0.5 s. The wait goes back to 50 ms only once a batch
     /// commits: a store that takes the small probe but fails every batch is not hammered.
     private func recover() async {
         var reloaded = false
@@ -92,7 +92,7 @@ extension ControlPlane {
                     // Failed again since the last batch committed: the store takes probes but not batches.
                     if failuresSinceCommit > 1 {
                         try? await Task.sleep(for: .seconds(retryDelay))
-                        retryDelay = min(retryDelay * 2, 1)
+                        retryDelay = min(retryDelay * 2, 0.5)
                     }
                 }
                 let batch = carried
@@ -109,7 +109,7 @@ extension ControlPlane {
                 storeFailure?.reason = error.message
             }
             try? await Task.sleep(for: .seconds(retryDelay))
-            retryDelay = min(retryDelay * 2, 1)
+            retryDelay = min(retryDelay * 2, 0.5)
         }
         guard !shuttingDown else { return }
         if let storeFailure {

@@ -76,7 +76,7 @@ public actor ControlPlane {
     nonisolated let writerBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     nonisolated let cycleBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     nonisolated let recoveryBell = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    /// How long recovery waits before its next try: 50 ms, doubling to 1 s, back to 50 ms when a batch commits.
+    /// How long recovery waits before its next try: 50 ms, doubling to 0.5 s, back to 50 ms when a batch commits.
     var retryDelay = 0.05
     var failuresSinceCommit = 0
 
