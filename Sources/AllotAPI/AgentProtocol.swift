@@ -12,7 +12,7 @@ public struct AgentReport: Codable, Equatable, Sendable {
             case lost
         }
 
-        public var id: String
+        public var id: JobID
         public var attempt: Int
         /// Which replica of a gang (0 for a single task).
         public var replica: Int
@@ -25,7 +25,7 @@ public struct AgentReport: Codable, Equatable, Sendable {
         public var memoryBytes: Int64?
 
         public init(
-            id: String,
+            id: JobID,
             attempt: Int,
             replica: Int = 0,
             state: State,
@@ -46,13 +46,13 @@ public struct AgentReport: Codable, Equatable, Sendable {
     }
 
     public struct Output: Codable, Equatable, Sendable {
-        public var id: String
+        public var id: JobID
         public var attempt: Int
         public var replica: Int
         public var stream: LogChunk.Stream
         public var text: String
 
-        public init(id: String, attempt: Int, replica: Int = 0, stream: LogChunk.Stream, text: String) {
+        public init(id: JobID, attempt: Int, replica: Int = 0, stream: LogChunk.Stream, text: String) {
             self.id = id
             self.attempt = attempt
             self.replica = replica
@@ -79,7 +79,7 @@ public struct AgentReport: Codable, Equatable, Sendable {
 
 /// A job an agent must run.
 public struct Assignment: Codable, Equatable, Sendable {
-    public var id: String
+    public var id: JobID
     public var attempt: Int
     /// Which replica of a gang (0 for a single task).
     public var replica: Int
@@ -88,7 +88,7 @@ public struct Assignment: Codable, Equatable, Sendable {
     public var environment: [String: String]
     public var placement: ReplicaPlacement
 
-    public init(id: String, attempt: Int, replica: Int, command: [String], environment: [String: String], placement: ReplicaPlacement) {
+    public init(id: JobID, attempt: Int, replica: Int, command: [String], environment: [String: String], placement: ReplicaPlacement) {
         self.id = id
         self.attempt = attempt
         self.replica = replica

@@ -19,7 +19,7 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
 
 /// A job: a command to run with the resources its task asks for.
 public struct Job: Codable, Equatable, Sendable {
-    public var id: String
+    public var id: JobID
     public var name: String?
     /// The scheduling part: tenant, priority, class, requests, limits, gang, preemptible, estimate.
     public var task: TaskSpec
@@ -51,7 +51,7 @@ public struct Job: Codable, Equatable, Sendable {
     public var retries: Int = 0
 
     public init(
-        id: String,
+        id: JobID,
         name: String? = nil,
         task: TaskSpec,
         command: [String],
@@ -79,7 +79,7 @@ public struct Job: Codable, Equatable, Sendable {
 
 /// One try at running a job, kept for the record.
 public struct JobAttempt: Codable, Equatable, Sendable {
-    public var job: String
+    public var job: JobID
     public var number: Int
     public var nodes: [String]
     public var startedAt: Double
@@ -93,7 +93,7 @@ public struct JobAttempt: Codable, Equatable, Sendable {
     public var placements: [ReplicaPlacement]?
 
     public init(
-        job: String,
+        job: JobID,
         number: Int,
         nodes: [String],
         startedAt: Double,
@@ -124,13 +124,13 @@ public struct JobAttempt: Codable, Equatable, Sendable {
 public struct LogChunk: Codable, Equatable, Sendable {
     public enum Stream: String, Codable, Sendable { case stdout, stderr }
 
-    public var job: String
+    public var job: JobID
     /// Position in the job's combined log: chunks are numbered from 1 in the order they arrived.
     public var offset: Int64
     public var stream: Stream
     public var text: String
 
-    public init(job: String, offset: Int64, stream: Stream, text: String) {
+    public init(job: JobID, offset: Int64, stream: Stream, text: String) {
         self.job = job
         self.offset = offset
         self.stream = stream

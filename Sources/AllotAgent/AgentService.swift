@@ -26,7 +26,7 @@ public actor AgentService: Service {
     struct Saved: Codable {
         var key: String
         var pid: Int32
-        var id: String
+        var id: JobID
         var attempt: Int
         var replica: Int
     }
@@ -224,7 +224,7 @@ public actor AgentService: Service {
         return environment
     }
 
-    private func record(id: String, attempt: Int, replica: Int, isError: Bool, text: String) {
+    private func record(id: JobID, attempt: Int, replica: Int, isError: Bool, text: String) {
         output.append(AgentReport.Output(id: id, attempt: attempt, replica: replica, stream: isError ? .stderr : .stdout, text: text))
         dirty = true
     }

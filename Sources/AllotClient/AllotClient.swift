@@ -88,12 +88,12 @@ public struct AllotClient: Sendable {
         return try await call("GET", "/v1/jobs", query: query)
     }
 
-    public func job(_ id: String) async throws(ClientError) -> JobView { try await call("GET", "/v1/jobs/\(escape(id))") }
+    public func job(_ id: JobID) async throws(ClientError) -> JobView { try await call("GET", "/v1/jobs/\(escape(id.rawValue))") }
 
-    public func cancel(_ id: String) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs/\(escape(id))/cancel") }
+    public func cancel(_ id: JobID) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs/\(escape(id.rawValue))/cancel") }
 
-    public func logs(_ id: String, after offset: Int64 = 0) async throws(ClientError) -> [LogChunk] {
-        try await call("GET", "/v1/jobs/\(escape(id))/logs", query: [URLQueryItem(name: "after", value: "\(offset)")])
+    public func logs(_ id: JobID, after offset: Int64 = 0) async throws(ClientError) -> [LogChunk] {
+        try await call("GET", "/v1/jobs/\(escape(id.rawValue))/logs", query: [URLQueryItem(name: "after", value: "\(offset)")])
     }
 
     // MARK: - Nodes

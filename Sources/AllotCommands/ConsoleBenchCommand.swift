@@ -50,7 +50,7 @@ public struct ConsoleBenchCommand: AsyncParsableCommand {
             )
             task.tenant = TenantID("team-\(index % 8)")
             var job = Job(
-                id: "job-\(index + 1)",
+                id: JobID(sequence: Int64(index + 1)),
                 name: "train-\(index % 50)",
                 task: task,
                 command: ["python", "train.py"],

@@ -54,7 +54,7 @@ public struct CostBenchCommand: AsyncParsableCommand {
             let ended = begin + 600 + Double(random.next() % 86_400)
             batch.attempts.append(
                 JobAttempt(
-                    job: "job-\(index)",
+                    job: JobID(sequence: Int64(index)),
                     number: 1,
                     nodes: ["n\(node)"],
                     startedAt: begin,

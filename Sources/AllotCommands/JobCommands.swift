@@ -98,7 +98,7 @@ public struct JobsCommand: AsyncParsableCommand {
         for view in jobs {
             let job = view.job
             table.add([
-                job.id, job.name ?? "-", job.tenant, job.state.rawValue,
+                job.id.rawValue, job.name ?? "-", job.tenant, job.state.rawValue,
                 job.placements?.map(\.node.rawValue).joined(separator: ",") ?? "-",
                 job.placements.map { $0.flatMap(\.gpuIndices).map(String.init).joined(separator: ",") }.flatMap { $0.isEmpty ? nil : $0 } ?? "-",
                 job.exitCode.map(String.init) ?? "-", job.reason ?? "",
@@ -119,7 +119,7 @@ public struct JobCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let view = try await withClientErrors { try await client.client().job(id) }
+        let view = try await withClientErrors { try await client.client().job(JobID(id)) }
         if output.output == .json {
             print(try JSONOutput.render(view))
             return
@@ -155,7 +155,7 @@ public struct LogsCommand: AsyncParsableCommand {
         let client = try client.client()
         var offset: Int64 = 0
         while true {
-            let chunks = try await withClientErrors { try await client.logs(id, after: offset) }
+            let chunks = try await withClientErrors { try await client.logs(JobID(id), after: offset) }
             for chunk in chunks {
                 if chunk.stream == .stderr {
                     FileHandle.standardError.write(Data(chunk.text.utf8))
@@ -166,8 +166,8 @@ public struct LogsCommand: AsyncParsableCommand {
             }
             guard follow else { return }
             if chunks.isEmpty {
-                let job = try await withClientErrors { try await client.job(id) }.job
-                if job.state.isTerminal, try await withClientErrors({ try await client.logs(id, after: offset) }).isEmpty { return }
+                let job = try await withClientErrors { try await client.job(JobID(id)) }.job
+                if job.state.isTerminal, try await withClientErrors({ try await client.logs(JobID(id), after: offset) }).isEmpty { return }
                 try await Task.sleep(for: .milliseconds(500))
             }
         }
@@ -187,7 +187,7 @@ public struct CancelCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let job = try await withClientErrors { try await client.client().cancel(id) }
+        let job = try await withClientErrors { try await client.client().cancel(JobID(id)) }
         print("\(job.id): \(job.cancelRequestedAt != nil && !job.state.isTerminal ? "stopping" : job.state.rawValue)")
     }
 }

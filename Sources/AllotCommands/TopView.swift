@@ -62,7 +62,7 @@ struct TopView {
             var table = TextTable(["JOB", "TENANT", "POSITION", "WAITING", "REASON"])
             for view in pending.prefix(10) {
                 table.add([
-                    view.job.id, view.job.tenant, view.queuePosition.map(String.init) ?? "-", Self.duration(time - view.job.submittedAt),
+                    view.job.id.rawValue, view.job.tenant, view.queuePosition.map(String.init) ?? "-", Self.duration(time - view.job.submittedAt),
                     String((view.job.reason ?? "").prefix(60)),
                 ])
             }

@@ -58,7 +58,7 @@ public struct TraceExportCommand: AsyncParsableCommand {
             let replicas = Int64(job.task.gang)
             rows.append(
                 TraceJob(
-                    id: job.id,
+                    id: job.id.rawValue,
                     submit: job.submittedAt,
                     duration: finished - started,
                     gpus: job.task.requests.gpus * job.task.gang,

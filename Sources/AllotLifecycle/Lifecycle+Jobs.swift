@@ -24,7 +24,7 @@ extension Lifecycle {
     /// Cancels an active job: a pending or scheduled one at once, a running one through its agent (SIGTERM,
     /// then SIGKILL after the grace period; it ends when the agent reports the exit), one whose node is down at
     /// once. `nil` when the job is not active.
-    public mutating func cancel(_ id: String, now: Double) throws(LifecycleError) -> (job: Job, actions: [LifecycleAction])? {
+    public mutating func cancel(_ id: JobID, now: Double) throws(LifecycleError) -> (job: Job, actions: [LifecycleAction])? {
         try requireChanges()
         guard var job = active[id] else { return nil }
         var batch = WriteBatch()
@@ -37,7 +37,7 @@ extension Lifecycle {
             setActive(id, job)
         } else {
             if job.state != .pending { batch.attempts.append(Self.endedAttempt(job, outcome: .cancelled, at: now)) }
-            try? scheduler.cancel(TaskID(id))  // an active job is always in the scheduler
+            try? scheduler.cancel(TaskID(id.rawValue))  // an active job is always in the scheduler
             job.state = .cancelled
             job.finishedAt = now
             job.reason = "cancelled"
@@ -73,7 +73,7 @@ extension Lifecycle {
         for action in actions {
             switch action {
             case .bind(let id, let placements):
-                guard var job = active[id.rawValue] else { continue }
+                guard var job = active[JobID(id.rawValue)] else { continue }
                 job.state = .scheduled
                 job.placements = placements
                 job.attempt += 1
@@ -94,10 +94,10 @@ extension Lifecycle {
                     )
                 )
             case .preempt(let id, let by):
-                guard var job = active[id.rawValue] else { continue }
+                guard var job = active[JobID(id.rawValue)] else { continue }
                 let deadline = time + settings.gracePeriodSeconds + 2 * settings.scanIntervalSeconds
                 for node in Set((job.placements ?? []).map(\.node.rawValue)) {
-                    vacating[node, default: []].append(Vacating(job: job.id, attempt: job.attempt, forJob: by.rawValue, deadline: deadline))
+                    vacating[node, default: []].append(Vacating(job: job.id, attempt: job.attempt, forJob: JobID(by.rawValue), deadline: deadline))
                 }
                 batch.attempts.append(Self.endedAttempt(job, outcome: .preempted, at: time))
                 job.state = .pending
@@ -107,7 +107,7 @@ extension Lifecycle {
                 setActive(job.id, job)
                 batch.updateJobs.append(job)
             case .resize(let id, let replica, let cpu, let memory):
-                guard var job = active[id.rawValue], var placements = job.placements, replica < placements.count else { continue }
+                guard var job = active[JobID(id.rawValue)], var placements = job.placements, replica < placements.count else { continue }
                 placements[replica].cpuMillis = cpu
                 placements[replica].memoryBytes = memory
                 job.placements = placements
@@ -157,7 +157,7 @@ extension Lifecycle {
             if status.state != .running || job.state == .scheduled { try requireChanges() }
             switch status.state {
             case .lost:
-                try? scheduler.requeue(TaskID(job.id))  // an active job is always in the scheduler
+                try? scheduler.requeue(TaskID(job.id.rawValue))  // an active job is always in the scheduler
                 if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
                     batch.updateJobs.append(requeued)
                     batch.attempts.append(attempt)
@@ -192,7 +192,7 @@ extension Lifecycle {
                     job.reason = code == 0 ? nil : "exit code \(code)"
                 }
                 batch.attempts.append(Self.endedAttempt(job, outcome: AttemptOutcome(ending: job.state), at: time, exitCode: code))
-                try? scheduler.finish(TaskID(job.id))  // an active job is always in the scheduler
+                try? scheduler.finish(TaskID(job.id.rawValue))  // an active job is always in the scheduler
                 setActive(job.id, nil)
                 replicaExits[job.id] = nil
                 batch.updateJobs.append(job)
@@ -204,13 +204,13 @@ extension Lifecycle {
 
     /// A job whose node or process was lost goes back to the queue while it has attempts left, else it is
     /// `lost` (or `cancelled` when a cancel was waiting). The scheduler has already requeued it.
-    mutating func requeueAfterLoss(_ id: String, reason: String, at time: Double) -> (Job, JobAttempt)? {
+    mutating func requeueAfterLoss(_ id: JobID, reason: String, at time: Double) -> (Job, JobAttempt)? {
         guard var job = active[id] else { return nil }
         let attempt = Self.endedAttempt(job, outcome: .lost, at: time)
         job.placements = nil
         job.startedAt = nil
         if job.cancelRequestedAt != nil || job.retries + 1 >= job.maxAttempts {
-            try? scheduler.cancel(TaskID(id))  // an active job is always in the scheduler
+            try? scheduler.cancel(TaskID(id.rawValue))  // an active job is always in the scheduler
             job.state = job.cancelRequestedAt != nil ? .cancelled : .lost
             job.finishedAt = time
             job.reason = job.state == .cancelled ? "cancelled" : "\(reason); no attempts left (\(job.maxAttempts))"

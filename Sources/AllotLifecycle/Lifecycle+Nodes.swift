@@ -67,7 +67,7 @@ extension Lifecycle {
                 vacating[name] = nil
                 let actions = (try? scheduler.removeNode(NodeID(name), reason: "node down")) ?? []  // a ready node is there
                 for case .requeue(let id, let reason) in actions {
-                    if let (job, attempt) = requeueAfterLoss(id.rawValue, reason: reason, at: time) {
+                    if let (job, attempt) = requeueAfterLoss(JobID(id.rawValue), reason: reason, at: time) {
                         batch.updateJobs.append(job)
                         batch.attempts.append(attempt)
                     }

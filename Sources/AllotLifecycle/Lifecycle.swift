@@ -37,12 +37,12 @@ public struct Lifecycle: Sendable {
 
     /// An evicted job's attempt that must end before `forJob` starts on the same node.
     public struct Vacating: Sendable, Equatable {
-        public var job: String
+        public var job: JobID
         public var attempt: Int
-        public var forJob: String
+        public var forJob: JobID
         public var deadline: Double
 
-        public init(job: String, attempt: Int, forJob: String, deadline: Double) {
+        public init(job: JobID, attempt: Int, forJob: JobID, deadline: Double) {
             self.job = job
             self.attempt = attempt
             self.forJob = forJob
@@ -53,7 +53,7 @@ public struct Lifecycle: Sendable {
     public let settings: Settings
     public internal(set) var scheduler: Scheduler
     /// Jobs not yet finished, by id.
-    public internal(set) var active: [String: Job] = [:] {
+    public internal(set) var active: [JobID: Job] = [:] {
         didSet {
             placedStale = true
             revision &+= 1
@@ -62,11 +62,11 @@ public struct Lifecycle: Sendable {
     public internal(set) var nodes: [String: NodeStatus] = [:]
     /// Nodes the scheduler holds (ready ones).
     public internal(set) var scheduled: Set<String> = [] { didSet { revision &+= 1 } }
-    public internal(set) var staged: [String: Staged] = [:] { didSet { revision &+= 1 } }
+    public internal(set) var staged: [JobID: Staged] = [:] { didSet { revision &+= 1 } }
     /// Evicted jobs still stopping (SIGTERM, then the grace period), by node.
     public internal(set) var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
     /// Exit codes of the replicas of gang jobs that have ended, by job.
-    public internal(set) var replicaExits: [String: [Int: Int32]] = [:]
+    public internal(set) var replicaExits: [JobID: [Int: Int32]] = [:]
     /// Each priced node's open billing period.
     public internal(set) var openBilling: [String: NodeBillingPeriod] = [:]
     /// How many batches the writer has taken so far.
@@ -75,7 +75,7 @@ public struct Lifecycle: Sendable {
     public internal(set) var revision = 0
     /// While false, every change is refused (the store failed; memory is being reloaded).
     public internal(set) var acceptsChanges = true
-    var placedIndex: [String: [String]] = [:]
+    var placedIndex: [String: [JobID]] = [:]
     var placedStale = true
 
     public init(settings: Settings, scheduler: Scheduler) {
@@ -88,7 +88,7 @@ public struct Lifecycle: Sendable {
     }
 
     /// Changes an active job (`nil` ends it); until the take after this one commits, directives show it as it was.
-    mutating func setActive(_ id: String, _ job: Job?) {
+    mutating func setActive(_ id: JobID, _ job: Job?) {
         if staged[id] == nil {
             staged[id] = Staged(durable: active[id], take: takes)
         } else {
@@ -101,9 +101,9 @@ public struct Lifecycle: Sendable {
     // MARK: - Queries
 
     /// The ids of the active jobs with a replica on `node`, in submission order.
-    public mutating func placedJobs(on node: String) -> [String] {
+    public mutating func placedJobs(on node: String) -> [JobID] {
         if placedStale {
-            var index: [String: [(Int64, String)]] = [:]
+            var index: [String: [(Int64, JobID)]] = [:]
             for job in active.values {
                 guard let placements = job.placements else { continue }
                 var seen: Set<String> = []

@@ -12,9 +12,9 @@ extension ControlPlane {
         try requireWritable()
         let sequence = nextSequence
         nextSequence += 1
-        let id = "job-\(sequence)"
+        let id = JobID(sequence: sequence)
         var task = submission.task
-        task.id = TaskID(id)
+        task.id = TaskID(id.rawValue)
         do {
             try lifecycle.check(task)
         } catch {
@@ -59,7 +59,7 @@ extension ControlPlane {
 
     /// Cancels a job: a pending or just-scheduled one at once; a running one once its agent has stopped it
     /// (SIGTERM, then SIGKILL after the grace period). Cancelling a finished job changes nothing.
-    public func cancel(_ id: String) async throws(APIError) -> Job {
+    public func cancel(_ id: JobID) async throws(APIError) -> Job {
         guard let job = active[id] else {
             guard let stored = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
             return stored
@@ -71,12 +71,12 @@ extension ControlPlane {
         return cancelled
     }
 
-    func storedJob(_ id: String) async throws(APIError) -> Job? {
+    func storedJob(_ id: JobID) async throws(APIError) -> Job? {
         do { return try await store.job(id) } catch { throw APIError.from(error) }
     }
 
     /// A job with, while it waits, the reason, its queue position and an estimated start.
-    public func job(_ id: String) async throws(APIError) -> JobView {
+    public func job(_ id: JobID) async throws(APIError) -> JobView {
         if let job = active[id] { return view(job, positions: queuePositions()) }
         guard let job = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
         return JobView(job: job)
@@ -94,7 +94,7 @@ extension ControlPlane {
         }
     }
 
-    func view(_ job: Job, positions: [String: Int]) -> JobView {
+    func view(_ job: Job, positions: [JobID: Int]) -> JobView {
         guard job.state == .pending else { return JobView(job: job) }
         var shown = job
         if let reason = scheduler.pendingReason(job.task.id) { shown.reason = reason }
@@ -102,7 +102,7 @@ extension ControlPlane {
     }
 
     /// Every pending job's place in the queue (from 1), computed once for a listing rather than once per job.
-    private func queuePositions() -> [String: Int] {
+    private func queuePositions() -> [JobID: Int] {
         let pending = active.values.filter { $0.state == .pending }.sorted { queueOrder($0, before: $1) }
         return Dictionary(uniqueKeysWithValues: pending.enumerated().map { ($1.id, $0 + 1) })
     }
@@ -114,13 +114,13 @@ extension ControlPlane {
     }
 
     /// The tenant a job belongs to, or `nil` when there is no such job.
-    public func tenant(ofJob id: String) async throws(APIError) -> String? {
+    public func tenant(ofJob id: JobID) async throws(APIError) -> String? {
         if let job = active[id] { return job.tenant }
         return try await storedJob(id)?.tenant
     }
 
     /// A job's output after an offset.
-    public func logs(_ id: String, after offset: Int64) async throws(APIError) -> [LogChunk] {
+    public func logs(_ id: JobID, after offset: Int64) async throws(APIError) -> [LogChunk] {
         if active[id] == nil, try await storedJob(id) == nil { throw APIError.notFound("job \(id)") }
         do { return try await store.logs(job: id, after: offset, limit: configuration.maxLogChunks) } catch { throw APIError.from(error) }
     }

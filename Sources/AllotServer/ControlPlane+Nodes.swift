@@ -124,7 +124,7 @@ extension ControlPlane {
         for job in lifecycle.assignedJobs(on: name) {
             for (replica, placement) in (job.placements ?? []).enumerated() where placement.node.rawValue == name {
                 var environment = job.environment
-                environment["ALLOT_JOB_ID"] = job.id
+                environment["ALLOT_JOB_ID"] = job.id.rawValue
                 environment["ALLOT_ATTEMPT"] = "\(job.attempt)"
                 environment["ALLOT_REPLICA"] = "\(replica)"
                 environment["ALLOT_GANG_SIZE"] = "\(job.task.gang)"
@@ -195,7 +195,7 @@ extension ControlPlane {
 
     public func node(_ name: String) -> NodeStatus? {
         guard var node = nodes[name] else { return nil }
-        node.jobs = placedJobs(on: name)
+        node.jobs = placedJobs(on: name).map(\.rawValue)
         return node
     }
 
@@ -206,7 +206,7 @@ extension ControlPlane {
     public func scoped(_ node: NodeStatus, for identity: Identity) -> NodeStatus {
         guard identity.scope != nil else { return node }
         var shown = node
-        shown.jobs = node.jobs?.filter { id in active[id].map { identity.sees($0.tenant) } ?? false }
+        shown.jobs = node.jobs?.filter { id in active[JobID(id)].map { identity.sees($0.tenant) } ?? false }
         return shown
     }
 

@@ -24,7 +24,7 @@ public actor ControlPlane {
     /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
     var tenantLimits: [String: ResourceQuota] = [:]
     /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
-    var admitting: [String: Job] = [:]
+    var admitting: [JobID: Job] = [:]
     let events = EventHub()
     /// Prometheus metrics of this server.
     public nonisolated let metrics = ServerMetrics()
@@ -82,7 +82,7 @@ public actor ControlPlane {
 
     // Read-only views of the lifecycle for the monitoring, optimizer, cost and console code.
     var scheduler: Scheduler { lifecycle.scheduler }
-    var active: [String: Job] { lifecycle.active }
+    var active: [JobID: Job] { lifecycle.active }
     var nodes: [String: NodeStatus] { lifecycle.nodes }
     var scheduled: Set<String> { lifecycle.scheduled }
     var openBilling: [String: NodeBillingPeriod] { lifecycle.openBilling }
@@ -326,7 +326,7 @@ public actor ControlPlane {
     }
 
     /// The ids of the active jobs with a replica on `node`, in submission order.
-    func placedJobs(on node: String) -> [String] { lifecycle.placedJobs(on: node) }
+    func placedJobs(on node: String) -> [JobID] { lifecycle.placedJobs(on: node) }
 
     /// Announces a job's change (it is durable by now) on the event stream and in the log.
     func publish(_ job: Job) {

@@ -139,14 +139,14 @@ public struct APIRoutes: Sendable {
             return jsonResponse(caller.scope == nil ? views : views.filter { caller.sees($0.job.tenant) })
         }
         router.get("/v1/jobs/:id") { _, context in
-            jsonResponse(try await plane.job(try context.parameters.require("id")))
+            jsonResponse(try await plane.job(JobID(try context.parameters.require("id"))))
         }
         router.post("/v1/jobs/:id/cancel") { _, context in
-            jsonResponse(try await plane.cancel(try context.parameters.require("id")))
+            jsonResponse(try await plane.cancel(JobID(try context.parameters.require("id"))))
         }
         router.get("/v1/jobs/:id/logs") { request, context in
             let after = request.uri.queryParameters.get("after").flatMap { Int64($0) } ?? 0
-            return jsonResponse(try await plane.logs(try context.parameters.require("id"), after: after))
+            return jsonResponse(try await plane.logs(JobID(try context.parameters.require("id")), after: after))
         }
         router.get("/v1/nodes") { _, context in
             let caller = try context.caller()

@@ -109,7 +109,7 @@ public protocol AllotStore: Sendable {
     func insertJobs(_ jobs: [Job]) async throws(StoreError)
     /// Replaces whole job records, all or none; an unknown id fails with ``StoreError/Code/unknownJob``.
     func updateJobs(_ jobs: [Job]) async throws(StoreError)
-    func job(_ id: String) async throws(StoreError) -> Job?
+    func job(_ id: JobID) async throws(StoreError) -> Job?
     /// Jobs in submission order (newest first when the query says so).
     func jobs(_ query: JobQuery) async throws(StoreError) -> [Job]
     /// How many jobs are in each state, in these tenants (all when `nil`).
@@ -125,7 +125,7 @@ public protocol AllotStore: Sendable {
 
     /// Records an attempt, replacing the one with the same job and number.
     func recordAttempt(_ attempt: JobAttempt) async throws(StoreError)
-    func attempts(job: String) async throws(StoreError) -> [JobAttempt]
+    func attempts(job: JobID) async throws(StoreError) -> [JobAttempt]
     /// Attempts whose allocation overlaps `[from, to)` (open ones included), for cost accounting.
     func attempts(overlapping from: Double, _ to: Double) async throws(StoreError) -> [JobAttempt]
     /// Nodes' billing periods overlapping `[from, to)` (open ones included).
@@ -142,9 +142,9 @@ public protocol AllotStore: Sendable {
     func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry]
 
     /// Appends output to a job's log; returns the chunk with its offset.
-    func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk
+    func appendLog(job: JobID, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk
     /// Log chunks after an offset, oldest first.
-    func logs(job: String, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk]
+    func logs(job: JobID, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk]
 
     func setting(_ key: String) async throws(StoreError) -> String?
     func setSetting(_ key: String, _ value: String) async throws(StoreError)

@@ -2,10 +2,10 @@ import AllotAPI
 
 /// The reference store: everything in memory, for tests and for what-if runs.
 public actor MemoryStore: AllotStore {
-    private var jobsByID: [String: Job] = [:]
+    private var jobsByID: [JobID: Job] = [:]
     private var nodesByName: [String: NodeStatus] = [:]
-    private var attemptsByJob: [String: [Int: JobAttempt]] = [:]
-    private var logsByJob: [String: [LogChunk]] = [:]
+    private var attemptsByJob: [JobID: [Int: JobAttempt]] = [:]
+    private var logsByJob: [JobID: [LogChunk]] = [:]
     private var settings: [String: String] = [:]
     private var tenantsByName: [String: Tenant] = [:]
     private var tokensByID: [String: APIToken] = [:]
@@ -17,7 +17,7 @@ public actor MemoryStore: AllotStore {
     public init() {}
 
     public func commit(_ batch: WriteBatch) throws(StoreError) {
-        var seen: Set<String> = []
+        var seen: Set<JobID> = []
         for job in batch.insertJobs where jobsByID[job.id] != nil || !seen.insert(job.id).inserted {
             throw StoreError(.duplicateJob, "job \(job.id) already exists")
         }
@@ -32,7 +32,7 @@ public actor MemoryStore: AllotStore {
     }
 
     public func insertJobs(_ jobs: [Job]) throws(StoreError) {
-        var seen: Set<String> = []
+        var seen: Set<JobID> = []
         for job in jobs where jobsByID[job.id] != nil || !seen.insert(job.id).inserted {
             throw StoreError(.duplicateJob, "job \(job.id) already exists")
         }
@@ -44,7 +44,7 @@ public actor MemoryStore: AllotStore {
         for job in jobs { jobsByID[job.id] = job }
     }
 
-    public func job(_ id: String) -> Job? { jobsByID[id] }
+    public func job(_ id: JobID) -> Job? { jobsByID[id] }
 
     public func jobs(_ query: JobQuery) -> [Job] {
         let matching = jobsByID.values.filter { query.matches($0) }.sorted {
@@ -67,7 +67,7 @@ public actor MemoryStore: AllotStore {
     public func nodes() -> [NodeStatus] { nodesByName.values.sorted { $0.name < $1.name } }
 
     public func recordAttempt(_ attempt: JobAttempt) { attemptsByJob[attempt.job, default: [:]][attempt.number] = attempt }
-    public func attempts(job: String) -> [JobAttempt] { (attemptsByJob[job] ?? [:]).values.sorted { $0.number < $1.number } }
+    public func attempts(job: JobID) -> [JobAttempt] { (attemptsByJob[job] ?? [:]).values.sorted { $0.number < $1.number } }
 
     public func attempts(overlapping from: Double, _ to: Double) -> [JobAttempt] {
         attemptsByJob.values.flatMap(\.values).filter { $0.chargedFrom < to && ($0.endedAt ?? .infinity) > from }
@@ -92,13 +92,13 @@ public actor MemoryStore: AllotStore {
 
     public func feedback(tenants: Set<String>?) -> [FeedbackEntry] { feedbackLog.filter { tenants?.contains($0.tenant) ?? true } }
 
-    public func appendLog(job: String, stream: LogChunk.Stream, text: String) -> LogChunk {
+    public func appendLog(job: JobID, stream: LogChunk.Stream, text: String) -> LogChunk {
         let chunk = LogChunk(job: job, offset: Int64((logsByJob[job]?.count ?? 0) + 1), stream: stream, text: text)
         logsByJob[job, default: []].append(chunk)
         return chunk
     }
 
-    public func logs(job: String, after offset: Int64, limit: Int) -> [LogChunk] {
+    public func logs(job: JobID, after offset: Int64, limit: Int) -> [LogChunk] {
         Array((logsByJob[job] ?? []).filter { $0.offset > offset }.prefix(limit))
     }
 

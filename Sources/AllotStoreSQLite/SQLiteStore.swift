@@ -185,7 +185,7 @@ public final class SQLiteStore: AllotStore {
 
     public func updateJobs(_ jobs: [Job]) async throws(StoreError) { try await commit(WriteBatch(updateJobs: jobs)) }
 
-    public func job(_ id: String) async throws(StoreError) -> Job? {
+    public func job(_ id: JobID) async throws(StoreError) -> Job? {
         let record = try await read { db in try String.fetchOne(db, sql: "SELECT record FROM job WHERE id = ?", arguments: [id]) }
         return try record.map { text throws(StoreError) in try Self.decode(Job.self, text) }
     }
@@ -259,14 +259,14 @@ public final class SQLiteStore: AllotStore {
 
     public func recordAttempt(_ attempt: JobAttempt) async throws(StoreError) { try await commit(WriteBatch(attempts: [attempt])) }
 
-    public func attempts(job: String) async throws(StoreError) -> [JobAttempt] {
+    public func attempts(job: JobID) async throws(StoreError) -> [JobAttempt] {
         let records = try await read { db in
             try String.fetchAll(db, sql: "SELECT record FROM job_attempt WHERE job = ? ORDER BY number", arguments: [job])
         }
         return try records.map { text throws(StoreError) in try Self.decode(JobAttempt.self, text) }
     }
 
-    public func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
+    public func appendLog(job: JobID, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
         try await write { db in
             let next = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(position), 0) + 1 FROM job_log WHERE job = ?", arguments: [job])) ?? 1
             try db.execute(
@@ -277,7 +277,7 @@ public final class SQLiteStore: AllotStore {
         }
     }
 
-    public func logs(job: String, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk] {
+    public func logs(job: JobID, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk] {
         try await read { db in
             try Row.fetchAll(
                 db,
@@ -409,3 +409,6 @@ public final class SQLiteStore: AllotStore {
         }
     }
 }
+
+/// Job ids are stored as their text.
+extension JobID: DatabaseValueConvertible {}

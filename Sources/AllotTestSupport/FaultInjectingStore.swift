@@ -137,7 +137,7 @@ public final class FaultInjectingStore: AllotStore {
         try check(.costs)
         return try await base.appendFeedback(entry)
     }
-    public func appendLog(job: String, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
+    public func appendLog(job: JobID, stream: LogChunk.Stream, text: String) async throws(StoreError) -> LogChunk {
         try check(.log)
         return try await base.appendLog(job: job, stream: stream, text: text)
     }
@@ -160,13 +160,13 @@ public final class FaultInjectingStore: AllotStore {
 
     // MARK: - Reads
 
-    public func job(_ id: String) async throws(StoreError) -> Job? { try await base.job(id) }
+    public func job(_ id: JobID) async throws(StoreError) -> Job? { try await base.job(id) }
     public func jobs(_ query: JobQuery) async throws(StoreError) -> [Job] { try await base.jobs(query) }
     public func jobCounts(tenants: Set<String>?) async throws(StoreError) -> [JobState: Int] { try await base.jobCounts(tenants: tenants) }
     public func lastJobSequence() async throws(StoreError) -> Int64 { try await base.lastJobSequence() }
     public func node(_ name: String) async throws(StoreError) -> NodeStatus? { try await base.node(name) }
     public func nodes() async throws(StoreError) -> [NodeStatus] { try await base.nodes() }
-    public func attempts(job: String) async throws(StoreError) -> [JobAttempt] { try await base.attempts(job: job) }
+    public func attempts(job: JobID) async throws(StoreError) -> [JobAttempt] { try await base.attempts(job: job) }
     public func attempts(overlapping from: Double, _ to: Double) async throws(StoreError) -> [JobAttempt] {
         try await base.attempts(overlapping: from, to)
     }
@@ -175,7 +175,7 @@ public final class FaultInjectingStore: AllotStore {
     }
     public func budgets() async throws(StoreError) -> [Budget] { try await base.budgets() }
     public func feedback(tenants: Set<String>?) async throws(StoreError) -> [FeedbackEntry] { try await base.feedback(tenants: tenants) }
-    public func logs(job: String, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk] {
+    public func logs(job: JobID, after offset: Int64, limit: Int) async throws(StoreError) -> [LogChunk] {
         try await base.logs(job: job, after: offset, limit: limit)
     }
     public func setting(_ key: String) async throws(StoreError) -> String? { try await base.setting(key) }

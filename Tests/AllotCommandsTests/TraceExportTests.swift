@@ -15,7 +15,7 @@ struct TraceExportTests {
             gang: 2,
             estimateSeconds: 600
         )
-        var job = Job(id: id, task: task, command: ["train"], state: state, sequence: sequence, submittedAt: submitted)
+        var job = Job(id: JobID(id), task: task, command: ["train"], state: state, sequence: sequence, submittedAt: submitted)
         job.startedAt = started
         job.finishedAt = finished
         return job

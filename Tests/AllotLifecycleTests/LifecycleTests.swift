@@ -42,7 +42,7 @@ struct LifecycleTests {
         )
         task.gang = gang
         task.preemptible = preemptible
-        return Job(id: "job-\(number)", task: task, command: ["true"], maxAttempts: maxAttempts, sequence: number, submittedAt: 0)
+        return Job(id: JobID(sequence: number), task: task, command: ["true"], maxAttempts: maxAttempts, sequence: number, submittedAt: 0)
     }
 
     /// The writer takes what is queued and commits it.

@@ -20,20 +20,20 @@ import Testing
     }
 
     /// Eight 8-GPU nodes running 2 or 3 single-GPU preemptible jobs each (the others finished).
-    func fragmented(_ clock: ManualClock) async throws -> (ControlPlane, [String: [String]]) {
+    func fragmented(_ clock: ManualClock) async throws -> (ControlPlane, [String: [JobID]]) {
         let plane = try await makePlane(MemoryStore(), clock)
         for node in 1...8 { _ = try await plane.report(AgentReport(node: "n\(node)", inventory: inventory("n\(node)", cpu: 64, gpus: 8))) }
-        var ids: [String] = []
+        var ids: [JobID] = []
         for _ in 0..<64 { ids.append(try await plane.submit(job(gpus: 1, preemptible: true)).id) }
         await settle(plane)
-        var byNode: [String: [String]] = [:]
+        var byNode: [String: [JobID]] = [:]
         for id in ids {
             let view = try await plane.job(id)
             byNode[try #require(view.job.placements?.first?.node.rawValue), default: []].append(id)
         }
         #expect(byNode.count == 8 && byNode.values.allSatisfy { $0.count == 8 })
         let keep = [3, 2, 3, 3, 2, 3, 3, 3]
-        var kept: [String: [String]] = [:]
+        var kept: [String: [JobID]] = [:]
         for node in 1...8 {
             let name = "n\(node)"
             let jobs = byNode[name]!
@@ -58,17 +58,17 @@ import Testing
 
         let recommendations = await plane.optimizer.recommendations(for: Self.admin)
         let plan = try #require(recommendations.first { $0.kind == .consolidation })
-        #expect(plan.target == gang.id)
+        #expect(plan.target == gang.id.rawValue)
         #expect(plan.moves?.count == 2)
-        #expect(Set(plan.moves?.map(\.job) ?? []) == Set(kept["n2"]!))
+        #expect(Set(plan.moves?.map(\.job) ?? []) == Set(kept["n2"]!.map(\.rawValue)))
         #expect(plan.startsOn == ["n2"])
         // A tenant's member is not shown cluster-wide plans.
         let member = Identity(actor: "m", role: .member, tenant: "default", scope: ["default"])
         #expect(await plane.optimizer.recommendations(for: member).allSatisfy { $0.kind != .consolidation })
 
         let result = try await plane.apply(recommendation: plan.id)
-        #expect(result.started == gang.id)
-        #expect(Set(result.moved.map(\.job)) == Set(kept["n2"]!))
+        #expect(result.started == gang.id.rawValue)
+        #expect(Set(result.moved.map(\.job)) == Set(kept["n2"]!.map(\.rawValue)))
         #expect(result.moved.allSatisfy { $0.from == ["n2"] && $0.to != ["n2"] })
         await settle(plane)
         let started = try await plane.job(gang.id).job
@@ -80,10 +80,10 @@ import Testing
         var directive = await plane.directive(for: "n2")
         #expect(directive.assignments.isEmpty)
         for move in result.moved {
-            let moved = try await plane.job(move.job).job
+            let moved = try await plane.job(JobID(move.job)).job
             #expect(moved.state == .scheduled && moved.attempt == 2)
             #expect(moved.placements?.map(\.node.rawValue) == move.to)
-            #expect(await plane.directive(for: move.to[0]).assignments.contains { $0.id == move.job && $0.attempt == 2 })
+            #expect(await plane.directive(for: move.to[0]).assignments.contains { $0.id.rawValue == move.job && $0.attempt == 2 })
         }
         let exits = kept["n2"]!.map { AgentReport.JobStatus(id: $0, attempt: 1, state: .exited, exitCode: 143) }
         directive = try await plane.report(AgentReport(node: "n2", jobs: exits))

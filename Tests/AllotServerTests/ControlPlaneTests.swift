@@ -52,7 +52,7 @@ struct ControlPlaneTests {
         let directive = await plane.directive(for: "n1")
         let assignment = try #require(directive.assignments.first)
         #expect(assignment.environment["CUDA_VISIBLE_DEVICES"] == "GPU-n1-0")
-        #expect(assignment.environment["ALLOT_JOB_ID"] == job.id)
+        #expect(assignment.environment["ALLOT_JOB_ID"] == job.id.rawValue)
         #expect(try await store.job(job.id)?.state == .scheduled)
         _ = try await plane.report(
             AgentReport(
@@ -171,11 +171,11 @@ struct ControlPlaneTests {
         #expect(await events.next()?.type == "node")
         let job = try await plane.submit(submission())
         let event = await events.next()
-        #expect(event?.type == "job" && event?.data.contains(job.id) == true)
+        #expect(event?.type == "job" && event?.data.contains(job.id.rawValue) == true)
         await settle(plane)
         _ = try await plane.report(AgentReport(node: "n", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
         let drained = try await plane.setNode("n", action: "drain")
-        #expect(drained.cordoned && drained.draining && drained.jobs == [job.id])
+        #expect(drained.cordoned && drained.draining && drained.jobs == [job.id.rawValue])
         let blocked = try await plane.submit(submission())
         await settle(plane)
         #expect(try await plane.job(blocked.id).job.reason == "no node is schedulable (all cordoned or down)")

@@ -32,7 +32,7 @@ import Testing
     }
 
     /// Reports a job running, or exited, from the node it was placed on.
-    func report(_ plane: ControlPlane, _ id: String, _ state: AgentReport.JobStatus.State) async throws {
+    func report(_ plane: ControlPlane, _ id: JobID, _ state: AgentReport.JobStatus.State) async throws {
         let job = try await plane.job(id).job
         let node = try #require(job.placements?.first?.node.rawValue)
         _ = try await plane.report(AgentReport(node: node, jobs: [.init(id: id, attempt: job.attempt, state: state, exitCode: 0)]))
@@ -68,10 +68,10 @@ import Testing
         let cCost = cNode == "cpu16" ? 0.75 * cpuPrice : 12.0 / 32 * 16
         let nodesTotal = 16 * 2 + cpuPrice * 2
         let byJob = try await plane.costCenter.costs(groupBy: .job, from: start - 100, to: end + 100, for: Self.admin)
-        #expect(byJob.rows.first { $0.key == a.id }?.cost == 4)
-        #expect(byJob.rows.first { $0.key == b.id }?.cost == 4)
-        #expect(byJob.rows.first { $0.key == c.id }?.cost == (cCost * 100).rounded() / 100)
-        #expect(byJob.rows.first { $0.key == a.id }?.gpuHours == 2)
+        #expect(byJob.rows.first { $0.key == a.id.rawValue }?.cost == 4)
+        #expect(byJob.rows.first { $0.key == b.id.rawValue }?.cost == 4)
+        #expect(byJob.rows.first { $0.key == c.id.rawValue }?.cost == (cCost * 100).rounded() / 100)
+        #expect(byJob.rows.first { $0.key == a.id.rawValue }?.gpuHours == 2)
         #expect(byJob.total == (nodesTotal * 100).rounded() / 100)
         for grouping in CostGrouping.allCases {
             let report = try await plane.costCenter.costs(groupBy: grouping, from: start - 100, to: end + 100, for: Self.admin)
@@ -106,11 +106,11 @@ import Testing
         let aws = try #require(records.first { $0["ResourceId"] == "cpu16" })
         #expect(aws["ProviderName"] == "AWS" && aws["RegionId"] == "us-east-1" && aws["ServiceCategory"] == "Compute")
         #expect(records.contains { $0["SubAccountId"] == "idle" && $0["x_AllotJob"] == "" })
-        let aRow = try #require(records.first { $0["x_AllotJob"] == a.id })
+        let aRow = try #require(records.first { $0["x_AllotJob"] == a.id.rawValue })
         #expect(aRow["SubAccountId"] == "acme" && aRow["ChargePeriodStart"] == CostDates.timestamp(start))
         #expect(aRow["ChargePeriodEnd"] == CostDates.timestamp(start + 1_800))
         let tags = try #require(try JSONSerialization.jsonObject(with: Data((aRow["Tags"] ?? "").utf8)) as? [String: String])
-        #expect(tags["allot/tenant"] == "acme" && tags["allot/job"] == a.id)
+        #expect(tags["allot/tenant"] == "acme" && tags["allot/job"] == a.id.rawValue)
         #expect(CostDates.parse(aRow["ChargePeriodStart"] ?? "") == start.rounded())
     }
 
@@ -192,7 +192,7 @@ import Testing
             let placement = ReplicaPlacement(node: NodeID("n"), gpuIndices: Array(0..<pattern[day % 7]), cpuMillis: 1_000, memoryBytes: 1 << 30)
             batch.attempts.append(
                 JobAttempt(
-                    job: "d\(day)",
+                    job: JobID("d\(day)"),
                     number: 1,
                     nodes: ["n"],
                     startedAt: begin,

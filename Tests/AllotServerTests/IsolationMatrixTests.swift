@@ -62,7 +62,7 @@ import Testing
     func job(_ plane: ControlPlane, tenant: String) async throws -> String {
         var request = submission(cpu: 1)
         request.task.tenant = TenantID(tenant)
-        return try await plane.submit(request).id
+        return try await plane.submit(request).id.rawValue
     }
 
     /// One cell: a request and the status each caller must get.

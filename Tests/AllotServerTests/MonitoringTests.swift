@@ -72,7 +72,7 @@ import Testing
         let (plane, idle, busy) = try await recorded(clock)
         let recommendations = await plane.optimizer.recommendations(for: Self.admin)
         let idleOnes = recommendations.filter { $0.kind == .idle }
-        #expect(idleOnes.map(\.target) == [idle.id])
+        #expect(idleOnes.map(\.target) == [idle.id.rawValue])
         let finding = try #require(idleOnes.first)
         #expect(finding.freesGPUs == 1)
         #expect(finding.evidence.first { $0.name == "idle_for" }.map { $0.value >= 1_800 } == true)
@@ -135,7 +135,7 @@ import Testing
         let idlePool = try #require(bottlenecks.first { $0.basis == "allocation" && $0.resource == "gpu\(idleGPU).memory" })
         #expect(idlePool.severity == .high)
         #expect(idlePool.action == .lowerRequest)
-        #expect(idlePool.recommendation.contains(idle.id))
+        #expect(idlePool.recommendation.contains(idle.id.rawValue))
         // The busy one is full by allocation and by use, and no node has GPUs to spare.
         #expect(bottlenecks.first { $0.basis == "allocation" && $0.resource == "gpu\(busyGPU).memory" }?.action == .addCapacity)
         let compute = try #require(bottlenecks.first { $0.basis == "usage" && $0.resource == "gpu\(busyGPU).compute" })
@@ -146,6 +146,6 @@ import Testing
         #expect(cpu.action == .moveWork)
         // Another tenant's member is not told the job's name.
         let outsider = Identity(actor: "o", role: .member, tenant: "globex", scope: ["globex"])
-        #expect(await plane.bottlenecks(for: outsider).allSatisfy { !$0.recommendation.contains(idle.id) })
+        #expect(await plane.bottlenecks(for: outsider).allSatisfy { !$0.recommendation.contains(idle.id.rawValue) })
     }
 }

@@ -212,9 +212,9 @@ struct StoreFailureTests {
         for node in nodes { _ = try await plane.report(AgentReport(node: node, inventory: inventory(node, cpu: 2))) }
         await settle(plane)
         store.failCommits(startingWith: failing)
-        var acknowledged: [String] = []
+        var acknowledged: [JobID] = []
         var refused = 0
-        var started: [String: Int] = [:]
+        var started: [JobID: Int] = [:]
         var running: [String: [AgentReport.JobStatus]] = [:]
         for step in 0..<14 {
             if step < 8 {

@@ -67,7 +67,7 @@ import Testing
                 by: Self.root
             )
         }
-        var borrowed: [String] = []
+        var borrowed: [JobID] = []
         for _ in 0..<4 { borrowed.append(try await submit(plane, tenant: "a", gpus: 1, preemptible: true).id) }
         await settle(plane)
         #expect(try await plane.jobs(JobQuery(tenant: "a")).allSatisfy { $0.job.state == .scheduled })

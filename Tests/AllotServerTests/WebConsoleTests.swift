@@ -109,7 +109,7 @@ import Testing
             #expect(submitted.status == .seeOther)
             let location = try #require(submitted.headers[.location])
             let id = String(location.dropFirst("/ui/jobs/".count))
-            let job = try await world.plane.job(id).job
+            let job = try await world.plane.job(JobID(id)).job
             #expect(job.command == ["sh", "-c", "echo hello"] && job.tenant == "acme")
             let jobPage = String(buffer: try await client.execute(uri: location, method: .get, headers: [.cookie: cookie]).body)
             #expect(jobPage.contains("Job \(id)") && jobPage.contains("echo hello"))

@@ -28,7 +28,7 @@ func temporaryDatabase() -> String {
 
 func job(_ id: String, sequence: Int64, tenant: String = "default", state: JobState = .pending) -> Job {
     var job = Job(
-        id: id,
+        id: JobID(id),
         task: TaskSpec(id: TaskID(id), tenant: TenantID(tenant), requests: ResourceRequest(resources: ResourceVector(cpuMillis: 500)), gang: 1),
         command: ["sh", "-c", "echo \(id)"],
         sequence: sequence,

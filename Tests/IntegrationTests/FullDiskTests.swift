@@ -47,7 +47,7 @@ let tmpfsMountable: Bool = {
         func submit() async throws(ClientError) -> Job {
             try await client.submit(["command": command, "requests": ["cpu": 1, "memory": "64MiB"]])
         }
-        var acknowledged: [String] = []
+        var acknowledged: [JobID] = []
         var refused = 0
         for _ in 0..<6 { acknowledged.append(try await submit().id) }
 
@@ -117,8 +117,8 @@ let tmpfsMountable: Bool = {
             #expect(job.state == .succeeded && job.attempt == 1, "\(id): \(job.state), attempt \(job.attempt)")
         }
         let lines = (try String(contentsOfFile: runs, encoding: .utf8)).split(separator: "\n").map(String.init)
-        var starts: [String: Int] = [:]
-        for line in lines { starts[String(line.split(separator: ":")[0]), default: 0] += 1 }
+        var starts: [JobID: Int] = [:]
+        for line in lines { starts[JobID(String(line.split(separator: ":")[0])), default: 0] += 1 }
         let twice = starts.filter { $0.value > 1 }.keys.sorted()
         let strangers = starts.keys.filter { !acknowledged.contains($0) }.sorted()
         #expect(twice.isEmpty, "ran twice: \(twice)")

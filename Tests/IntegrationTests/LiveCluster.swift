@@ -151,14 +151,14 @@ final class LiveCluster: Sendable {
         throw LiveError("\(what): not within \(seconds) s\(last.map { " (last error: \($0))" } ?? "")")
     }
 
-    func finished(_ id: String) async throws -> Job {
+    func finished(_ id: JobID) async throws -> Job {
         try await eventually("job \(id) finished") {
             let job = try await client.job(id).job
             return job.state.isTerminal ? job : nil
         }
     }
 
-    func log(_ id: String) async throws -> [LogChunk] { try await client.logs(id) }
+    func log(_ id: JobID) async throws -> [LogChunk] { try await client.logs(id) }
 }
 
 /// Whether any process of this process group is alive.

@@ -134,7 +134,7 @@ struct LiveClusterTests {
         // kill -9 of the server: every acknowledged job is still there and nothing is double-booked.
         let holder = try await submit(cluster, "sleep 300", requests: ["gpus": 1, "cpu": 1])
         _ = try await cluster.eventually("the GPU holder runs") { try await cluster.client.job(holder.id).job.state == .running ? true : nil }
-        var acknowledged: [String] = []
+        var acknowledged: [JobID] = []
         for index in 0..<20 { acknowledged.append(try await submit(cluster, "exit 0", extra: ["name": "quick-\(index)"]).id) }
         let before = try await cluster.client.job(holder.id).job
         try await cluster.restartServerHard()

@@ -33,7 +33,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", Self.repository.appendingPathComponent("Tests/Browser/console_check.py").path, "--server", cluster.url, "--admin",
-            cluster.adminToken, "--member", member, "--hidden-job", hidden.id, "--screenshots", screenshots, "--chromium", chromium,
+            cluster.adminToken, "--member", member, "--hidden-job", hidden.id.rawValue, "--screenshots", screenshots, "--chromium", chromium,
         ]
         let output = Pipe()
         process.standardOutput = output

@@ -44,7 +44,7 @@ extension CostCenter {
         var tenantOf: [String: String] = [:]
         var allocations: [BilledAllocation] = []
         for attempt in attempts {
-            tenantOf[attempt.job] = attempt.tenant
+            tenantOf[attempt.job.rawValue] = attempt.tenant
             for placement in attempt.placements ?? [] {
                 let node = placement.node.rawValue
                 let gpuMemory = pricingByNode[node]?.last?.gpuMemoryBytes
@@ -56,7 +56,7 @@ extension CostCenter {
                     }
                 allocations.append(
                     BilledAllocation(
-                        job: attempt.job,
+                        job: attempt.job.rawValue,
                         node: node,
                         start: attempt.chargedFrom,
                         end: attempt.endedAt ?? to,

@@ -39,8 +39,8 @@ extension ControlPlane {
         }
         // Per job: the mean utilization and the largest memory of its GPUs here; its CPU rate and memory from
         // its cgroup (the largest over its replicas here).
-        var cpu: [String: Double] = [:]
-        var memory: [String: Double] = [:]
+        var cpu: [JobID: Double] = [:]
+        var memory: [JobID: Double] = [:]
         for status in statuses where status.state == .running {
             guard let job = active[status.id], job.attempt == status.attempt else { continue }
             let key = "\(job.id)#\(status.replica)"
@@ -52,8 +52,8 @@ extension ControlPlane {
             }
             if let bytes = status.memoryBytes { memory[job.id] = max(memory[job.id] ?? 0, Double(bytes)) }
         }
-        for (job, cores) in cpu.sorted(by: { $0.key < $1.key }) { samples.append((SeriesName.job(job, "cpu.cores"), cores)) }
-        for (job, bytes) in memory.sorted(by: { $0.key < $1.key }) { samples.append((SeriesName.job(job, "memory.used_bytes"), bytes)) }
+        for (job, cores) in cpu.sorted(by: { $0.key < $1.key }) { samples.append((SeriesName.job(job.rawValue, "cpu.cores"), cores)) }
+        for (job, bytes) in memory.sorted(by: { $0.key < $1.key }) { samples.append((SeriesName.job(job.rawValue, "memory.used_bytes"), bytes)) }
         guard let usage, !usage.gpus.isEmpty else { return samples }
         let byIndex = Dictionary(usage.gpus.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
         for job in jobsOn(name) where job.state == .running {
@@ -61,10 +61,10 @@ extension ControlPlane {
             let gpus = indices.compactMap { byIndex[$0] }
             let utilizations = gpus.compactMap(\.utilizationPercent)
             if !utilizations.isEmpty {
-                samples.append((SeriesName.job(job.id, "gpu.utilization"), utilizations.reduce(0, +) / Double(utilizations.count) / 100))
+                samples.append((SeriesName.job(job.id.rawValue, "gpu.utilization"), utilizations.reduce(0, +) / Double(utilizations.count) / 100))
             }
             if let largest = gpus.compactMap(\.memoryUsedBytes).max() {
-                samples.append((SeriesName.job(job.id, "gpu.memory.used_bytes"), Double(largest)))
+                samples.append((SeriesName.job(job.id.rawValue, "gpu.memory.used_bytes"), Double(largest)))
             }
         }
         return samples

@@ -111,7 +111,7 @@ extension ControlPlane {
                     action = .lowerRequest
                     text =
                         "\(pool.node) has \(Self.percent(pool.utilization)) of its \(pool.resource) allocated but \(Self.percent(use.utilization)) in use: lower the requests"
-                        + (jobs.isEmpty ? "" : " of \(jobs.joined(separator: ", "))") + " (see GET /v1/recommendations, rightsizing)"
+                        + (jobs.isEmpty ? "" : " of \(jobs.map(\.rawValue).joined(separator: ", "))") + " (see GET /v1/recommendations, rightsizing)"
                 } else if clusterRatio > 0.90 || roomElsewhere.isEmpty {
                     action = .addCapacity
                     text =

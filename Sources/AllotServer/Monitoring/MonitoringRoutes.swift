@@ -49,7 +49,7 @@ extension APIRoutes {
         guard parts.count >= 2 else { return }
         switch parts[0] {
         case "job":
-            let tenant = try await plane.tenant(ofJob: parts[1])
+            let tenant = try await plane.tenant(ofJob: JobID(parts[1]))
             try AccessControl.requireVisible(caller, tenant: tenant, resource: "series \(series)")
         case "tenant":
             try AccessControl.requireVisible(caller, tenant: parts[1], resource: "series \(series)")

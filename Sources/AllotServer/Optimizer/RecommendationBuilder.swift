@@ -15,10 +15,10 @@ struct RecommendationBuilder: Sendable {
     let logger: Logger
 
     var nodes: [String: NodeStatus] { lifecycle.nodes }
-    var active: [String: Job] { lifecycle.active }
+    var active: [JobID: Job] { lifecycle.active }
     var scheduler: Scheduler { lifecycle.scheduler }
     var openBilling: [String: NodeBillingPeriod] { lifecycle.openBilling }
-    mutating func placedJobs(on node: String) -> [String] { lifecycle.placedJobs(on: node) }
+    mutating func placedJobs(on node: String) -> [JobID] { lifecycle.placedJobs(on: node) }
 }
 
 extension RecommendationBuilder {
@@ -44,7 +44,7 @@ extension RecommendationBuilder {
     /// Plans for pending jobs that do not fit, oldest first (at most ten looked at).
     func consolidationPlans() -> [(target: Job, plan: ConsolidationPlan)] {
         let waiting = active.values.filter { $0.state == .pending && $0.cancelRequestedAt == nil }.sorted { $0.sequence < $1.sequence }
-        return waiting.prefix(10).compactMap { job in scheduler.consolidationPlan(for: TaskID(job.id)).map { (job, $0) } }
+        return waiting.prefix(10).compactMap { job in scheduler.consolidationPlan(for: TaskID(job.id.rawValue)).map { (job, $0) } }
     }
 
     /// Plans that empty a lightly used node with the fewest moves (the three best).
@@ -84,7 +84,7 @@ extension RecommendationBuilder {
                 id: Self.identifier(of: plan),
                 kind: .consolidation,
                 title: "Move \(plan.moves.count) preemptible job\(plan.moves.count == 1 ? "" : "s") so that \(job.id) can start",
-                target: job.id,
+                target: job.id.rawValue,
                 tenant: job.tenant,
                 evidence: [
                     .init(name: "queued_gpus", value: Double(gpus), unit: "gpus"),
@@ -161,7 +161,7 @@ extension RecommendationBuilder {
         for job in running {
             let from = time - rule.window - rule.maxGap
             let tier = configuration.history.tier(covering: from, now: time)
-            guard let points = await historyPoints(SeriesName.job(job.id, "gpu.utilization"), tier: tier, from: from, to: time),
+            guard let points = await historyPoints(SeriesName.job(job.id.rawValue, "gpu.utilization"), tier: tier, from: from, to: time),
                 let finding = UsageDetectors.idle(points, now: time, rule: rule)
             else { continue }
             let gpus = Double(job.task.requests.deviceCount * job.task.gang)
@@ -170,7 +170,7 @@ extension RecommendationBuilder {
                     id: "idle-" + Self.fingerprint("\(job.id)|\(job.attempt)"),
                     kind: .idle,
                     title: "\(job.id) holds \(Int(gpus)) GPU\(gpus == 1 ? "" : "s") that stay under \(ControlPlane.percent(rule.threshold)) busy",
-                    target: job.id,
+                    target: job.id.rawValue,
                     tenant: job.tenant,
                     evidence: [
                         .init(name: "idle_for", value: time - finding.since, unit: "seconds"),
@@ -193,7 +193,7 @@ extension RecommendationBuilder {
         let from = time - window
         let tier = configuration.history.tier(covering: from, now: time)
         var groups: [String: [Job]] = [:]
-        for job in active.values where job.state == .running { groups["\(job.tenant)/\(job.name ?? job.id)", default: []].append(job) }
+        for job in active.values where job.state == .running { groups["\(job.tenant)/\(job.name ?? job.id.rawValue)", default: []].append(job) }
         var result: [Recommendation] = []
         for key in groups.keys.sorted() {
             let jobs = groups[key]!.sorted { $0.sequence < $1.sequence }
@@ -201,7 +201,7 @@ extension RecommendationBuilder {
             var used: [String: [Double]] = [:]
             for job in jobs {
                 for metric in ["cpu.cores", "memory.used_bytes", "gpu.memory.used_bytes"] {
-                    let points = await historyPoints(SeriesName.job(job.id, metric), tier: tier, from: from, to: time) ?? []
+                    let points = await historyPoints(SeriesName.job(job.id.rawValue, metric), tier: tier, from: from, to: time) ?? []
                     used[metric, default: []] += points.map { tier == 0 ? $0.mean : $0.max }
                 }
             }

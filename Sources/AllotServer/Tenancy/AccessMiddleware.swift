@@ -75,7 +75,7 @@ struct AccessMiddleware: RouterMiddleware {
 
     private func requireVisible(_ resource: AccessControl.Resource, _ identity: Identity) async throws(APIError) {
         switch resource {
-        case .job(let id): try AccessControl.requireVisible(identity, tenant: try await plane.tenant(ofJob: id), resource: "job \(id)")
+        case .job(let id): try AccessControl.requireVisible(identity, tenant: try await plane.tenant(ofJob: JobID(id)), resource: "job \(id)")
         case .tenant(let name):
             try AccessControl.requireVisible(identity, tenant: await directory.tenant(name)?.name, resource: "tenant \(name)")
         case .token(let id): try AccessControl.requireVisible(identity, tenant: await directory.tokenTenant(id), resource: "token \(id)")

@@ -36,7 +36,7 @@ extension ControlPlane {
     }
 
     /// A job's attempts, for its timeline (none when the store cannot be read: the page still shows the job).
-    public func attempts(of id: String) async -> [JobAttempt] {
+    public func attempts(of id: JobID) async -> [JobAttempt] {
         do { return try await store.attempts(job: id) } catch {
             logger.warning("job attempts not read", metadata: ["job.id": "\(id)", "error": "\(error.message)"])
             return []

@@ -95,7 +95,7 @@ extension APIRoutes {
         return try await plane.submit(submission)
     }
 
-    func jobPage(_ session: WebRequest, _ id: String) async throws -> WebPage {
+    func jobPage(_ session: WebRequest, _ id: JobID) async throws -> WebPage {
         try AccessControl.requireVisible(session.identity, tenant: try await plane.tenant(ofJob: id), resource: "job \(id)")
         let view = try await plane.job(id)
         let job = view.job

@@ -59,14 +59,14 @@ extension APIRoutes {
             return WebSession.redirect("/ui/jobs/\(job.id)")
         }
         router.get("/ui/jobs/:id") { request, context in
-            let id = try context.parameters.require("id")
+            let id = JobID(try context.parameters.require("id"))
             return try await show(request, context) { try await jobPage($0, id) }
         }
         router.post("/ui/jobs/:id/cancel") { request, context in
             var request = request
             let session = try await form(&request, context)
             try AccessControl.authorize(session.identity, .role(.member))
-            let id = try context.parameters.require("id")
+            let id = JobID(try context.parameters.require("id"))
             try AccessControl.requireVisible(session.identity, tenant: try await plane.tenant(ofJob: id), resource: "job \(id)")
             _ = try await plane.cancel(id)
             return WebSession.redirect("/ui/jobs/\(id)")

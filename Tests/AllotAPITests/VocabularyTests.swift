@@ -1,0 +1,31 @@
+import AllotAPI
+import AllotCore
+import Foundation
+import Testing
+
+/// The typed wire vocabulary reads and writes the same JSON as the plain strings it replaced.
+struct VocabularyTests {
+    @Test func jobIDsAreStringsOnTheWire() throws {
+        let id = JobID(sequence: 42)
+        #expect(id.rawValue == "job-42" && "\(id)" == "job-42")
+        #expect(String(decoding: try JSONEncoder().encode([id]), as: UTF8.self) == #"["job-42"]"#)
+        #expect(try JSONDecoder().decode([JobID].self, from: Data(#"["job-7"]"#.utf8)) == ["job-7"])
+        let status = AgentReport.JobStatus(id: "job-3", attempt: 1, state: .running)
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) as? [String: Any])
+        #expect(json["id"] as? String == "job-3")
+    }
+
+    @Test func outcomesSeveritiesAndActionsKeepTheirNames() throws {
+        #expect(AttemptOutcome.allCases.map(\.rawValue) == ["succeeded", "failed", "cancelled", "lost", "preempted"])
+        #expect(AttemptOutcome(ending: .succeeded) == .succeeded && AttemptOutcome(ending: .pending) == nil)
+        #expect(NodeAction.allCases.map(\.rawValue) == ["cordon", "drain", "uncordon"])
+        #expect(BottleneckAction.allCases.map(\.rawValue) == ["add-capacity", "move-work", "lower-request"])
+        #expect(String(decoding: try JSONEncoder().encode([BottleneckSeverity.high]), as: UTF8.self) == #"["high"]"#)
+        let error = try JSONDecoder().decode(APIErrorBody.self, from: Data(#"{"error":{"code":"from_the_future","message":"m"}}"#.utf8))
+        #expect(error.error.code == .unknown && error.error.message == "m")
+        #expect(
+            try JSONDecoder().decode(APIErrorBody.self, from: Data(#"{"error":{"code":"store_unavailable","message":"m"}}"#.utf8)).error.code
+                == .storeUnavailable
+        )
+    }
+}
