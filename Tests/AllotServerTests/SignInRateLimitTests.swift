@@ -18,12 +18,14 @@ import Testing
         #expect(!failures.isBlocked("10.0.0.2"))
     }
 
-    /// After 20 bad tokens from one address even a good token is refused with 429 until the window passes.
+    /// After 20 bad tokens from one address further bad ones get 429 until the window passes; valid tokens from
+    /// the same address (the admin's, the agent's) still pass.
     @Test func guessingTokensIsStopped() async throws {
         let store = MemoryStore()
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
         let admin = Authenticator.newToken()
-        let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
+        let agent = Authenticator.newToken()
+        let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: agent))
         try await directory.load()
         let app = buildApplication(plane: plane, directory: directory, port: 0)
         try await app.test(.router) { client in
@@ -32,8 +34,17 @@ import Testing
                 let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer allot_guess\(attempt)"])
                 #expect(response.status == .unauthorized)
             }
-            let blocked = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"])
+            let blocked = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer allot_guess-more"])
             #expect(blocked.status == .tooManyRequests)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get).status == .tooManyRequests)
+            #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"]).status == .ok)
+            let report = try await client.execute(
+                uri: "/v1/agent/report",
+                method: .post,
+                headers: [.authorization: "Bearer \(agent)", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"node":"n1","jobs":[],"output":[]}"#)
+            )
+            #expect(report.status == .ok)
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
         }
     }

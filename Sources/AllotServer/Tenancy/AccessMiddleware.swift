@@ -41,15 +41,18 @@ struct AccessMiddleware: RouterMiddleware {
         let rule = AccessControl.rule(method: request.method, path: path)
         if rule?.requirement == .open { return try await next(request, context) }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
-        if failures.isBlocked(address) {
-            throw APIError(.tooManyRequests, .tooManyRequests, "too many failed sign-ins from this address; try again in a minute")
-        }
         // The console's pages, and the API's reads from its scripts (never a write: those need the bearer
         // header), may use the session cookie.
         let readOnly = request.method == .get || request.method == .head
         let cookie = rule?.requirement == .session || (readOnly && request.headers[.authorization] == nil) ? WebSession.token(request) : nil
         let secret = cookie ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil }
-        guard let secret, let identity = await directory.identify(secret) else {
+        let known: Identity? = if let secret { await directory.identify(secret) } else { nil }
+        guard let identity = known else {
+            // Guessing is slowed per address; a valid credential from that address (an agent, an admin) still
+            // passes, so a burst of bad tokens locks nobody out.
+            if failures.isBlocked(address) {
+                throw APIError(.tooManyRequests, .tooManyRequests, "too many failed sign-ins from this address; try again in a minute")
+            }
             if rule?.requirement == .session {
                 return WebSession.redirect("/ui/sign-in", cookie: cookie == nil ? nil : WebSession.clearCookie)
             }
