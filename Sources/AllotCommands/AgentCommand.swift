@@ -71,7 +71,7 @@ public struct AgentCommand: AsyncParsableCommand {
         var inventory = discovery.inventory()
         if let resources { inventory = try ResourceOverride.parse(resources).apply(to: inventory) }
         if let pricing { inventory.pricing = try NodePricing.parse(pricing) }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return AgentService(
             client: client,
             inventory: inventory,

@@ -78,7 +78,8 @@ public struct ServeOptions: ParsableArguments {
 
     /// Opens the store and the control plane, and loads (or creates) the tokens and the default tenant.
     func open() async throws -> (ControlPlane, Directory, admin: String?, agent: String?) {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
         let store = try SQLiteStore(path: dataDirectory + "/allot.sqlite")
         let (authenticator, created) = try await Authenticator.load(from: store)
         if let created {

@@ -17,6 +17,7 @@ public final class SQLiteHistoryStore: HistoryStore {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
+        PrivateFiles.prepare(database: path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             var migrator = DatabaseMigrator()

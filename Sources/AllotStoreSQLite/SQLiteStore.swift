@@ -16,6 +16,7 @@ public final class SQLiteStore: AllotStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
+        PrivateFiles.prepare(database: path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
