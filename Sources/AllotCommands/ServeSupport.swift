@@ -43,6 +43,9 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("rightsizing-window"), help: "How far back rightsizing compares requests with use.")
     public var rightsizingWindow: String = "1d"
 
+    @Option(name: .customLong("max-replicas"), help: "The most replicas (gang members) one job may have.")
+    public var maxReplicas: Int = 1_024
+
     @OptionGroup public var scheduler: SchedulerOptions
 
     @OptionGroup public var log: LogOptions
@@ -52,6 +55,7 @@ public struct ServeOptions: ParsableArguments {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
+        guard maxReplicas >= 1 else { throw ValidationError("--max-replicas: must be at least 1") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
         do { _ = try HistoryConfiguration.parse(history) } catch { throw ValidationError("--history: \(error.description)") }
         guard historyCheckpoint > 0 else { throw ValidationError("--history-checkpoint: must be positive") }
@@ -65,7 +69,7 @@ public struct ServeOptions: ParsableArguments {
         var scheduler = try self.scheduler.configuration()
         if self.scheduler.preset == nil && scanInterval == nil { scheduler.scanIntervalSeconds = 5 }
         if let scanInterval { scheduler.scanIntervalSeconds = scanInterval }
-        return ServerConfiguration(
+        var configuration = ServerConfiguration(
             scheduler: scheduler,
             gracePeriodSeconds: gracePeriod,
             history: try HistoryConfiguration.parse(history),
@@ -74,6 +78,8 @@ public struct ServeOptions: ParsableArguments {
             scaleDownAfterSeconds: try DurationText.parse(scaleDownAfter, field: "scale-down-after"),
             rightsizingWindowSeconds: try DurationText.parse(rightsizingWindow, field: "rightsizing-window")
         )
+        configuration.maxReplicas = maxReplicas
+        return configuration
     }
 
     /// Opens the store and the control plane, and loads (or creates) the tokens and the default tenant.

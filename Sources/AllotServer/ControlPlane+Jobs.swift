@@ -10,6 +10,13 @@ extension ControlPlane {
     /// durable, then queued. Returns once it is on disk.
     public func submit(_ submission: JobSubmission) async throws(APIError) -> Job {
         try requireWritable()
+        guard submission.task.gang <= configuration.maxReplicas else {
+            throw APIError(
+                .unprocessableContent,
+                .invalidField,
+                "gang: invalid value \"\(submission.task.gang)\": at most \(configuration.maxReplicas) replicas a job (--max-replicas)"
+            )
+        }
         let sequence = nextSequence
         nextSequence += 1
         let id = JobID(sequence: sequence)

@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var spotRestartOverhead: Double = 0.1
     /// A node billed without a break for this long is a steady baseline, a commitment candidate.
     public var commitmentBaselineSeconds: Double = 7 * 86_400
+    /// The most replicas one job (a gang) may have.
+    public var maxReplicas: Int = 1_024
 
     public init(
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),

@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import HTTPTypes
 import Synchronization
 import Testing
 
@@ -127,6 +128,23 @@ struct ControlPlaneTests {
         let placed = try #require(try await store.job(next.id))
         #expect(placed.state == .scheduled && placed.placements?.first?.gpuIndices == [1])
         #expect(next.sequence == waiting.sequence + 1)
+    }
+
+    /// A gang is bounded: 100,000 replicas of nothing are refused naming the field, whatever the cluster.
+    @Test func aGangPastTheReplicaLimitIsRefused() async throws {
+        let plane = try await makePlane(MemoryStore(), ManualClock())
+        _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n", cpu: 64)))
+        var huge = submission(cpu: 0)
+        huge.task.gang = 100_000
+        await #expect(
+            throws: APIError(.unprocessableContent, .invalidField, "gang: invalid value \"100000\": at most 1024 replicas a job (--max-replicas)")
+        ) {
+            _ = try await plane.submit(huge)
+        }
+        #expect(try await plane.jobs(JobQuery()).isEmpty)
+        var most = submission(cpu: 0.01)
+        most.task.gang = 1_024
+        #expect(try await plane.submit(most).task.gang == 1_024)
     }
 
     @Test func cancelStopsARunningJobThroughItsAgent() async throws {
