@@ -162,14 +162,30 @@ public struct APIRoutes: Sendable {
             jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
         }
         router.get("/v1/events") { _, context in
-            let events = plane.subscribe(scope: try context.caller().scope)
+            let caller = try context.caller()
+            let events = plane.subscribe(scope: caller.scope)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: ": allot events\n\n"))
-                    for await event in events {
-                        try await writer.write(ByteBuffer(string: "event: \(event.type)\ndata: \(event.data)\n\n"))
+                    // The stream ends when the caller's token is revoked or expires (checked every second).
+                    let (delivered, sink) = AsyncStream<ControlPlaneEvent>.makeStream()
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await event in events { sink.yield(event) }
+                            sink.finish()
+                        }
+                        group.addTask {
+                            while !Task.isCancelled, await directory.stillValid(caller) {
+                                try? await Task.sleep(for: .seconds(1))  // cancelled when the stream ends first
+                            }
+                            sink.finish()
+                        }
+                        for await event in delivered {
+                            try await writer.write(ByteBuffer(string: "event: \(event.type)\ndata: \(event.data)\n\n"))
+                        }
+                        group.cancelAll()
                     }
                     try await writer.finish(nil)
                 }

@@ -71,6 +71,13 @@ public actor Directory {
         return Identity(actor: token.id, role: token.role, tenant: token.tenant, scope: token.role == .admin ? nil : subtree(of: token.tenant))
     }
 
+    /// Whether the token an identity came from still holds (not revoked, not expired). The bootstrap tokens
+    /// always do.
+    public func stillValid(_ identity: Identity) -> Bool {
+        if identity.actor == "bootstrap-admin" || identity.isAgent { return true }
+        return tokensByID[identity.actor]?.isActive(at: clock()) ?? false
+    }
+
     /// A tenant and every tenant below it.
     public func subtree(of root: String) -> Set<String> {
         var children: [String: [String]] = [:]
