@@ -47,6 +47,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 public struct APIRoutes: Sendable {
     let plane: ControlPlane
     let directory: Directory
+    /// Failed sign-ins by address, shared with ``AccessMiddleware`` (the console's form counts too).
+    let failures: FailedSignIns
 
     func body(_ request: inout Request) async throws -> [UInt8] {
         do {
@@ -224,8 +226,9 @@ public func buildApplication(
     router.add(middleware: RequestMetricsMiddleware(metrics: plane.metrics))
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: FailedSignIns()))
-    APIRoutes(plane: plane, directory: directory).add(to: router)
+    let failures = FailedSignIns()
+    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures))
+    APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),

@@ -48,4 +48,34 @@ import Testing
             #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
         }
     }
+
+    /// The console's sign-in form is limited the same way: after 20 bad tokens more get 429, a valid one signs in.
+    @Test func theConsolesSignInIsLimitedToo() async throws {
+        let store = MemoryStore()
+        let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
+        let admin = Authenticator.newToken()
+        let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
+        try await directory.load()
+        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        try await app.test(.router) { client in
+            func signIn(_ token: String) async throws -> HTTPResponse.Status {
+                let console = WebConsoleTests()
+                let form = try await console.signInForm(client)
+                return try await client.execute(
+                    uri: "/ui/sign-in",
+                    method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded", .cookie: form.cookie],
+                    body: ByteBuffer(string: "token=\(token)&csrf=\(form.value)")
+                ).status
+            }
+            for attempt in 0..<20 {
+                let status = try await signIn("allot_guess\(attempt)")
+                #expect(status == .unauthorized)
+            }
+            let blocked = try await signIn("allot_guess-more")
+            #expect(blocked == .tooManyRequests)
+            let valid = try await signIn(admin)
+            #expect(valid == .seeOther)
+        }
+    }
 }

@@ -22,7 +22,8 @@ extension APIRoutes {
             )
         }
         router.get("/ui/sign-in") { _, _ in signInPage(error: nil, status: .ok) }
-        router.post("/ui/sign-in") { request, _ in
+        router.post("/ui/sign-in") { request, context in
+            let address = context.remoteAddress?.ipAddress ?? "unknown"
             var request = request
             let fields = WebSession.form(try await body(&request))
             guard let expected = WebSession.cookie(WebSession.signInCookieName, request), fields["csrf"] == expected else {
@@ -30,6 +31,11 @@ extension APIRoutes {
             }
             let token = fields["token"]?.trimmingCharacters(in: .whitespaces) ?? ""
             guard !token.isEmpty, let identity = await directory.identify(token), identity.role != nil else {
+                // Limited like bad bearer tokens: per address, and never in the way of a valid token.
+                if failures.isBlocked(address) {
+                    return signInPage(error: "Too many failed sign-ins from this address: try again in a minute.", status: .tooManyRequests)
+                }
+                failures.record(address)
                 return signInPage(error: "That token is not valid (unknown, expired, revoked, or an agent token).", status: .unauthorized)
             }
             return WebSession.redirect("/ui/overview", cookie: WebSession.setCookie(token))
