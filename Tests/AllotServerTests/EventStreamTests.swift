@@ -28,13 +28,13 @@ struct EventStreamTests {
             _ = try await directory.revokeToken(token.id, by: root)
             let revoked = ContinuousClock.now
             let ended = Task {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: .seconds(30))
                 stream.cancel()
             }
             let response = try await stream.value
             ended.cancel()
-            // Ended by the revocation (checked every second), not by the test giving up after ten.
-            #expect(ContinuousClock.now - revoked < .seconds(3))
+            // Ended by the revocation (checked every second), not by the test giving up after thirty.
+            #expect(ContinuousClock.now - revoked < .seconds(15))
             #expect(response.status == .ok)
             #expect(String(buffer: response.body).hasPrefix(": allot events"))
             // A new stream with the revoked token is refused outright.
