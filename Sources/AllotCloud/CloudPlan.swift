@@ -55,6 +55,12 @@ public struct CloudPlanSpec: Sendable, Equatable, Codable {
     /// How many alternatives to list for failover.
     public var alternatives: Int
 
+    /// Bounds on what one plan may ask for.
+    public static let maxTasks = 1_000
+    public static let maxCount = 100_000
+    public static let maxHours = 87_600.0
+    public static let maxAlternatives = 100
+
     public init(tasks: [Task], spot: Bool = false, hours: Double = 1, clouds: [String]? = nil, alternatives: Int = 3) {
         self.tasks = tasks
         self.spot = spot
@@ -106,10 +112,18 @@ extension Catalog {
     /// region is found by visiting every region once. The total is the sum over independent parts.
     public func plan(_ spec: CloudPlanSpec) throws(CatalogError) -> CloudPlan {
         guard !spec.tasks.isEmpty else { throw CatalogError("tasks: at least one task is needed") }
-        guard spec.hours > 0, spec.hours.isFinite else { throw CatalogError("hours: must be positive") }
+        guard spec.tasks.count <= CloudPlanSpec.maxTasks else { throw CatalogError("tasks: at most \(CloudPlanSpec.maxTasks) tasks a plan") }
+        guard spec.hours > 0, spec.hours <= CloudPlanSpec.maxHours else {
+            throw CatalogError("hours: must be positive and at most \(Int(CloudPlanSpec.maxHours)) (ten years)")
+        }
+        guard (0...CloudPlanSpec.maxAlternatives).contains(spec.alternatives) else {
+            throw CatalogError("alternatives: 0 to \(CloudPlanSpec.maxAlternatives)")
+        }
         var queries: [OfferQuery] = []
         for task in spec.tasks {
-            guard task.count >= 1 else { throw CatalogError("tasks.\(task.name).count: must be at least 1") }
+            guard (1...CloudPlanSpec.maxCount).contains(task.count) else {
+                throw CatalogError("tasks.\(task.name).count: must be 1 to \(CloudPlanSpec.maxCount) machines")
+            }
             var parameters: [String: String] = [:]
             parameters["gpus"] = task.gpus
             parameters["cpu"] = task.cpu

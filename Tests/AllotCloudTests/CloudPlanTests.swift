@@ -92,6 +92,22 @@ struct CloudPlanTests {
         return best
     }
 
+    /// A plan's size is bounded: a billion machines, a century or a thousand alternatives are refused, naming
+    /// the field.
+    @Test(arguments: [
+        (CloudPlanSpec(tasks: [.init(name: "t", count: 1_000_000_000, cpu: "32+")]), "tasks.t.count"),
+        (CloudPlanSpec(tasks: [.init(name: "t", count: 1, cpu: "32+")], hours: 876_000), "hours"),
+        (CloudPlanSpec(tasks: [.init(name: "t", count: 1, cpu: "32+")], alternatives: 1_000), "alternatives"),
+        (CloudPlanSpec(tasks: (0..<1_001).map { .init(name: "t\($0)", count: 1, cpu: "1+") }), "tasks"),
+    ])
+    func oversizedPlansAreRefused(spec: CloudPlanSpec, field: String) {
+        #expect {
+            try catalog.plan(spec)
+        } throws: { error in
+            "\(error)".hasPrefix(field + ":")
+        }
+    }
+
     @Test func aGangSharesARegionAndTheTotalIsTheTrueMinimum() throws {
         let plan = try catalog.plan(gangAndWorkers)
         // Lambda is cheapest for the trainers but has no CPU workers; us-west-2 (4 × 21 + 2 × 1.5 = 87/h) beats
