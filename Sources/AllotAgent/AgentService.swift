@@ -101,7 +101,7 @@ public actor AgentService: Service {
         let sentStatuses =
             statuses
             + running.filter { !$0.value.stopping }.map { key, job in
-                let used = cgroups.usage(key: key)
+                let used = cgroups.usage(key: groupKey(key))
                 return AgentReport.JobStatus(
                     id: job.assignment.id,
                     attempt: job.assignment.attempt,
@@ -164,6 +164,22 @@ public actor AgentService: Service {
 
     private func key(_ assignment: Assignment) -> String { "\(assignment.id)#\(assignment.attempt)#\(assignment.replica)" }
 
+    /// A job's cgroup name: the agent's own (its node and its state file) before the job's key, so that two
+    /// agents on one host, of one cluster or two, never share, or touch, each other's groups.
+    nonisolated func groupKey(_ key: String) -> String { "\(Self.instanceName(node: name, stateFile: stateFile))-\(key)" }
+
+    /// `<node>-<8 hex digits of the state file's path>`: stable across the agent's restarts.
+    static func instanceName(node: String, stateFile: String?) -> String {
+        let path = stateFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? ""
+        var hash: UInt32 = 2_166_136_261  // FNV-1a
+        for byte in path.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        let hex = String(hash, radix: 16)
+        return node + "-" + String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
     private func start(_ assignment: Assignment, key: String) {
         let id = assignment.id
         let attempt = assignment.attempt
@@ -181,13 +197,13 @@ public actor AgentService: Service {
                 text in
                 sink.yield((isError, text))
             }
-            let limits = cgroups.confine(pid: process.pid, key: key, placement: assignment.placement)
+            let limits = cgroups.confine(pid: process.pid, key: groupKey(key), placement: assignment.placement)
             running[key] = Running(assignment: assignment, process: process, limits: limits)
             do { try saveState() } catch {
                 // Not started: tried again with the next directive, once the state file can be written.
                 running[key] = nil
                 process.signal(SIGKILL)
-                cgroups.release(key: key)
+                cgroups.release(key: groupKey(key))
                 sink.finish()
                 Task { _ = await process.wait() }
                 logger.warning(
@@ -232,7 +248,7 @@ public actor AgentService: Service {
     private func ended(key: String, code: Int32) async {
         guard let job = running.removeValue(forKey: key) else { return }
         finished.insert(key)
-        cgroups.release(key: key)
+        cgroups.release(key: groupKey(key))
         let assignment = job.assignment
         statuses.append(
             AgentReport.JobStatus(

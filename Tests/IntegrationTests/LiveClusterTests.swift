@@ -68,10 +68,11 @@ struct LiveClusterTests {
         }
         if limits.hasPrefix("cgroup v1") {
             #expect(limits == "cgroup v1: cpu 1, memory 64MiB")
-            #expect(membership.split(separator: "\n").contains { $0.contains(":memory:/allot/\(confined.id)") })
-            #expect(membership.split(separator: "\n").contains { $0.contains(":cpu:/allot/\(confined.id)") })
+            // The group is this agent's own: `allot/<node>-<instance>-<job>_<attempt>_<replica>`.
+            #expect(membership.split(separator: "\n").contains { $0.contains(":memory:/allot/") && $0.contains("-\(confined.id)_1_0") })
+            #expect(membership.split(separator: "\n").contains { $0.contains(":cpu:/allot/") && $0.contains("-\(confined.id)_1_0") })
         } else if limits.hasPrefix("cgroup v2") {
-            #expect(membership.contains("0::/allot/\(confined.id)"))
+            #expect(membership.split(separator: "\n").contains { $0.hasPrefix("0::/allot/") && $0.contains("-\(confined.id)_1_0") })
         } else {
             #expect(limits.hasPrefix("best effort: "))
         }

@@ -4,7 +4,7 @@ import Foundation
 
 /// Enforces a job's CPU and memory with cgroups where the machine allows: cgroup v2 (the unified hierarchy
 /// with the `cpu` and `memory` controllers) or cgroup v1 (`cpu` and `memory` hierarchies), each job in a group
-/// `allot/<job>` whose `cpu.max` / `cpu.cfs_quota_us` and `memory.max` / `memory.limit_in_bytes` are its grant.
+/// `allot/<agent>-<job>` whose `cpu.max` / `cpu.cfs_quota_us` and `memory.max` / `memory.limit_in_bytes` are its grant.
 /// Where neither is writable, jobs run unconfined and the agent says so.
 ///
 /// The process joins its group right after it starts; anything it forks in that first instant stays outside.
