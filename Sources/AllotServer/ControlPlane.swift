@@ -21,7 +21,7 @@ public actor ControlPlane {
     var directiveVersions: [String: Int] = [:] { didSet { shellRevision &+= 1 } }
     var waiters: [String: [UUID: CheckedContinuation<Void, Never>]] = [:]
     var nextSequence: Int64 = 1
-    /// Tenants' limits and parents, for admission (a limit covers every tenant below its owner).
+    /// Tenants' limits, for admission (a limit covers every tenant below its owner; the tree is ``tenantTree``).
     var tenantLimits: [String: ResourceQuota] = [:]
     /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
     var admitting: [JobID: Job] = [:]
@@ -42,8 +42,7 @@ public actor ControlPlane {
     public nonisolated let optimizer: Optimizer
     /// The tenants' tree, shared with the cost center.
     let tenantTree = TenantTree()
-    /// Decisions users made on recommendations (latest per kind and target), and counts per kind.
-    /// Bumped by changes of the shell's own a directive depends on (its version).
+    /// Bumped when a directive's version changes (the lifecycle bumps its own revision for everything else).
     var shellRevision = 0
     var encodedDirectives: [String: EncodedDirective] = [:]
     /// This process's identity in directives.
