@@ -34,6 +34,8 @@ public struct JobSubmission: Sendable, Equatable {
         var command: [String] = []
         for (index, item) in commandValues.enumerated() {
             guard case .string(let text) = item else { throw InputError(path: "command[\(index)]", "expected a string, found \(item.kind)") }
+            // A process's arguments end at a NUL: one inside would be cut off silently.
+            guard !text.contains("\u{0}") else { throw InputError(path: "command[\(index)]", "must not contain a NUL character") }
             command.append(text)
         }
         guard !command[0].isEmpty else { throw InputError(path: "command[0]", "the program must not be empty") }
@@ -43,6 +45,9 @@ public struct JobSubmission: Sendable, Equatable {
             for (name, item) in fields {
                 guard !name.isEmpty, !name.contains("="), case .string(let text) = item else {
                     throw InputError(path: "env.\(name)", "expected a string value and a name without '='")
+                }
+                guard !name.contains("\u{0}"), !text.contains("\u{0}") else {
+                    throw InputError(path: "env.\(name)", "must not contain a NUL character (the variable would be cut off)")
                 }
                 environment[name] = text
             }

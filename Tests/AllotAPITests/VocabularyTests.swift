@@ -28,4 +28,20 @@ struct VocabularyTests {
                 == .storeUnavailable
         )
     }
+
+    /// A NUL would cut an argument or a variable short when the process starts: refused, naming the field.
+    @Test(arguments: [
+        (#"{"command":["echo","a\u0000b"]}"#, "command[1]"),
+        (#"{"command":["true"],"env":{"TOKEN":"abc\u0000def"}}"#, "env.TOKEN"),
+    ])
+    func aNulInACommandOrVariableIsRefused(json: String, field: String) throws {
+        let value = try parseJSON(Array(json.utf8), name: "body")
+        #expect {
+            _ = try JobSubmission.decode(value)
+        } throws: { error in
+            "\(error)".hasPrefix(field + ": ") && "\(error)".contains("NUL")
+        }
+        let clean = try parseJSON(Array(#"{"command":["echo","ab"],"env":{"TOKEN":"abcdef"}}"#.utf8), name: "body")
+        #expect(try JobSubmission.decode(clean).environment["TOKEN"] == "abcdef")
+    }
 }
