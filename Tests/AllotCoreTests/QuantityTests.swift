@@ -51,4 +51,13 @@ struct QuantityTests {
         #expect(Quantity.formatCPU(500) == "0.5")
         #expect(Quantity.format(2.0 / 3.0) == "0.667")
     }
+
+    /// A positive amount too small to be anything is refused rather than taken as zero.
+    @Test func amountsThatRoundToNothingAreRefused() throws {
+        #expect(throws: QuantityError.self) { try Quantity.cpuMillis(1e-300, field: "cpu") }
+        #expect(throws: QuantityError.self) { try Quantity.cpuMillis("0.0001", field: "cpu") }
+        #expect(throws: QuantityError.self) { try Quantity.bytes(0.5, field: "memory") }
+        #expect(try Quantity.cpuMillis(0, field: "cpu") == 0 && Quantity.bytes(0, field: "memory") == 0)
+        #expect(try Quantity.cpuMillis("1m", field: "cpu") == 1 && Quantity.cpuMillis(0.001, field: "cpu") == 1)
+    }
 }

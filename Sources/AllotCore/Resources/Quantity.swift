@@ -144,6 +144,10 @@ public enum Quantity {
         guard value.isFinite else { throw QuantityError(field: field, value: text, reason: "not a finite number") }
         guard value >= 0 else { throw QuantityError(field: field, value: text, reason: "must not be negative") }
         guard value < 9.2e18 else { throw QuantityError(field: field, value: text, reason: "too large") }
+        // A positive amount that would round to nothing is a mistake, not a request for zero.
+        guard value == 0 || value >= 1 else {
+            throw QuantityError(field: field, value: text, reason: "too small: less than the smallest unit (1m of CPU, 1 byte); use 0 for none")
+        }
         return Int64(value.rounded())
     }
 }
