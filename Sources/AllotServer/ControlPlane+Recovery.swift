@@ -62,7 +62,7 @@ extension ControlPlane {
             storeFailure?.reason = error.message
         }
         generation += 1
-        for case .reload in lifecycle.commitFailed() { startRecovery() }
+        announce(lifecycle.commitFailed())
     }
 
     /// Asks for a reload and retries (again, when one is under way: it reloads once more after it).
@@ -88,12 +88,8 @@ extension ControlPlane {
                 if !reloaded {
                     carried.merge(try await load(at: now(), reviveNodes: false))
                     reloaded = true
-                    notify(nodes.keys)
                     // Failed again since the last batch committed: the store takes probes but not batches.
-                    if failuresSinceCommit > 1 {
-                        try? await Task.sleep(for: .seconds(retryDelay))
-                        retryDelay = min(retryDelay * 2, 0.5)
-                    }
+                    if failuresSinceCommit > 1 { await backOff() }
                 }
                 let batch = carried
                 if batch.isEmpty {
@@ -108,8 +104,7 @@ extension ControlPlane {
                 logger.warning("store still failing", metadata: ["error": "\(error.message)", "retry.seconds": "\(retryDelay)"])
                 storeFailure?.reason = error.message
             }
-            try? await Task.sleep(for: .seconds(retryDelay))
-            retryDelay = min(retryDelay * 2, 0.5)
+            await backOff()
         }
         guard !shuttingDown else { return }
         if let storeFailure {
@@ -118,15 +113,15 @@ extension ControlPlane {
         // Another failure came in meanwhile: the next round reloads again.
         guard !recoveryRequested else { return }
         storeFailure = nil
-        // A cycle and agents woken: nothing to write, nothing to wait for.
-        for action in lifecycle.storeRecovered() {
-            switch action {
-            case .schedule: requestCycle()
-            case .wake(let names): notify(names)
-            default: break
-            }
-        }
+        // A cycle, and every agent woken to fetch its directive again.
+        announce(lifecycle.storeRecovered())
         wakeWaiters()
+    }
+
+    /// Waits the current retry delay, then doubles it (at most 0.5 s).
+    private func backOff() async {
+        try? await Task.sleep(for: .seconds(retryDelay))  // only shutdown cancels it, and the loop then ends
+        retryDelay = min(retryDelay * 2, 0.5)
     }
 
     /// `nil` while the store takes writes; otherwise why not.

@@ -170,9 +170,15 @@ public actor ControlPlane {
     /// after it is done), then events, agents woken, a cycle, a reload. Must be called in the same turn as the
     /// event that produced `actions`.
     func carry(_ actions: [LifecycleAction]) async throws(APIError) {
+        for case .persist(let batch) in actions { try await persist(batch) }
+        announce(actions)
+    }
+
+    /// Carries out every action but a write: events, agents woken, a cycle, a reload.
+    func announce(_ actions: [LifecycleAction]) {
         for action in actions {
             switch action {
-            case .persist(let batch): try await persist(batch)
+            case .persist: break
             case .publishJob(let job): publish(job)
             case .publishNode(let node): publish(node)
             case .wake(let names): notify(names)
@@ -251,21 +257,17 @@ public actor ControlPlane {
             acknowledgements = []
             let take = lifecycle.batchTaken()
             let started = ContinuousClock.now
-            do {
-                try await store.commit(batch)
-                metrics.record(metrics.storeCommitDuration, since: started)
+            let result: Result<Void, StoreError>
+            do { result = .success(try await store.commit(batch)) } catch { result = .failure(error) }
+            metrics.record(metrics.storeCommitDuration, since: started)
+            switch result {
+            case .success:
                 retryDelay = 0.05
                 failuresSinceCommit = 0
-                notify(
-                    lifecycle.committed(take: take).flatMap { action -> [String] in
-                        if case .wake(let names) = action { return names }
-                        return []
-                    }
-                )
+                announce(lifecycle.committed(take: take))
                 await costCenter.record(batch)
                 for continuation in waiting { continuation.resume(returning: .success(())) }
-            } catch {
-                metrics.record(metrics.storeCommitDuration, since: started)
+            case .failure(let error):
                 // What was queued since was built on the changes that just failed: it fails with them.
                 let failed = waiting + acknowledgements
                 carried.audit += batch.audit + queued.audit

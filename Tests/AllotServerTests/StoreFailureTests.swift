@@ -36,6 +36,15 @@ struct StoreFailureTests {
         }
     }
 
+    /// Node n1 joins, and a job is bound to it and reported running.
+    func runningJob(_ plane: ControlPlane, cpu: Int = 4) async throws -> Job {
+        _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1", cpu: cpu)))
+        let job = try await plane.submit(submission())
+        await settle(plane)
+        _ = try await plane.report(AgentReport(node: "n1", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
+        return job
+    }
+
     /// Every assignment an agent is shown is a binding on disk, with the same attempt.
     func expectDispatchIsDurable(_ plane: ControlPlane, _ store: any AllotStore, nodes: [String]) async throws {
         for node in nodes {
@@ -89,10 +98,7 @@ struct StoreFailureTests {
 
     @Test func anExitThatFailsToCommitIsTakenWhenTheAgentSendsItAgain() async throws {
         let (plane, store, _) = try await setUp()
-        _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1")))
-        let job = try await plane.submit(submission())
-        await settle(plane)
-        _ = try await plane.report(AgentReport(node: "n1", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
+        let job = try await runningJob(plane)
         store.failWrites()
         let exit = AgentReport(
             node: "n1",
@@ -125,10 +131,7 @@ struct StoreFailureTests {
 
     @Test func aCancelThatFailsToCommitLeavesTheJobRunning() async throws {
         let (plane, store, _) = try await setUp()
-        _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1")))
-        let job = try await plane.submit(submission())
-        await settle(plane)
-        _ = try await plane.report(AgentReport(node: "n1", jobs: [.init(id: job.id, attempt: 1, state: .running)]))
+        let job = try await runningJob(plane)
         store.failWrites()
         await expectUnavailable { _ = try await plane.cancel(job.id) }
         // Not stopped: the agent still sees it.
@@ -144,10 +147,7 @@ struct StoreFailureTests {
     /// While a change's commit is in flight, agents see what is on disk; if the commit fails, that stays.
     @Test func aChangeIsNotDispatchedWhileItsCommitIsInFlight() async throws {
         let (plane, store, _) = try await setUp()
-        _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1", cpu: 2)))
-        let running = try await plane.submit(submission())
-        await settle(plane)
-        _ = try await plane.report(AgentReport(node: "n1", jobs: [.init(id: running.id, attempt: 1, state: .running)]))
+        let running = try await runningJob(plane, cpu: 2)
         _ = try await plane.setNode("n1", action: "cordon")
         let waiting = try await plane.submit(submission())
         await settle(plane)

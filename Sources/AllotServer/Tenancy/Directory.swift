@@ -160,7 +160,7 @@ public actor Directory {
         try await tenantsChanged?(changed.values.sorted { $0.name < $1.name })
         do { try await store.saveTenant(tenant) } catch {
             // Not stored: the scheduler goes back to the tenants that are.
-            try? await tenantsChanged?(tenantsByName.values.sorted { $0.name < $1.name })
+            try? await tenantsChanged?(tenantsByName.values.sorted { $0.name < $1.name })  // it took these before
             throw APIError.from(error)
         }
         tenantsByName[tenant.name] = tenant
