@@ -80,13 +80,29 @@ public struct AllotClient: Sendable {
     /// Submits a job given as the JSON bytes of a submission document.
     public func submit(body: Data) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs", body: body) }
 
-    public func jobs(states: [JobState] = [], tenant: String? = nil, limit: Int? = nil) async throws(ClientError) -> [JobView] {
+    /// One page of jobs in submission order: the server's default page (100) unless `limit` says (at most
+    /// 1,000), after the job with sequence number `after`.
+    public func jobs(states: [JobState] = [], tenant: String? = nil, limit: Int? = nil, after: Int64? = nil) async throws(ClientError) -> [JobView] {
         var query: [URLQueryItem] = []
         if !states.isEmpty { query.append(URLQueryItem(name: "state", value: states.map(\.rawValue).joined(separator: ","))) }
         if let tenant { query.append(URLQueryItem(name: "tenant", value: tenant)) }
         if let limit { query.append(URLQueryItem(name: "limit", value: "\(limit)")) }
+        if let after { query.append(URLQueryItem(name: "after", value: "\(after)")) }
         return try await call("GET", "/v1/jobs", query: query)
     }
+
+    /// Every job matching, page after page of 1,000.
+    public func allJobs(states: [JobState] = [], tenant: String? = nil) async throws(ClientError) -> [JobView] {
+        var all: [JobView] = []
+        while true {
+            let page = try await jobs(states: states, tenant: tenant, limit: Self.largestPage, after: all.last?.job.sequence)
+            all += page
+            if page.count < Self.largestPage { return all }
+        }
+    }
+
+    /// The most jobs the server returns in one page.
+    public static let largestPage = 1_000
 
     public func job(_ id: JobID) async throws(ClientError) -> JobView { try await call("GET", "/v1/jobs/\(escape(id.rawValue))") }
 

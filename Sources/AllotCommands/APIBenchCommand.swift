@@ -96,7 +96,7 @@ public struct APIBenchCommand: AsyncParsableCommand {
             let inventory = NodeInventory(name: "bench", cpu: NodeInventory.CPU(model: "bench", logicalCores: 4096), memoryBytes: 1 << 44)
             _ = try await AllotClient(server: url, token: agent).report(AgentReport(node: "bench", inventory: inventory))
             var result = try await submitAll(port: port, token: admin)
-            result.storedJobs = try await AllotClient(server: url, token: admin).jobs().count
+            result.storedJobs = try await AllotClient(server: url, token: admin).allJobs().count
             await group.triggerGracefulShutdown()
             _ = try await tasks.next()
             return result

@@ -77,11 +77,15 @@ public struct JobsCommand: AsyncParsableCommand {
 
     @Option(help: "Only jobs in these states (comma-separated).") public var state: String?
     @Option(help: "Only this tenant's jobs.") public var tenant: String?
-    @Option(help: "At most this many.") public var limit: Int?
+    @Option(help: "At most this many (the first ones; without it, every job matching).") public var limit: Int?
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
 
     public init() {}
+
+    public func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1") }
+    }
 
     public func run() async throws {
         var states: [JobState] = []
@@ -89,7 +93,23 @@ public struct JobsCommand: AsyncParsableCommand {
             guard let value = JobState(rawValue: String(name)) else { throw ValidationError("--state: invalid value \"\(name)\"") }
             states.append(value)
         }
-        let jobs = try await withClientErrors { try await client.client().jobs(states: states, tenant: tenant, limit: limit) }
+        let jobs = try await withClientErrors {
+            let api = try client.client()
+            guard let limit else { return try await api.allJobs(states: states, tenant: tenant) }
+            // Pages of at most 1,000 until `limit`.
+            var found: [JobView] = []
+            while found.count < limit {
+                let page = try await api.jobs(
+                    states: states,
+                    tenant: tenant,
+                    limit: min(limit - found.count, AllotClient.largestPage),
+                    after: found.last?.job.sequence
+                )
+                found += page
+                if page.isEmpty { break }
+            }
+            return found
+        }
         if output.output == .json {
             print(try JSONOutput.render(jobs))
             return

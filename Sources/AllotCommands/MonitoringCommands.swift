@@ -24,7 +24,7 @@ public struct TopCommand: AsyncParsableCommand {
             let frame = try await withClientErrors {
                 async let utilization = client.utilization()
                 async let nodes = client.nodes()
-                async let pending = client.jobs(states: [.pending])
+                async let pending = client.allJobs(states: [.pending])
                 async let bottlenecks = client.bottlenecks()
                 return TopView(
                     time: Date().timeIntervalSince1970,

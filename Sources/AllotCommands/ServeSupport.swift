@@ -46,6 +46,12 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-replicas"), help: "The most replicas (gang members) one job may have.")
     public var maxReplicas: Int = 1_024
 
+    @Option(name: .customLong("default-cpu"), help: "CPUs given to each replica of a task that asks for none (0: none).")
+    public var defaultCPU: Double = 1
+
+    @Option(name: .customLong("default-memory"), help: "Memory given to each replica of a task that asks for none, e.g. 512MiB (0: none).")
+    public var defaultMemory: String = "512MiB"
+
     @OptionGroup public var scheduler: SchedulerOptions
 
     @OptionGroup public var log: LogOptions
@@ -56,6 +62,8 @@ public struct ServeOptions: ParsableArguments {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
         guard maxReplicas >= 1 else { throw ValidationError("--max-replicas: must be at least 1") }
+        guard defaultCPU >= 0, defaultCPU.isFinite else { throw ValidationError("--default-cpu: must be a number of CPUs, 0 or more") }
+        do { _ = try Quantity.bytes(defaultMemory, field: "default-memory") } catch { throw ValidationError("--\(error)") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
         do { _ = try HistoryConfiguration.parse(history) } catch { throw ValidationError("--history: \(error.description)") }
         guard historyCheckpoint > 0 else { throw ValidationError("--history-checkpoint: must be positive") }
@@ -79,6 +87,10 @@ public struct ServeOptions: ParsableArguments {
             rightsizingWindowSeconds: try DurationText.parse(rightsizingWindow, field: "rightsizing-window")
         )
         configuration.maxReplicas = maxReplicas
+        configuration.defaultRequests = ResourceVector(
+            cpuMillis: Int64((defaultCPU * 1000).rounded()),
+            memoryBytes: try Quantity.bytes(defaultMemory, field: "default-memory")
+        )
         return configuration
     }
 

@@ -30,7 +30,7 @@ public struct TraceExportCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let views = try await withClientErrors { try await client.client().jobs(tenant: tenant) }
+        let views = try await withClientErrors { try await client.client().allJobs(tenant: tenant) }
         let (jobs, skipped) = Self.traceJobs(views.map(\.job))
         let text = AllotTrace.csv(jobs)
         if let file {

@@ -15,6 +15,7 @@ extension ControlPlane {
         recordQueueWaits(actions, at: time)
         do {
             try await carry(actions)
+            schedulerUnpublished = !reads.publish(lifecycle.scheduler, tasks: lifecycle.active.count)
         } catch {
             // The store failed: memory is reloaded from it and the cycle runs again once it takes writes.
             logger.debug("scheduling cycle not recorded", metadata: ["error": "\(error.message)"])
@@ -37,6 +38,8 @@ extension ControlPlane {
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
         let at = now()
+        // The last cycle's outcome, when it came too soon after the one before to be published.
+        if schedulerUnpublished { schedulerUnpublished = !reads.publish(lifecycle.scheduler, tasks: lifecycle.active.count) }
         let actions = lifecycle.tick(now: at)
         for case .persist(let batch) in actions {
             for node in batch.nodes where node.state == .down {

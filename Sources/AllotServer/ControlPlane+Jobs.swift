@@ -22,6 +22,8 @@ extension ControlPlane {
         let id = JobID(sequence: sequence)
         var task = submission.task
         task.id = TaskID(id.rawValue)
+        if task.requests.resources.cpuMillis == 0 { task.requests.resources.cpuMillis = configuration.defaultRequests.cpuMillis }
+        if task.requests.resources.memoryBytes == 0 { task.requests.resources.memoryBytes = configuration.defaultRequests.memoryBytes }
         do {
             try lifecycle.check(task)
         } catch {
@@ -76,59 +78,5 @@ extension ControlPlane {
         guard let (cancelled, actions) = result else { return job }
         try await carry(actions)
         return cancelled
-    }
-
-    func storedJob(_ id: JobID) async throws(APIError) -> Job? {
-        do { return try await store.job(id) } catch { throw APIError.from(error) }
-    }
-
-    /// A job with, while it waits, the reason, its queue position and an estimated start.
-    public func job(_ id: JobID) async throws(APIError) -> JobView {
-        if let job = active[id] { return view(job, positions: queuePositions()) }
-        guard let job = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
-        return JobView(job: job)
-    }
-
-    /// Jobs in submission order; live state overrides what the store has not caught up with yet.
-    public func jobs(_ query: JobQuery) async throws(APIError) -> [JobView] {
-        let stored: [Job]
-        do { stored = try await store.jobs(query) } catch { throw APIError.from(error) }
-        let positions = queuePositions()
-        return stored.compactMap { job in
-            guard let live = active[job.id] else { return JobView(job: job) }
-            let wanted = query.states?.contains(live.state) ?? true
-            return wanted ? view(live, positions: positions) : nil
-        }
-    }
-
-    func view(_ job: Job, positions: [JobID: Int]) -> JobView {
-        guard job.state == .pending else { return JobView(job: job) }
-        var shown = job
-        if let reason = scheduler.pendingReason(job.task.id) { shown.reason = reason }
-        return JobView(job: shown, queuePosition: positions[job.id], estimatedStartAt: scheduler.estimatedStart(job.task.id, now: now()))
-    }
-
-    /// Every pending job's place in the queue (from 1), computed once for a listing rather than once per job.
-    private func queuePositions() -> [JobID: Int] {
-        let pending = active.values.filter { $0.state == .pending }.sorted { queueOrder($0, before: $1) }
-        return Dictionary(uniqueKeysWithValues: pending.enumerated().map { ($1.id, $0 + 1) })
-    }
-
-    private func queueOrder(_ lhs: Job, before rhs: Job) -> Bool {
-        if configuration.scheduler.policy.name == "fifo" { return lhs.sequence < rhs.sequence }
-        if lhs.task.priority != rhs.task.priority { return lhs.task.priority > rhs.task.priority }
-        return lhs.sequence < rhs.sequence
-    }
-
-    /// The tenant a job belongs to, or `nil` when there is no such job.
-    public func tenant(ofJob id: JobID) async throws(APIError) -> String? {
-        if let job = active[id] { return job.tenant }
-        return try await storedJob(id)?.tenant
-    }
-
-    /// A job's output after an offset.
-    public func logs(_ id: JobID, after offset: Int64) async throws(APIError) -> [LogChunk] {
-        if active[id] == nil, try await storedJob(id) == nil { throw APIError.notFound("job \(id)") }
-        do { return try await store.logs(job: id, after: offset, limit: configuration.maxLogChunks) } catch { throw APIError.from(error) }
     }
 }

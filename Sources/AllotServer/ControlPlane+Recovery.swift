@@ -17,7 +17,7 @@ extension ControlPlane {
             repairs.merge(lifecycle.openMissingBilling(now: time))
             if !repairs.isEmpty {
                 try await store.commit(repairs)
-                await costCenter.record(repairs)
+                await committed(repairs)
             }
         } catch {
             throw APIError.from(error)
@@ -44,6 +44,8 @@ extension ControlPlane {
             previous: reviveNodes ? nil : lifecycle
         )
         lifecycle = restored
+        reads.reset(jobs)
+        reads.publish(restored.scheduler, tasks: jobs.count, force: true)
         nextSequence = max(nextSequence, lastSequence + 1)
         return repairs
     }
@@ -96,7 +98,7 @@ extension ControlPlane {
                     try await store.setSetting("store.checked", String(now()))
                 } else {
                     try await store.commit(batch)
-                    await costCenter.record(batch)
+                    await committed(batch)
                     carried = WriteBatch()
                 }
                 break

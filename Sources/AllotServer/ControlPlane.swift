@@ -42,6 +42,10 @@ public actor ControlPlane {
     public nonisolated let optimizer: Optimizer
     /// The tenants' tree, shared with the cost center.
     let tenantTree = TenantTree()
+    /// The unfinished jobs as durable, for readers that must not wait on this actor.
+    nonisolated let reads: JobReadModel
+    /// Set when the scheduler changed since it was last published to ``reads``.
+    var schedulerUnpublished = false
     /// Bumped when a directive's version changes (the lifecycle bumps its own revision for everything else).
     var shellRevision = 0
     var encodedDirectives: [String: EncodedDirective] = [:]
@@ -107,6 +111,7 @@ public actor ControlPlane {
         self.now = now
         costCenter = CostCenter(store: store, configuration: configuration, events: events, tenants: tenantTree, logger: logger, now: now)
         optimizer = Optimizer(store: store, configuration: configuration, now: now)
+        reads = JobReadModel(fifo: configuration.scheduler.policy.name == "fifo")
         lifecycle = Lifecycle(settings: Self.settings(configuration), scheduler: try Self.newScheduler(configuration))
     }
 
@@ -172,6 +177,12 @@ public actor ControlPlane {
     func carry(_ actions: [LifecycleAction]) async throws(APIError) {
         for case .persist(let batch) in actions { try await persist(batch) }
         announce(actions)
+    }
+
+    /// Passes a batch that committed to its readers: the job read model, then the cost center.
+    func committed(_ batch: WriteBatch) async {
+        reads.apply(batch)
+        await costCenter.record(batch)
     }
 
     /// Carries out every action but a write: events, agents woken, a cycle, a reload.
@@ -264,8 +275,8 @@ public actor ControlPlane {
             case .success:
                 retryDelay = 0.05
                 failuresSinceCommit = 0
+                await committed(batch)
                 announce(lifecycle.committed(take: take))
-                await costCenter.record(batch)
                 for continuation in waiting { continuation.resume(returning: .success(())) }
             case .failure(let error):
                 // What was queued since was built on the changes that just failed: it fails with them.

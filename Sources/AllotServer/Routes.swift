@@ -137,8 +137,19 @@ public struct APIRoutes: Sendable {
                 query.afterSequence = value
             }
             if let tenant = query.tenant, !caller.sees(tenant) { return jsonResponse([JobView]()) }
+            query.tenants = caller.scope
+            query.limit = min(query.limit ?? ControlPlane.defaultPage, ControlPlane.largestPage)
             let views = try await plane.jobs(query)
-            return jsonResponse(caller.scope == nil ? views : views.filter { caller.sees($0.job.tenant) })
+            var response = jsonResponse(views)
+            // A full page: the next one starts after its last job (RFC 8288).
+            if let last = views.last, views.count == query.limit {
+                var next = [("after", "\(last.job.sequence)"), ("limit", "\(query.limit ?? 0)")]
+                if let state = parameters.get("state") { next.append(("state", state)) }
+                if let tenant = query.tenant { next.append(("tenant", tenant)) }
+                let link = next.map { "\($0)=\(queryEscaped($1))" }.joined(separator: "&")
+                response.headers[HTTPField.Name("Link")!] = "</v1/jobs?\(link)>; rel=\"next\""
+            }
+            return response
         }
         router.get("/v1/jobs/:id") { _, context in
             jsonResponse(try await plane.job(JobID(try context.parameters.require("id"))))
@@ -240,4 +251,9 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
     )
+}
+
+/// A query value percent-encoded for a URL the server hands out (a `Link` header's next page).
+func queryEscaped(_ value: String) -> String {
+    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~,"))) ?? value
 }

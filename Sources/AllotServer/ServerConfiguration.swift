@@ -35,6 +35,10 @@ public struct ServerConfiguration: Sendable {
     public var commitmentBaselineSeconds: Double = 7 * 86_400
     /// The most replicas one job (a gang) may have.
     public var maxReplicas: Int = 1_024
+    /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's
+    /// default request, or Slurm's one CPU per task), so that nothing runs for free; a zero leaves it at none.
+    /// `allot server` and `allot dev` give 1 CPU and 512 MiB (`--default-cpu`, `--default-memory`).
+    public var defaultRequests = ResourceVector.zero
 
     public init(
         scheduler: SchedulerConfiguration = SchedulerConfiguration(rejectInfeasible: true),

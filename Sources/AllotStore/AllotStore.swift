@@ -4,6 +4,8 @@ import AllotAPI
 public struct JobQuery: Sendable, Equatable {
     public var states: Set<JobState>?
     public var tenant: String?
+    /// Only jobs of these tenants (a caller's scope).
+    public var tenants: Set<String>?
     /// Only jobs submitted after this sequence number (for paging).
     public var afterSequence: Int64?
     /// Only jobs submitted before this sequence number (for paging newest first).
@@ -15,6 +17,7 @@ public struct JobQuery: Sendable, Equatable {
     public init(
         states: Set<JobState>? = nil,
         tenant: String? = nil,
+        tenants: Set<String>? = nil,
         afterSequence: Int64? = nil,
         beforeSequence: Int64? = nil,
         newestFirst: Bool = false,
@@ -22,15 +25,20 @@ public struct JobQuery: Sendable, Equatable {
     ) {
         self.states = states
         self.tenant = tenant
+        self.tenants = tenants
         self.afterSequence = afterSequence
         self.beforeSequence = beforeSequence
         self.newestFirst = newestFirst
         self.limit = limit
     }
 
+    /// Whether a job is of the states and tenants asked for (the sequence bounds aside).
+    public func selects(_ job: Job) -> Bool {
+        (states?.contains(job.state) ?? true) && (tenant.map { $0 == job.tenant } ?? true) && (tenants?.contains(job.tenant) ?? true)
+    }
+
     func matches(_ job: Job) -> Bool {
-        (states?.contains(job.state) ?? true) && (tenant.map { $0 == job.tenant } ?? true) && (afterSequence.map { job.sequence > $0 } ?? true)
-            && (beforeSequence.map { job.sequence < $0 } ?? true)
+        selects(job) && (afterSequence.map { job.sequence > $0 } ?? true) && (beforeSequence.map { job.sequence < $0 } ?? true)
     }
 }
 

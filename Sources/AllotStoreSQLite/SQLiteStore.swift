@@ -203,6 +203,11 @@ public final class SQLiteStore: AllotStore {
             clauses.append("tenant = ?")
             _ = arguments.append(contentsOf: [tenant])
         }
+        if let tenants = query.tenants {
+            guard !tenants.isEmpty else { return [] }
+            clauses.append("tenant IN (\(tenants.map { _ in "?" }.joined(separator: ", ")))")
+            for tenant in tenants.sorted() { _ = arguments.append(contentsOf: [tenant]) }
+        }
         if let after = query.afterSequence {
             clauses.append("sequence > ?")
             _ = arguments.append(contentsOf: [after])

@@ -147,6 +147,23 @@ struct ControlPlaneTests {
         #expect(try await plane.submit(most).task.gang == 1_024)
     }
 
+    /// A task that asks for nothing is given the configured default CPU and memory per replica, so 50
+    /// replicas of it do not start on a 1-CPU node (before, they took nothing and all 50 started there).
+    @Test func aTaskWithoutRequestsGetsTheDefaults() async throws {
+        var configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0, rejectInfeasible: true))
+        configuration.defaultRequests = ResourceVector(cpuMillis: 1_000, memoryBytes: 512 << 20)
+        let plane = try await ControlPlane.start(store: MemoryStore(), configuration: configuration)
+        _ = try await plane.report(AgentReport(node: "n", inventory: inventory("n", cpu: 1)))
+        var gang = submission(cpu: 0)
+        gang.task.gang = 50
+        await #expect(throws: APIError.self) { _ = try await plane.submit(gang) }
+        let single = try await plane.submit(submission(cpu: 0))
+        #expect(single.task.requests.resources == ResourceVector(cpuMillis: 1_000, memoryBytes: 512 << 20))
+        var sized = submission(cpu: 0.5)
+        sized.task.requests.resources.memoryBytes = 1 << 20
+        #expect(try await plane.submit(sized).task.requests.resources == ResourceVector(cpuMillis: 500, memoryBytes: 1 << 20))
+    }
+
     @Test func cancelStopsARunningJobThroughItsAgent() async throws {
         let store: any AllotStore = MemoryStore()
         let clock = ManualClock()
