@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "AllotCore", "AllotAPI", "AllotStore", "AllotCloud", "AllotLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -53,6 +53,11 @@ public struct AllotClient: Sendable {
 
     public func revokeToken(_ id: String) async throws(ClientError) -> TokenView { try await call("DELETE", "/v1/tokens/\(id)") }
 
+    /// Replaces a token (`self`: the one this client uses) and revokes it; the new secret is in the answer.
+    public func rotateToken(_ id: String, requiring role: Role? = nil) async throws(ClientError) -> TokenView {
+        try await call("POST", "/v1/tokens/\(escape(id))/rotate", query: role.map { [URLQueryItem(name: "role", value: $0.rawValue)] } ?? [])
+    }
+
     public func audit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
         var query: [URLQueryItem] = []
         if let after { query.append(URLQueryItem(name: "after", value: "\(after)")) }

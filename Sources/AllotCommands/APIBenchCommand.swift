@@ -71,34 +71,14 @@ public struct APIBenchCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try SQLiteStore(path: directory + "/allot.sqlite")
-        let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0)))
-        let admin = Authenticator.newToken()
-        let agent = Authenticator.newToken()
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "allot.bench")
-        logger.logLevel = .critical
-        let access = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: agent))
-        try await access.load()
-        try await access.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
-        await access.sendAudit { entry in await plane.recordAudit(entry) }
-        let app = buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
-            continuation.yield(port)
-            continuation.finish()
-        }
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigint], logger: logger))
-        return try await withThrowingTaskGroup(of: Result?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            guard let port = await ports.first(where: { _ in true }) else { throw CommandFailure("the server did not start") }
-            let url = URL(string: "http://127.0.0.1:\(port)")!
+        var configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0))
+        // One token drives the whole load here: its request quota would measure the quota.
+        configuration.tokenRequestsPerSecond = 0
+        return try await LoopbackServer.run(store: store, configuration: configuration) { server in
             let inventory = NodeInventory(name: "bench", cpu: NodeInventory.CPU(model: "bench", logicalCores: 4096), memoryBytes: 1 << 44)
-            _ = try await AllotClient(server: url, token: agent).report(AgentReport(node: "bench", inventory: inventory))
-            var result = try await submitAll(port: port, token: admin)
-            result.storedJobs = try await AllotClient(server: url, token: admin).allJobs().count
-            await group.triggerGracefulShutdown()
-            _ = try await tasks.next()
+            try await server.report(AgentReport(node: "bench", inventory: inventory))
+            var result = try await submitAll(port: server.port, token: server.admin)
+            result.storedJobs = try await AllotClient(server: server.url, token: server.admin).allJobs().count
             return result
         }
     }
@@ -112,37 +92,16 @@ public struct APIBenchCommand: AsyncParsableCommand {
         let outcomes = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
             for _ in 0..<min(concurrency, jobs) {
                 group.addTask {
-                    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) {
-                        channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                            return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                        }
-                    }
-                    var samples: [(Double, Bool)] = []
-                    try await channel.executeThenClose { inbound, outbound in
-                        var responses = inbound.makeAsyncIterator()
+                    try await LoopbackConnection(port: port).use { send in
+                        var samples: [(Double, Bool)] = []
+                        let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
                         while remaining.take() {
                             let begin = clock.now
-                            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/jobs")
-                            head.headers.add(name: "Host", value: "127.0.0.1")
-                            head.headers.add(name: "Authorization", value: "Bearer \(token)")
-                            head.headers.add(name: "Content-Type", value: "application/json")
-                            head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
-                            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(body)), .end(nil)])
-                            var created = false
-                            reading: while let part = try await responses.next() {
-                                switch part {
-                                case .head(let response): created = response.status == .created
-                                case .body: break
-                                case .end: break reading
-                                }
-                            }
-                            let elapsed = clock.now - begin
-                            samples.append((elapsed.inSeconds * 1000, created))
+                            let created = try await send(.POST, "/v1/jobs", headers, body) == .created
+                            samples.append(((clock.now - begin).inSeconds * 1000, created))
                         }
+                        return samples
                     }
-                    return samples
                 }
             }
             var all: [(Double, Bool)] = []

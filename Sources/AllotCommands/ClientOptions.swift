@@ -34,6 +34,14 @@ public struct ClientOptions: ParsableArguments {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
+    /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
+    func savedCredentialsInUse() throws -> String? {
+        guard token == nil, ProcessInfo.processInfo.environment["ALLOT_TOKEN"] == nil,
+            let data = FileManager.default.contents(atPath: Self.credentialsPath)
+        else { return nil }
+        return try JSONDecoder().decode(Credentials.self, from: data).server
+    }
+
     public func client() throws -> AllotClient {
         let environment = ProcessInfo.processInfo.environment
         let saved = FileManager.default.contents(atPath: Self.credentialsPath).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }

@@ -48,7 +48,6 @@ public struct DevCommand: AsyncParsableCommand {
         agent.disks = []
         agent.log = options.log
         let host = options.host
-        let dataDirectory = options.dataDirectory
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await ServiceGroup(
@@ -63,7 +62,9 @@ public struct DevCommand: AsyncParsableCommand {
             guard let port = await stream.first(where: { _ in true }) else { return }
             let url = "http://\(host):\(port)"
             announce("allot dev running at \(url)")
-            announce("admin token: \(admin ?? "(see \(dataDirectory)/admin-token)")")
+            announce(
+                admin.map { "admin token: \($0) (shown once; saved for the CLI in \(ClientOptions.credentialsPath))" } ?? ServerCommand.adminTokenKept
+            )
             if let admin { try? ClientOptions.save(server: url, token: admin) }
             let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken, keepAlive: true))
             group.addTask {

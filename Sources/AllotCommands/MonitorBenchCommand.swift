@@ -109,9 +109,8 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         ])
         defer { server.stop() }
         let url = URL(string: "http://127.0.0.1:\(server.port)")!
-        let admin = AllotClient(server: url, token: try ServerProcess.secret(directory + "/admin-token"))
-        let agentToken = try ServerProcess.secret(directory + "/agent-token")
-        let agent = AllotClient(server: url, token: agentToken)
+        let admin = AllotClient(server: url, token: server.admin)
+        let agent = AllotClient(server: url, token: server.agent)
 
         let fleet = Fleet(nodes: nodes, gpus: gpusPerNode, interval: interval)
         // Join every node, then queue the jobs (they are placed on the simulated GPUs).
@@ -128,7 +127,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         let longPoll = !noLongPoll
         // Each simulated agent keeps its connection for its reports, as `allot agent` does.
-        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: agentToken, keepAlive: true) }
+        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: server.agent, keepAlive: true) }
         let running = Task { [fleet, agent] in await fleet.run(agents, polling: agent, longPoll: longPoll) }
         defer { running.cancel() }
         try await Task.sleep(for: .seconds(interval + 2))
@@ -307,6 +306,9 @@ final class Fleet: Sendable {
 struct ServerProcess {
     let process: Process
     let port: Int
+    /// The tokens it printed at its first start.
+    let admin: String
+    let agent: String
 
     static func start(arguments: [String]) throws -> ServerProcess {
         let process = Process()
@@ -323,19 +325,19 @@ struct ServerProcess {
             if chunk.isEmpty { break }
             buffer.append(chunk)
             let text = String(decoding: buffer, as: UTF8.self)
-            if let range = text.range(of: "listening on http://127.0.0.1:"),
-                let port = Int(text[range.upperBound...].prefix { $0.isNumber })
+            func value(after prefix: String) -> String? {
+                guard let line = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().first(where: { $0.hasPrefix(prefix) })
+                else { return nil }
+                return String(line.dropFirst(prefix.count).prefix { !$0.isWhitespace })
+            }
+            if let port = value(after: "allot server listening on http://127.0.0.1:").flatMap({ Int($0) }),
+                let admin = value(after: "admin token: "), let agent = value(after: "agent join token: ")
             {
-                return ServerProcess(process: process, port: port)
+                return ServerProcess(process: process, port: port, admin: admin, agent: agent)
             }
         }
         process.terminate()
         throw CommandFailure("the server did not start: \(String(decoding: buffer, as: UTF8.self))")
-    }
-
-    static func secret(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// User plus system CPU seconds and resident bytes.

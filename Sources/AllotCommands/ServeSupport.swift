@@ -46,6 +46,18 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-replicas"), help: "The most replicas (gang members) one job may have.")
     public var maxReplicas: Int = 1_024
 
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once; more wait in the listen backlog (default: the descriptor limit, raised to its hard limit, less a reserve)."
+    )
+    public var maxConnections: Int?
+
+    @Option(name: .customLong("token-rate"), help: "Requests a second each API token may make on average (0: no limit; agents are not counted).")
+    public var tokenRate: Double = 200
+
+    @Option(name: .customLong("token-burst"), help: "Requests an API token may make at once before --token-rate applies.")
+    public var tokenBurst: Double = 2_000
+
     @Option(name: .customLong("default-cpu"), help: "CPUs given to each replica of a task that asks for none (0: none).")
     public var defaultCPU: Double = 1
 
@@ -61,6 +73,9 @@ public struct ServeOptions: ParsableArguments {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
+        if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections: must be at least 1") }
+        guard tokenRate >= 0, tokenRate.isFinite else { throw ValidationError("--token-rate: must be 0 or more") }
+        guard tokenBurst >= 1, tokenBurst.isFinite else { throw ValidationError("--token-burst: must be at least 1") }
         guard maxReplicas >= 1 else { throw ValidationError("--max-replicas: must be at least 1") }
         guard defaultCPU >= 0, defaultCPU.isFinite else { throw ValidationError("--default-cpu: must be a number of CPUs, 0 or more") }
         do { _ = try Quantity.bytes(defaultMemory, field: "default-memory") } catch { throw ValidationError("--\(error)") }
@@ -87,6 +102,9 @@ public struct ServeOptions: ParsableArguments {
             rightsizingWindowSeconds: try DurationText.parse(rightsizingWindow, field: "rightsizing-window")
         )
         configuration.maxReplicas = maxReplicas
+        configuration.tokenRequestsPerSecond = tokenRate
+        configuration.tokenRequestBurst = tokenBurst
+        configuration.maxConnections = maxConnections ?? DescriptorLimit.connections(under: DescriptorLimit.raise())
         configuration.defaultRequests = ResourceVector(
             cpuMillis: Int64((defaultCPU * 1000).rounded()),
             memoryBytes: try Quantity.bytes(defaultMemory, field: "default-memory")
@@ -100,11 +118,16 @@ public struct ServeOptions: ParsableArguments {
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
         let store = try SQLiteStore(path: dataDirectory + "/allot.sqlite")
         let (authenticator, created) = try await Authenticator.load(from: store)
-        if let created {
-            try writeSecret(created.admin, to: dataDirectory + "/admin-token")
-            try writeSecret(created.agent, to: dataDirectory + "/agent-token")
+        if let created { try writeSecret(created.agent, to: dataDirectory + "/agent-token") }
+        // The admin token is shown once, at creation, and kept only as a digest (earlier versions kept it here).
+        let oldAdminFile = dataDirectory + "/admin-token"
+        if FileManager.default.fileExists(atPath: oldAdminFile) {
+            try FileManager.default.removeItem(atPath: oldAdminFile)
+            log.logger("allot.server").notice(
+                "removed \(oldAdminFile): the admin token is kept only as a digest; `allot token rotate-admin` replaces it"
+            )
         }
-        let admin = created?.admin ?? readSecret(dataDirectory + "/admin-token")
+        let admin = created?.admin
         let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
         do {
             let history = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")

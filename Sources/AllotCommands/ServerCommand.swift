@@ -15,6 +15,8 @@ public struct ServerCommand: AsyncParsableCommand {
 
     public init() {}
 
+    static let adminTokenKept = "admin token: shown at the first start only (`allot token list` lists it; `allot token rotate-admin` replaces it)"
+
     public func run() async throws {
         options.log.bootstrap()
         let (plane, access, admin, agent) = try await options.open()
@@ -23,7 +25,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let logger = options.log.logger("allot.server")
         let app = buildApplication(plane: plane, directory: access, host: host, port: options.port, logger: logger) { port in
             announce("allot server listening on http://\(host):\(port)")
-            announce("admin token: \(admin ?? "(see \(directory)/admin-token)")")
+            announce(admin.map { "admin token: \($0) (shown once: keep it; `allot token rotate-admin` replaces it)" } ?? Self.adminTokenKept)
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }
         let group = ServiceGroup(

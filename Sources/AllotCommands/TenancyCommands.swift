@@ -101,12 +101,20 @@ public struct TenantCommand: AsyncParsableCommand {
     }
 }
 
-/// `allot token create|list|revoke`.
+/// `allot token create|list|rotate|rotate-admin|revoke`.
+
+/// Prints a rotated token: its secret is shown only now.
+func show(_ token: TokenView, replacing id: String, output: OutputFormat) throws {
+    if output == .json { return print(try JSONOutput.render(token)) }
+    print("\(id) revoked; its replacement \(token.id) (\(token.role.rawValue) in \(token.tenant)) has a secret shown only now:")
+    print(token.secret ?? "")
+}
+
 public struct TokenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Create, list and revoke API tokens.",
-        subcommands: [Create.self, List.self, Revoke.self]
+        abstract: "Create, list, rotate and revoke API tokens.",
+        subcommands: [Create.self, List.self, Rotate.self, RotateAdmin.self, Revoke.self]
     )
 
     public init() {}
@@ -149,6 +157,41 @@ public struct TokenCommand: AsyncParsableCommand {
                 table.add([token.id, token.name, token.role.rawValue, token.tenant, state])
             }
             print(table.render())
+        }
+    }
+
+    public struct Rotate: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
+            commandName: "rotate",
+            abstract: "Replace a token with a new secret (same name, role, tenant and lifetime) and revoke it."
+        )
+        @Argument(help: "The token id (tok-...), or self for the one you use.") public var id: String
+        @OptionGroup public var client: ClientOptions
+        @OptionGroup public var output: OutputOptions
+        public init() {}
+
+        public func run() async throws {
+            let token = try await withClientErrors { try await client.client().rotateToken(id) }
+            try show(token, replacing: id, output: output.output)
+        }
+    }
+
+    public struct RotateAdmin: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
+            commandName: "rotate-admin",
+            abstract: "Replace the admin token you use (the first start's, or another admin token) and revoke it; saves the new one for the CLI."
+        )
+        @OptionGroup public var client: ClientOptions
+        @OptionGroup public var output: OutputOptions
+        public init() {}
+
+        public func run() async throws {
+            let token = try await withClientErrors { try await client.client().rotateToken("self", requiring: .admin) }
+            try show(token, replacing: "self", output: output.output)
+            if let secret = token.secret, let server = try client.savedCredentialsInUse() {
+                try ClientOptions.save(server: server, token: secret)
+                if output.output != .json { print("saved for the CLI in \(ClientOptions.credentialsPath)") }
+            }
         }
     }
 

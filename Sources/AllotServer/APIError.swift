@@ -8,11 +8,14 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var code: ErrorCode
     public var message: String
+    /// Seconds after which trying again makes sense (`Retry-After`); a `503` without one says 1.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: ErrorCode, _ message: String, retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status.code) \(code.rawValue): \(message)" }

@@ -106,11 +106,12 @@ enum OpenAPIDocument {
                 "responses": {"201": {"description": "Accepted and durable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
                   "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                   "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
-              "get": {"summary": "List jobs in submission order", "parameters": [
+              "get": {"summary": "List jobs in submission order, a page at a time", "parameters": [
                   {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "comma-separated states"},
                   {"name": "tenant", "in": "query", "schema": {"type": "string"}},
                   {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "sequence number to page after"},
-                  {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+                  {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 100},
+                    "description": "page size: 100 by default, at most 1,000 (a larger value gives 1,000); a full page has a Link header (rel=next) to the next"}],
                 "responses": {"200": {"description": "Jobs", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/JobView"}}}}},
                   "400": {"$ref": "#/components/responses/Error"}}}
             },
@@ -162,6 +163,12 @@ enum OpenAPIDocument {
               "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
               "responses": {"200": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}},
                 "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}},
+            "/v1/tokens/{id}/rotate": {"post": {"summary": "Replace a token (self: the caller's own) with a new secret of the same name, role, tenant and lifetime, and revoke it; the new secret is in this response only",
+              "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "role", "in": "query", "required": false, "schema": {"enum": ["admin", "tenant-admin", "member", "viewer"]}, "description": "the token must have this role"}],
+              "responses": {"201": {"description": "Token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}},
+                "400": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"},
+                "409": {"$ref": "#/components/responses/Error"}}}},
             "/metrics": {"get": {"summary": "Prometheus exposition: nodes, GPUs, jobs by state and tenant, queue, scheduling, API and store latency (admin)",
               "responses": {"200": {"description": "text/plain; version=0.0.4"}, "403": {"$ref": "#/components/responses/Error"}}}},
             "/v1/utilization": {"get": {"summary": "Utilization by allocation and by measured use: cluster, nodes, pools", "responses": {"200": {"description": "Utilization",

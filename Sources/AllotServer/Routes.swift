@@ -4,6 +4,7 @@ import AllotStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -32,7 +33,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             var response = jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
-            if error.status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+            if let seconds = error.retryAfter ?? (error.status == .serviceUnavailable ? 1 : nil) { response.headers[.retryAfter] = "\(seconds)" }
             return response
         } catch let error as HTTPError {
             let code: ErrorCode = error.status == .notFound ? .notFound : error.status == .contentTooLarge ? .payloadTooLarge : .badRequest
@@ -238,11 +239,16 @@ public func buildApplication(
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: ErrorMiddleware())
     let failures = FailedSignIns()
-    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures))
+    let quotas = RequestQuotas(rate: plane.configuration.tokenRequestsPerSecond, burst: plane.configuration.tokenRequestBurst)
+    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures, quotas: quotas))
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
     return Application(
         router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
+        configuration: .init(
+            address: .hostname(host, port: port),
+            serverName: "allot",
+            availableConnectionsDelegate: plane.configuration.maxConnections.map { MaximumAvailableConnections($0, logger: logger) }
+        ),
         services: [
             TickService(plane: plane),
             CostService(costs: plane.costCenter, interval: plane.configuration.budgetCheckSeconds),

@@ -33,6 +33,13 @@ public struct ServerConfiguration: Sendable {
     public var spotRestartOverhead: Double = 0.1
     /// A node billed without a break for this long is a steady baseline, a commitment candidate.
     public var commitmentBaselineSeconds: Double = 7 * 86_400
+    /// The most connections served at once; past it new connections wait in the listen backlog until one
+    /// closes (no descriptor is spent on them, so the process never runs out). `nil`: no cap.
+    public var maxConnections: Int?
+    /// Each API token's requests: this many a second on average, up to ``tokenRequestBurst`` at once (past it,
+    /// `429` with `Retry-After`); 0 for no limit. Agents are not counted.
+    public var tokenRequestsPerSecond: Double = 200
+    public var tokenRequestBurst: Double = 2_000
     /// The most replicas one job (a gang) may have.
     public var maxReplicas: Int = 1_024
     /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's

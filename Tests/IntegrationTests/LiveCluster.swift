@@ -35,9 +35,19 @@ final class LiveProcess: Sendable {
     let process: Process
     private let collected = Mutex("")
 
-    init(_ arguments: [String], directory: String) throws {
+    /// `allot` with these arguments.
+    convenience init(_ arguments: [String], directory: String) throws {
+        try self.init(executable: try allotExecutable(), arguments: arguments, directory: directory)
+    }
+
+    /// A `/bin/sh` script, with `$0` the given executable (for limits set with `ulimit` before an `exec`).
+    static func shell(_ script: String, executable: String, directory: String) throws -> LiveProcess {
+        try LiveProcess(executable: "/bin/sh", arguments: ["-c", script, executable], directory: directory)
+    }
+
+    private init(executable: String, arguments: [String], directory: String) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try allotExecutable())
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
@@ -102,7 +112,7 @@ final class LiveCluster: Sendable {
         )
         server = Mutex(process)
         url = try await process.line(startingWith: "allot server listening on ")
-        adminToken = try await process.line(startingWith: "admin token: ")
+        adminToken = String(try await process.line(startingWith: "admin token: ").prefix { !$0.isWhitespace })
         agentToken = try await process.line(startingWith: "agent join token: ")
     }
 

@@ -35,6 +35,7 @@ struct AccessMiddleware: RouterMiddleware {
     let directory: Directory
     let plane: ControlPlane
     let failures: FailedSignIns
+    let quotas: RequestQuotas
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -51,13 +52,26 @@ struct AccessMiddleware: RouterMiddleware {
             // Guessing is slowed per address; a valid credential from that address (an agent, an admin) still
             // passes, so a burst of bad tokens locks nobody out.
             if failures.isBlocked(address) {
-                throw APIError(.tooManyRequests, .tooManyRequests, "too many failed sign-ins from this address; try again in a minute")
+                throw APIError(
+                    .tooManyRequests,
+                    .tooManyRequests,
+                    "too many failed sign-ins from this address; try again in a minute",
+                    retryAfter: 60
+                )
             }
             if rule?.requirement == .session {
                 return WebSession.redirect("/ui/sign-in", cookie: cookie == nil ? nil : WebSession.clearCookie)
             }
             failures.record(address)
             throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token")
+        }
+        if !identity.isAgent, let wait = quotas.take(identity.actor) {
+            throw APIError(
+                .tooManyRequests,
+                .tooManyRequests,
+                "this token made more than \(Int(quotas.burst)) requests at once or \(quotas.rate.formatted()) a second; slow down",
+                retryAfter: Int(wait.rounded(.up))
+            )
         }
         var context = context
         context.identity = identity

@@ -7,8 +7,9 @@ import HTTPTypes
 /// Tenants, API tokens and the audit log: who may call the API and what they did.
 ///
 /// Tokens are random (256 bits), shown once, stored only as SHA-256 digests; a presented token is hashed,
-/// found by its digest and compared in constant time. The bootstrap admin token and the agent join token of
-/// ``Authenticator`` keep working beside the tokens created here.
+/// found by its digest and compared in constant time. The admin token created at the first start (kept by
+/// ``Authenticator``) becomes a token like the others here, listed and revocable; the agent join token
+/// works beside them.
 public actor Directory {
     public static let defaultTenant = "default"
 
@@ -34,6 +35,7 @@ public actor Directory {
         do {
             for tenant in try await store.tenants() { tenantsByName[tenant.name] = tenant }
             for token in try await store.tokens() { remember(token) }
+            try await adoptBootstrapAdmin()
             if tenantsByName[Self.defaultTenant] == nil {
                 let tenant = Tenant(name: Self.defaultTenant, createdAt: clock())
                 try await store.saveTenant(tenant)
@@ -50,6 +52,27 @@ public actor Directory {
         try await observer(tenantsByName.values.sorted { $0.name < $1.name })
     }
 
+    /// The first start's admin token, kept until now as a digest beside the join token, becomes a token
+    /// record (once: revoked, it stays revoked).
+    private func adoptBootstrapAdmin() async throws(StoreError) {
+        let digest = Authenticator.hex(bootstrap.adminHash)
+        guard tokensByDigest[digest] == nil else { return }
+        let token = APIToken(
+            id: Self.bootstrapAdminID,
+            name: "bootstrap admin",
+            role: .admin,
+            tenant: Self.defaultTenant,
+            secretHash: digest,
+            createdAt: clock(),
+            createdBy: "allot server"
+        )
+        try await store.saveToken(token)
+        remember(token)
+    }
+
+    /// The id of the admin token made at the first start.
+    public static let bootstrapAdminID = "tok-bootstrap-admin"
+
     private func remember(_ token: APIToken) {
         tokensByDigest[token.secretHash] = token
         tokensByID[token.id] = token
@@ -59,11 +82,7 @@ public actor Directory {
 
     /// The identity a bearer token stands for, or `nil` (unknown, expired or revoked).
     public func identify(_ secret: String) -> Identity? {
-        switch bootstrap.role(of: secret) {
-        case .admin: return Identity(actor: "bootstrap-admin", role: .admin, tenant: Self.defaultTenant, scope: nil)
-        case .agent: return .agent
-        case nil: break
-        }
+        if bootstrap.role(of: secret) == .agent { return .agent }
         let digest = Authenticator.hex(Authenticator.hash(secret))
         guard let token = tokensByDigest[digest], Authenticator.equal(Array(digest.utf8), Array(token.secretHash.utf8)),
             token.isActive(at: clock())
@@ -71,10 +90,9 @@ public actor Directory {
         return Identity(actor: token.id, role: token.role, tenant: token.tenant, scope: token.role == .admin ? nil : subtree(of: token.tenant))
     }
 
-    /// Whether the token an identity came from still holds (not revoked, not expired). The bootstrap tokens
-    /// always do.
+    /// Whether the token an identity came from still holds (not revoked, not expired). The join token always does.
     public func stillValid(_ identity: Identity) -> Bool {
-        if identity.actor == "bootstrap-admin" || identity.isAgent { return true }
+        if identity.isAgent { return true }
         return tokensByID[identity.actor]?.isActive(at: clock()) ?? false
     }
 
@@ -198,6 +216,40 @@ public actor Directory {
 
     public func tokens(visibleTo identity: Identity) -> [TokenView] {
         tokensByID.values.filter { identity.sees($0.tenant) }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.map { TokenView($0) }
+    }
+
+    /// Replaces a token (`self`: the caller's own) with a new secret of the same name, role, tenant and
+    /// lifetime, and revokes it; returns the new one with its secret, shown once. With `role`, the token
+    /// must have that role.
+    public func rotateToken(_ id: String, requiring role: Role? = nil, by identity: Identity) async throws(APIError) -> TokenView {
+        let id = id == "self" ? identity.actor : id
+        guard var old = tokensByID[id], identity.sees(old.tenant) else { throw APIError.notFound("token \(id)") }
+        if let role, old.role != role {
+            throw APIError(.forbidden, .forbidden, "token \(id) is a \(old.role.rawValue) token, not \(role.rawValue)")
+        }
+        guard old.isActive(at: clock()) else { throw APIError(.conflict, .conflict, "token \(id) is revoked or expired") }
+        guard identity.actor == id || AccessControl.mayGrant(identity, role: old.role, in: old.tenant) else {
+            throw APIError(.forbidden, .forbidden, "the \(identity.roleName) role may not rotate \(old.role.rawValue) tokens")
+        }
+        let secret = Authenticator.newToken()
+        let now = clock()
+        let new = APIToken(
+            id: "tok-" + String(Authenticator.newToken().suffix(16)),
+            name: old.name,
+            role: old.role,
+            tenant: old.tenant,
+            secretHash: Authenticator.hex(Authenticator.hash(secret)),
+            createdAt: now,
+            createdBy: identity.actor,
+            expiresAt: old.expiresAt.map { now + ($0 - old.createdAt) }
+        )
+        // The new one first: a failure in between leaves two working tokens, never none.
+        do { try await store.saveToken(new) } catch { throw APIError.from(error) }
+        remember(new)
+        old.revokedAt = now
+        do { try await store.saveToken(old) } catch { throw APIError.from(error) }
+        remember(old)
+        return TokenView(new, secret: secret)
     }
 
     public func revokeToken(_ id: String, by identity: Identity) async throws(APIError) -> TokenView {

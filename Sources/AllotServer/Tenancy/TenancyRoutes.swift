@@ -27,6 +27,14 @@ extension APIRoutes {
             let body = try decode(TokenRequest.self, try await body(&request))
             return jsonResponse(try await directory.createToken(body, by: try context.caller()), status: .created)
         }
+        router.post("/v1/tokens/:id/rotate") { request, context in
+            let role = try request.uri.queryParameters.get("role").map { name throws(APIError) in
+                guard let role = Role(rawValue: name) else { throw APIError(.badRequest, .invalidField, "role: unknown role \"\(name)\"") }
+                return role
+            }
+            let caller = try context.caller()
+            return jsonResponse(try await directory.rotateToken(try context.parameters.require("id"), requiring: role, by: caller), status: .created)
+        }
         router.delete("/v1/tokens/:id") { _, context in
             jsonResponse(try await directory.revokeToken(try context.parameters.require("id"), by: try context.caller()))
         }
