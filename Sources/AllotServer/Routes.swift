@@ -241,6 +241,8 @@ public func buildApplication(
     let failures = FailedSignIns()
     let quotas = RequestQuotas(rate: plane.configuration.tokenRequestsPerSecond, burst: plane.configuration.tokenRequestBurst)
     router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures, quotas: quotas))
+    // After authentication and quotas, so that only admitted reads queue.
+    router.add(middleware: ReadPriorityMiddleware(gate: ReadGate(limit: plane.configuration.concurrentReads, queueLimit: 10_000)))
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
     return Application(
         router: router,

@@ -1,4 +1,5 @@
 import AllotCore
+import Foundation
 
 /// Every control-plane setting, with defaults.
 public struct ServerConfiguration: Sendable {
@@ -40,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     /// `429` with `Retry-After`); 0 for no limit. Agents are not counted.
     public var tokenRequestsPerSecond: Double = 200
     public var tokenRequestBurst: Double = 2_000
+    /// API reads worked on at once (more wait their turn; writes and agents never wait for them): twice the
+    /// processors.
+    public var concurrentReads = 2 * ProcessInfo.processInfo.activeProcessorCount
     /// The most replicas one job (a gang) may have.
     public var maxReplicas: Int = 1_024
     /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's

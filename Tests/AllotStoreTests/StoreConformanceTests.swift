@@ -55,6 +55,32 @@ struct StoreConformanceTests {
         #expect(try await store.lastJobSequence() == 3)
     }
 
+    /// A page over several states, tenants and a cursor, both ways: the same as filtering everything.
+    @Test(arguments: Backend.allCases)
+    func pagesOverSeveralStatesMatchAFullFilter(backend: Backend) async throws {
+        let store = try backend.make()
+        let states: [JobState] = [.succeeded, .failed, .pending, .cancelled, .running]
+        let all = (1...60).map { index in
+            job("j\(index)", sequence: Int64(index), tenant: index % 4 == 0 ? "t2" : "t1", state: states[index * 7 % states.count])
+        }
+        try await store.insertJobs(all)
+        for query in [
+            JobQuery(states: [.succeeded, .failed, .cancelled], limit: 10),
+            JobQuery(states: [.succeeded, .cancelled], afterSequence: 20, limit: 7),
+            JobQuery(states: [.failed, .running], tenants: ["t2"], limit: 5),
+            JobQuery(states: [.succeeded, .failed], beforeSequence: 50, newestFirst: true, limit: 6),
+            JobQuery(states: [.succeeded, .failed, .pending], tenant: "t1", afterSequence: 3, beforeSequence: 40, limit: 100),
+        ] {
+            var expected = all.filter { job in
+                query.states!.contains(job.state) && (query.tenant.map { $0 == job.tenant } ?? true)
+                    && (query.tenants?.contains(job.tenant) ?? true) && job.sequence > (query.afterSequence ?? 0)
+                    && job.sequence < (query.beforeSequence ?? .max)
+            }
+            if query.newestFirst { expected.reverse() }
+            #expect(try await store.jobs(query).map(\.id) == Array(expected.prefix(query.limit!)).map(\.id), "\(query)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func aDuplicateInsertsNothing(backend: Backend) async throws {
         let store = try backend.make()

@@ -31,14 +31,15 @@ extension ControlPlane {
         if states.contains(where: { !$0.isTerminal }) {
             for view in reads.views(query, now: now()) { found[view.job.id] = view }
         }
-        // One indexed range per finished state (state, sequence), each at most a page; a record read here
-        // is newer than the model's version of the job, and final.
-        for state in states.filter(\.isTerminal).sorted(by: { $0.rawValue < $1.rawValue }) {
-            var one = query
-            one.states = [state]
-            let finished: [Job]
-            do { finished = try await store.jobs(one) } catch { throw APIError.from(error) }
-            for job in finished { found[job.id] = JobView(job: job) }
+        // The finished ones: a page from the store (a record there is newer than the model's version of the
+        // job, and final).
+        let finishedStates = states.filter(\.isTerminal)
+        if !finishedStates.isEmpty {
+            var finished = query
+            finished.states = finishedStates
+            let page: [Job]
+            do { page = try await store.jobs(finished) } catch { throw APIError.from(error) }
+            for job in page { found[job.id] = JobView(job: job) }
         }
         let ordered = found.values.sorted { query.newestFirst ? $0.job.sequence > $1.job.sequence : $0.job.sequence < $1.job.sequence }
         return Array(ordered.prefix(limit))
