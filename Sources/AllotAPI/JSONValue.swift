@@ -152,6 +152,8 @@ struct ObjectReader {
 public func parseJSON(_ bytes: [UInt8], name: String) throws(InputError) -> JSONValue {
     do {
         return try JSONDecoding.decode(bytes)
+    } catch let duplicate as InputError {
+        throw duplicate
     } catch {
         throw InputError(path: name, "not valid JSON (\(error))")
     }

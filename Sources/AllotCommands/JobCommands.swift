@@ -157,7 +157,8 @@ public struct JobCommand: AsyncParsableCommand {
         if let start = view.estimatedStartAt { lines.append("estimated start: \(Date(timeIntervalSince1970: start))") }
         if let code = job.exitCode { lines.append("exit code: \(code)") }
         if let reason = job.reason { lines.append("reason: \(reason)") }
-        print(lines.joined(separator: "\n"))
+        if let name = job.name { lines.insert("name: \(name)", at: 1) }
+        print(lines.map(TextTable.printable).joined(separator: "\n"))
     }
 }
 

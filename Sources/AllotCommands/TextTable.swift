@@ -5,7 +5,30 @@ struct TextTable {
 
     init(_ headers: [String]) { self.headers = headers }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    /// Adds a row; control characters and bidirectional overrides in it are shown escaped (`\u{1B}`), so that
+    /// a job or node name cannot move the cursor, recolour the terminal or reverse the text around it.
+    mutating func add(_ row: [String]) { rows.append(row.map(Self.printable)) }
+
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            if isUnsafe(scalar) {
+                shown += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
+    }
+
+    /// C0 and C1 controls, DEL, and the bidirectional embeddings, overrides, isolates and marks.
+    private static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0x061C: true
+        default: false
+        }
+    }
 
     func render() -> String {
         var widths = headers.map(\.count)

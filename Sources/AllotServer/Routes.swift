@@ -97,7 +97,10 @@ public struct APIRoutes: Sendable {
             var request = request
             let bytes = try await body(&request)
             let value: JSONValue
-            do { value = try parseJSON(bytes, name: "body") } catch { throw APIError(.badRequest, .badRequest, "\(error)") }
+            do { value = try parseJSON(bytes, name: "body") } catch let error as InputError {
+                // Valid JSON naming a key twice is a field error; anything else is not JSON.
+                throw error.message == "duplicate key" ? APIError.invalid(error) : APIError(.badRequest, .badRequest, "\(error)")
+            }
             var submission: JobSubmission
             do { submission = try JobSubmission.decode(value) } catch {
                 throw (error as? InputError).map(APIError.invalid) ?? APIError(.unprocessableContent, .invalidField, "\(error)")
@@ -246,6 +249,7 @@ public func buildApplication(
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
     return Application(
         router: router,
+        server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [MalformedRequestHandler()])),
         configuration: .init(
             address: .hostname(host, port: port),
             serverName: "allot",

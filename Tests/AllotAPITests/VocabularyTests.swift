@@ -44,4 +44,20 @@ struct VocabularyTests {
         let clean = try parseJSON(Array(#"{"command":["echo","ab"],"env":{"TOKEN":"abcdef"}}"#.utf8), name: "body")
         #expect(try JobSubmission.decode(clean).environment["TOKEN"] == "abcdef")
     }
+
+    /// A key given twice in one object is refused with its path (before, the last one silently won).
+    @Test(arguments: [
+        (#"{"command":["true"],"command":["rm","-rf","/"]}"#, "command"),
+        (#"{"command":["true"],"requests":{"cpu":1,"memory":"1GiB","cpu":64}}"#, "requests.cpu"),
+        (#"{"command":["true"],"env":{"A":"1","\u0041":"2"}}"#, "env.A"),
+        (#"[{"a":1},{"b":{"c":[{"d":1,"d":2}]}}]"#, "[1].b.c[0].d"),
+    ])
+    func aDuplicateKeyIsRefusedNamingIt(json: String, path: String) {
+        #expect(throws: InputError(path: path, "duplicate key")) { _ = try parseJSON(Array(json.utf8), name: "body") }
+    }
+
+    @Test func keysInDifferentObjectsAreNoDuplicates() throws {
+        let json = #"{"a":{"x":1},"b":{"x":2},"c":[{"x":1},{"x":"a\"x\":"}]}"#
+        #expect(throws: Never.self) { _ = try parseJSON(Array(json.utf8), name: "body") }
+    }
 }

@@ -161,3 +161,20 @@ struct CommandTests {
         #expect(result.latencyP99Milliseconds >= result.latencyP50Milliseconds)
     }
 }
+
+/// Names and reasons reach the terminal escaped: no escape sequence or bidirectional override from a job's
+/// name moves the cursor, recolours the screen or reverses the text.
+@Suite struct TerminalOutputTests {
+    @Test func controlAndBidiCharactersAreShownEscaped() {
+        var table = TextTable(["NAME", "STATE"])
+        table.add(["evil\u{1B}[2J\u{1B}]0;pwned\u{07}", "pending"])
+        table.add(["invoice\u{202E}fdp.exe", "running"])
+        table.add(["plain ünïcode 名前", "ok"])
+        let text = table.render()
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+        #expect(!text.unicodeScalars.contains { $0.value == 0x202E })
+        #expect(text.contains(#"evil\u{1B}[2J\u{1B}]0;pwned\u{7}"#))
+        #expect(text.contains(#"invoice\u{202E}fdp.exe"#))
+        #expect(text.contains("plain ünïcode 名前"))
+    }
+}

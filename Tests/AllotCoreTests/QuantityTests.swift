@@ -50,6 +50,10 @@ struct QuantityTests {
         #expect(Quantity.formatBytes(0) == "0B")
         #expect(Quantity.formatCPU(500) == "0.5")
         #expect(Quantity.format(2.0 / 3.0) == "0.667")
+        // Past three decimals' reach, exactly as given: before, 9,223,372,036,854,775,807 read "9.223".
+        #expect(Quantity.format(Double(Int64.max)) == "9.223372036854776e+18")
+        #expect(Quantity.format(1e-300) == "1e-300")
+        #expect(Quantity.format(-2.5e20) == "-2.5e+20")
     }
 
     /// A positive amount too small to be anything is refused rather than taken as zero.

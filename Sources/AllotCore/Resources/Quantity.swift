@@ -103,6 +103,8 @@ public enum Quantity {
     /// Formats a number with at most three decimals and no trailing zeros.
     public static func format(_ value: Double) -> String {
         if value.isNaN || value.isInfinite { return "\(value)" }
+        // Too large or too small for three decimals: exactly as given, with its exponent (never "9.223" for 9.2e18).
+        if abs(value) >= 1e15 || (value != 0 && abs(value) < 0.0005) { return "\(value)" }
         let rounded = (value * 1000).rounded() / 1000
         if rounded == rounded.rounded() && abs(rounded) < 1e15 { return String(Int64(rounded)) }
         var text = String(rounded)
