@@ -58,6 +58,9 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("token-burst"), help: "Requests an API token may make at once before --token-rate applies.")
     public var tokenBurst: Double = 2_000
 
+    @Option(name: .customLong("failed-sign-in-limit"), help: "Failed sign-ins from one address a minute before more are answered 429.")
+    public var failedSignInLimit: Int = 20
+
     @Option(name: .customLong("default-cpu"), help: "CPUs given to each replica of a task that asks for none (0: none).")
     public var defaultCPU: Double = 1
 
@@ -74,6 +77,7 @@ public struct ServeOptions: ParsableArguments {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections: must be at least 1") }
+        guard failedSignInLimit >= 1 else { throw ValidationError("--failed-sign-in-limit: must be at least 1") }
         guard tokenRate >= 0, tokenRate.isFinite else { throw ValidationError("--token-rate: must be 0 or more") }
         guard tokenBurst >= 1, tokenBurst.isFinite else { throw ValidationError("--token-burst: must be at least 1") }
         guard maxReplicas >= 1 else { throw ValidationError("--max-replicas: must be at least 1") }
@@ -102,6 +106,7 @@ public struct ServeOptions: ParsableArguments {
             rightsizingWindowSeconds: try DurationText.parse(rightsizingWindow, field: "rightsizing-window")
         )
         configuration.maxReplicas = maxReplicas
+        configuration.failedSignInLimit = failedSignInLimit
         configuration.tokenRequestsPerSecond = tokenRate
         configuration.tokenRequestBurst = tokenBurst
         configuration.maxConnections = maxConnections ?? DescriptorLimit.connections(under: DescriptorLimit.raise())

@@ -26,8 +26,22 @@ func rawJSONResponse(_ bytes: [UInt8]) -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
+/// A path the API has, called with a method it has not (answered `405` with `Allow`).
+struct MethodNotAllowed: Error {
+    var allowed: Set<String>
+}
+
 /// Turns any error into the standard error body; unknown errors become `500` without internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    static func methodNotAllowed(_ request: Request, allowed: Set<String>) -> Response {
+        var response = jsonResponse(
+            APIErrorBody(code: .badRequest, message: "\(request.method.rawValue) is not allowed on \(request.uri.path)"),
+            status: .methodNotAllowed
+        )
+        response.headers[.allow] = allowed.sorted().joined(separator: ", ")
+        return response
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -35,7 +49,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             var response = jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
             if let seconds = error.retryAfter ?? (error.status == .serviceUnavailable ? 1 : nil) { response.headers[.retryAfter] = "\(seconds)" }
             return response
+        } catch let error as MethodNotAllowed {
+            return Self.methodNotAllowed(request, allowed: error.allowed)
         } catch let error as HTTPError {
+            if error.status == .notFound, let allowed = OpenAPIDocument.methods(for: request.uri.path), !allowed.contains(request.method.rawValue) {
+                return Self.methodNotAllowed(request, allowed: allowed)
+            }
             let code: ErrorCode = error.status == .notFound ? .notFound : error.status == .contentTooLarge ? .payloadTooLarge : .badRequest
             return jsonResponse(APIErrorBody(code: code, message: error.body ?? error.status.reasonPhrase), status: error.status)
         } catch {
@@ -89,7 +108,7 @@ public struct APIRoutes: Sendable {
             Response(
                 status: .ok,
                 headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json))
+                body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.served))
             )
         }
         router.post("/v1/jobs") { request, context in
@@ -131,9 +150,8 @@ public struct APIRoutes: Sendable {
             }
             query.tenant = parameters.get("tenant")
             if let limit = parameters.get("limit") {
-                guard let value = Int(limit), value > 0 else {
-                    throw APIError(.badRequest, .invalidField, "limit: expected a positive whole number")
-                }
+                // A positive 64-bit whole number; past the largest page it is the largest page.
+                guard let value = Int(limit), value > 0 else { throw APIError(.badRequest, .invalidField, "limit: expected a positive whole number") }
                 query.limit = value
             }
             if let after = parameters.get("after") {
@@ -238,10 +256,11 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: AllotRequestContext.self)
+    router.add(middleware: EmptyQueryValuesMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: plane.metrics))
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: ErrorMiddleware())
-    let failures = FailedSignIns()
+    let failures = FailedSignIns(limit: plane.configuration.failedSignInLimit)
     let quotas = RequestQuotas(rate: plane.configuration.tokenRequestsPerSecond, burst: plane.configuration.tokenRequestBurst)
     router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures, quotas: quotas))
     // After authentication and quotas, so that only admitted reads queue.
@@ -268,4 +287,10 @@ public func buildApplication(
 /// A query value percent-encoded for a URL the server hands out (a `Link` header's next page).
 func queryEscaped(_ value: String) -> String {
     value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~,"))) ?? value
+}
+
+/// A query parameter that must be a whole number, or `400` naming it.
+func wholeNumber(_ text: String, _ name: String) throws(APIError) -> Int {
+    guard let value = Int(text) else { throw APIError(.badRequest, .invalidField, "\(name): expected a whole number, got \"\(text)\"") }
+    return value
 }

@@ -44,6 +44,9 @@ public struct ServerConfiguration: Sendable {
     /// API reads worked on at once (more wait their turn; writes and agents never wait for them): twice the
     /// processors.
     public var concurrentReads = 2 * ProcessInfo.processInfo.activeProcessorCount
+    /// Failed sign-ins from one address within a minute before more from it are answered `429` (valid
+    /// credentials from it still pass).
+    public var failedSignInLimit = 20
     /// The most replicas one job (a gang) may have.
     public var maxReplicas: Int = 1_024
     /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's

@@ -133,5 +133,9 @@ struct SequenceIndexTests {
             #expect(before == Array(sorted.filter { $0 < probe && $0 % 2 == 0 }.reversed().prefix(25)))
         }
         #expect(index.values(after: nil, before: nil, descending: false, limit: .max) { _ in true } == sorted)
+        // The ends of the range (a cursor of Int64.max once crashed the server).
+        #expect(index.values(after: .max, before: nil, descending: false, limit: 10) { _ in true }.isEmpty)
+        #expect(index.values(after: nil, before: .min, descending: true, limit: 10) { _ in true }.isEmpty)
+        #expect(index.values(after: .min, before: .max, descending: false, limit: 3) { _ in true } == Array(sorted.prefix(3)))
     }
 }

@@ -12,6 +12,20 @@ public struct ResourceQuota: Codable, Equatable, Sendable {
     /// Shared GPU memory.
     public var gpuMemoryBytes: Int64?
 
+    /// The largest byte amount and GPU count a quota takes (2^62 bytes, a billion GPUs).
+    public static let largestBytes: Int64 = 1 << 62
+    public static let largestCount = 1_000_000_000
+
+    /// The first amount out of range (below zero, past the largest, not a number), if any.
+    public var fieldOutOfRange: String? {
+        if let cpu, !(cpu >= 0 && cpu.isFinite) { return "cpu" }
+        if let memoryBytes, !(0...Self.largestBytes).contains(memoryBytes) { return "memoryBytes" }
+        if let gpus, !(0...Self.largestCount).contains(gpus) { return "gpus" }
+        if let model = gpusByModel?.first(where: { !(0...Self.largestCount).contains($0.value) }) { return "gpusByModel.\(model.key)" }
+        if let gpuMemoryBytes, !(0...Self.largestBytes).contains(gpuMemoryBytes) { return "gpuMemoryBytes" }
+        return nil
+    }
+
     public init(cpu: Double? = nil, memoryBytes: Int64? = nil, gpus: Int? = nil, gpusByModel: [String: Int]? = nil, gpuMemoryBytes: Int64? = nil) {
         self.cpu = cpu
         self.memoryBytes = memoryBytes

@@ -23,7 +23,7 @@ extension CostCenter {
         let thresholds = (request.thresholds ?? [50, 80, 100]).sorted()
         guard thresholds.allSatisfy({ $0.isFinite && $0 > 0 && $0 <= 1_000 }) else { throw bad("thresholds", "percentages between 0 and 1000") }
         if let tenant = request.tenant {
-            guard knownTenants.contains(tenant) else { throw bad("tenant", "unknown tenant \(tenant)") }
+            guard knownTenants.contains(tenant) else { throw APIError.notFound("tenant \(tenant)") }
             try AccessControl.requireVisible(identity, tenant: tenant, resource: "tenant \(tenant)")
         } else if !identity.isAdmin {
             throw APIError(.forbidden, .forbidden, "only admins set cluster-wide budgets; name a tenant")

@@ -85,7 +85,7 @@ extension APIRoutes {
         }
         let to = try toText.map { text throws(APIError) in try parse(text, "to") } ?? time
         let from = try fromText.map { text throws(APIError) in try parse(text, "from") } ?? CostDates.month(time).start
-        guard from < to else { throw APIError(.badRequest, .invalidField, "from: must be before to") }
+        guard from < to else { throw APIError(.unprocessableContent, .invalidField, "from: must be before to") }
         return (from, to)
     }
 

@@ -27,7 +27,7 @@ extension APIRoutes {
             let time = plane.now()
             let to = try parameters.get("to").map { value throws(APIError) in try number(value, "to") } ?? time
             let from = try parameters.get("from").map { value throws(APIError) in try number(value, "from") } ?? to - 3_600
-            guard from <= to else { throw APIError(.badRequest, .invalidField, "from: must not be after to") }
+            guard from <= to else { throw APIError(.unprocessableContent, .invalidField, "from: must not be after to") }
             return jsonResponse(try await plane.recorder.view(series, from: from, to: to, resolution: parameters.get("resolution"), now: time))
         }
         router.get("/v1/history/series") { request, context in

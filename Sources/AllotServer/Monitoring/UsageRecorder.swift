@@ -87,8 +87,9 @@ public actor UsageRecorder {
         let tier: Int
         if let resolution {
             guard let index = tiers.firstIndex(where: { $0.name == resolution }) else {
+                // Well formed, but not a resolution this server keeps.
                 throw APIError(
-                    .badRequest,
+                    .unprocessableContent,
                     .invalidField,
                     "resolution: unknown resolution \"\(resolution)\" (use \(tiers.map(\.name).joined(separator: ", ")))"
                 )

@@ -57,6 +57,8 @@ struct SequenceIndex: Sendable {
     func values(after: Int64?, before: Int64?, descending: Bool, limit: Int, where include: (Int64) -> Bool) -> [Int64] {
         var found: [Int64] = []
         guard limit > 0 else { return found }
+        // Nothing is after the largest value or before the smallest (and `+ 1` there would overflow).
+        if after == .max || before == .min { return found }
         let low = after.map { $0 + 1 } ?? .min
         let high = before.map { $0 - 1 } ?? .max
         guard low <= high else { return found }

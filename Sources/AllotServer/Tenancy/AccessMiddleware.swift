@@ -78,7 +78,12 @@ struct AccessMiddleware: RouterMiddleware {
         context.callerNote.set(identity)
         let mutating = request.method != .get && request.method != .head && !(rule?.requirement == .agent)
         do {
-            guard let found = rule else { throw APIError.notFound("\(request.method.rawValue) \(path)") }
+            guard let found = rule else {
+                if let allowed = OpenAPIDocument.methods(for: path), !allowed.contains(request.method.rawValue) {
+                    throw MethodNotAllowed(allowed: allowed)
+                }
+                throw APIError.notFound("\(request.method.rawValue) \(path)")
+            }
             try AccessControl.authorize(identity, found.requirement)
             if let resource = found.resource { try await requireVisible(resource, identity) }
             let response = try await next(request, context)

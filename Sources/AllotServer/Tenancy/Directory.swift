@@ -156,6 +156,15 @@ public actor Directory {
             guard weight > 0, weight.isFinite else { throw APIError(.unprocessableContent, .invalidField, "weight: must be positive") }
             tenant.weight = weight
         }
+        for (field, quota) in [("guaranteed", request.guaranteed), ("limit", request.limit)] {
+            if let quota, let problem = quota.fieldOutOfRange {
+                throw APIError(
+                    .unprocessableContent,
+                    .invalidField,
+                    "\(field).\(problem): must be from 0 to \(problem.hasSuffix("Bytes") ? "2^62 bytes" : "1000000000")"
+                )
+            }
+        }
         if let guaranteed = request.guaranteed { tenant.guaranteed = guaranteed }
         if let limit = request.limit { tenant.limit = limit }
         if let guaranteed = tenant.guaranteed, let limit = tenant.limit, !guaranteed.fits(within: limit) {

@@ -40,8 +40,8 @@ extension APIRoutes {
         }
         router.get("/v1/audit") { request, context in
             let parameters = request.uri.queryParameters
-            let after = parameters.get("after").flatMap { Int64($0) }
-            let limit = parameters.get("limit").flatMap { Int($0) }.map { min(max($0, 1), 10_000) } ?? 1000
+            let after = try parameters.get("after").map { text throws(APIError) in Int64(try wholeNumber(text, "after")) }
+            let limit = try parameters.get("limit").map { text throws(APIError) in min(max(try wholeNumber(text, "limit"), 1), 10_000) } ?? 1000
             return jsonResponse(try await directory.audit(visibleTo: try context.caller(), after: after, limit: limit))
         }
     }
