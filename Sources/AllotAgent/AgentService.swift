@@ -192,7 +192,14 @@ public actor AgentService: Service {
         }
         do {
             // Held until its process group is on record: a restarted agent must be able to find and stop it.
-            let process = try ChildProcess(command: assignment.command, environment: environment(for: assignment), held: true) {
+            // Should this agent die, the job is stopped before the server (three missed reports) starts it again.
+            let watchdogGrace = min(grace, max(0, 3 * scanInterval - 2))
+            let process = try ChildProcess(
+                command: assignment.command,
+                environment: environment(for: assignment),
+                held: true,
+                supervisor: (getpid(), watchdogGrace)
+            ) {
                 isError,
                 text in
                 sink.yield((isError, text))

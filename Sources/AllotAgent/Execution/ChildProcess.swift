@@ -22,10 +22,17 @@ public final class ChildProcess: Sendable {
     ///
     /// With `held`, the process waits (in a `/bin/sh` that then `exec`s the command, keeping its pid) until
     /// ``release()``, so that it can be put in a cgroup before it runs or forks anything.
+    ///
+    /// With `supervisor` (held processes only), a watchdog in the job's process group stops the group once
+    /// that process (the agent) is gone: SIGTERM, then SIGKILL after `graceSeconds`. A job never runs on
+    /// unsupervised after its agent dies, and it is stopped before the server, missing the agent's
+    /// heartbeats, starts it again elsewhere. The watchdog ignores SIGTERM (a cancel), holds none of the
+    /// job's output, and ends within a second of the job.
     public init(
         command: [String],
         environment: [String: String],
         held: Bool = false,
+        supervisor: (pid: pid_t, graceSeconds: Double)? = nil,
         output: @escaping @Sendable (_ isError: Bool, _ text: String) -> Void
     ) throws(ChildProcessError) {
         guard let program = command.first, !program.isEmpty else { throw ChildProcessError(message: "empty command") }
@@ -63,8 +70,18 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv =
-            held ? ["/bin/sh", "-c", "read -r _; exec \"$0\" \"$@\" </dev/null", resolved] + command.dropFirst() : [resolved] + command.dropFirst()
+        var script = "read -r _; "
+        if let supervisor {
+            let grace = String(format: "%.1f", max(0, supervisor.graceSeconds))
+            // `up P`: P exists and is not a zombie (an agent killed but not yet reaped by its parent is gone).
+            script +=
+                "up() { read -r _ _ s _ </proc/$1/stat 2>/dev/null && [ \"$s\" != Z ]; }; "
+                + "( trap '' TERM; while up \(supervisor.pid) && up $$; do sleep 1; done; "
+                + "if up $$; then kill -TERM -$$ 2>/dev/null; sleep \(grace); kill -KILL -$$ 2>/dev/null; fi ) "
+                + "</dev/null >/dev/null 2>&1 & "
+        }
+        script += "exec \"$0\" \"$@\" </dev/null"
+        let argv = held ? ["/bin/sh", "-c", script, resolved] + command.dropFirst() : [resolved] + command.dropFirst()
         let arguments = argv.map { strdup($0) } + [nil]
         let variables = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
