@@ -52,6 +52,9 @@ public struct ServeOptions: ParsableArguments {
     )
     public var maxConnections: Int?
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may sit with no request before it is closed (0: never).")
+    public var idleTimeout: Double = 75
+
     @Option(name: .customLong("token-rate"), help: "Requests a second each API token may make on average (0: no limit; agents are not counted).")
     public var tokenRate: Double = 200
 
@@ -77,6 +80,7 @@ public struct ServeOptions: ParsableArguments {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
         if let scanInterval, !(scanInterval > 0) { throw ValidationError("--scan-interval: must be positive") }
         if let maxConnections, maxConnections < 1 { throw ValidationError("--max-connections: must be at least 1") }
+        guard idleTimeout >= 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout: must be 0 or more seconds") }
         guard failedSignInLimit >= 1 else { throw ValidationError("--failed-sign-in-limit: must be at least 1") }
         guard tokenRate >= 0, tokenRate.isFinite else { throw ValidationError("--token-rate: must be 0 or more") }
         guard tokenBurst >= 1, tokenBurst.isFinite else { throw ValidationError("--token-burst: must be at least 1") }
@@ -107,6 +111,7 @@ public struct ServeOptions: ParsableArguments {
         )
         configuration.maxReplicas = maxReplicas
         configuration.failedSignInLimit = failedSignInLimit
+        configuration.idleConnectionSeconds = idleTimeout > 0 ? idleTimeout : nil
         configuration.tokenRequestsPerSecond = tokenRate
         configuration.tokenRequestBurst = tokenBurst
         configuration.maxConnections = maxConnections ?? DescriptorLimit.connections(under: DescriptorLimit.raise())

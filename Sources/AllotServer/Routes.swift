@@ -268,7 +268,12 @@ public func buildApplication(
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
     return Application(
         router: router,
-        server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [MalformedRequestHandler()])),
+        server: .http1(
+            configuration: HTTP1Channel.Configuration(
+                additionalChannelHandlers: [MalformedRequestHandler()],
+                idleTimeout: plane.configuration.idleConnectionSeconds.map { .milliseconds(Int64($0 * 1000)) }
+            )
+        ),
         configuration: .init(
             address: .hostname(host, port: port),
             serverName: "allot",

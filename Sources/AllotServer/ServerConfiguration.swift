@@ -47,6 +47,9 @@ public struct ServerConfiguration: Sendable {
     /// Failed sign-ins from one address within a minute before more from it are answered `429` (valid
     /// credentials from it still pass).
     public var failedSignInLimit = 20
+    /// A connection with no request in flight for this long is closed (as nginx's `keepalive_timeout`), so idle
+    /// clients cannot hold the connection cap; a long poll in flight is never idle. `nil`: never.
+    public var idleConnectionSeconds: Double? = 75
     /// The most replicas one job (a gang) may have.
     public var maxReplicas: Int = 1_024
     /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's

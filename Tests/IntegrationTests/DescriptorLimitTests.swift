@@ -53,6 +53,32 @@ import Glibc
         #expect(server.process.isRunning)
     }
 
+    /// Idle clients do not keep their connections: with `--idle-timeout 1` a connection that sends nothing is
+    /// closed by the server within about a second, so a flood of idle clients cannot hold the cap for ever.
+    @Test func idleConnectionsAreClosed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-idle-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try LiveProcess(["server", "--port", "0", "--data-dir", "server", "--idle-timeout", "1"], directory: directory)
+        defer { server.terminate() }
+        let url = try await server.line(startingWith: "allot server listening on ")
+        let socket = try Self.connect(port: UInt16(URL(string: url)!.port!))
+        defer { close(socket) }
+        var closed = false
+        let start = ContinuousClock.now
+        var byte: UInt8 = 0
+        while !closed, ContinuousClock.now - start < .seconds(10) {
+            let count = recv(socket, &byte, 1, Int32(MSG_DONTWAIT))
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                closed = true
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        #expect(closed, "an idle connection was still open after 10 s")
+        #expect(ContinuousClock.now - start >= .milliseconds(900))
+    }
+
     /// A non-blocking TCP connection to loopback (past the server's backlog it stays half-open).
     static func connect(port: UInt16) throws -> Int32 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
