@@ -58,6 +58,18 @@ public struct AllotClient: Sendable {
         try await call("POST", "/v1/tokens/\(escape(id))/rotate", query: role.map { [URLQueryItem(name: "role", value: $0.rawValue)] } ?? [])
     }
 
+    /// Audit entries after `after`, page after page of 1,000, until `limit` (every one when `nil`).
+    public func allAudit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
+        var all: [AuditEntry] = []
+        while limit.map({ all.count < $0 }) ?? true {
+            let want = min(limit.map { $0 - all.count } ?? Self.largestPage, Self.largestPage)
+            let page = try await audit(after: all.last?.sequence ?? after, limit: want)
+            all += page
+            if page.count < want { break }
+        }
+        return all
+    }
+
     public func audit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
         var query: [URLQueryItem] = []
         if let after { query.append(URLQueryItem(name: "after", value: "\(after)")) }

@@ -212,13 +212,17 @@ public struct TokenCommand: AsyncParsableCommand {
 public struct AuditCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(commandName: "audit", abstract: "Show the audit log.")
     @Option(help: "Only entries after this sequence number.") public var after: Int64?
-    @Option(help: "At most this many.") public var limit: Int?
+    @Option(help: "At most this many (without it, every entry).") public var limit: Int?
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
     public init() {}
 
+    public func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1") }
+    }
+
     public func run() async throws {
-        let entries = try await withClientErrors { try await client.client().audit(after: after, limit: limit) }
+        let entries = try await withClientErrors { try await client.client().allAudit(after: after, limit: limit) }
         if output.output == .json { return print(try JSONOutput.render(entries)) }
         var table = TextTable(["SEQ", "TIME", "ACTOR", "ROLE", "TENANT", "ACTION", "TARGET", "STATUS"])
         for entry in entries {

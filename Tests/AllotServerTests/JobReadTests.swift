@@ -106,6 +106,46 @@ struct JobReadTests {
     }
 }
 
+extension JobReadTests {
+    /// The audit log pages the same way: 100 by default, a full page links to the next, `limit=0` is refused.
+    @Test func theAuditLogIsPagedToo() async throws {
+        let store = MemoryStore()
+        let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
+        _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1", cpu: 4)))
+        let (bootstrap, created) = try await Authenticator.load(from: store)
+        let admin = try #require(created?.admin)
+        let directory = Directory(store: store, bootstrap: bootstrap)
+        try await directory.load()
+        await directory.sendAudit { entry in await plane.recordAudit(entry) }
+        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let decoder = JSONDecoder()
+        try await app.test(.router) { client in
+            let headers: HTTPFields = [.authorization: "Bearer \(admin)", .contentType: "application/json"]
+            for _ in 0..<130 {
+                let response = try await client.execute(
+                    uri: "/v1/jobs",
+                    method: .post,
+                    headers: headers,
+                    body: ByteBuffer(string: #"{"command":["true"],"requests":{"cpu":"3"}}"#)
+                )
+                #expect(response.status == .created)
+            }
+            await plane.flush()
+            let first = try await client.execute(uri: "/v1/audit", method: .get, headers: headers)
+            let page = try decoder.decode([AuditEntry].self, from: Data(first.body.readableBytesView))
+            #expect(page.count == 100)
+            let link = try #require(first.headers[HTTPField.Name("Link")!])
+            let next = String(link.dropFirst().prefix { $0 != ">" })
+            let second = try decoder.decode(
+                [AuditEntry].self,
+                from: Data(try await client.execute(uri: next, method: .get, headers: headers).body.readableBytesView)
+            )
+            #expect(second.count == 30 && second.first!.sequence > page.last!.sequence)
+            #expect(try await client.execute(uri: "/v1/audit?limit=0", method: .get, headers: headers).status == .badRequest)
+        }
+    }
+}
+
 /// The bucketed index against a plain sorted array, under random inserts and removals.
 struct SequenceIndexTests {
     @Test func agreesWithASortedArray() {

@@ -1,5 +1,6 @@
 import AllotAPI
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 extension APIRoutes {
@@ -41,8 +42,19 @@ extension APIRoutes {
         router.get("/v1/audit") { request, context in
             let parameters = request.uri.queryParameters
             let after = try parameters.get("after").map { text throws(APIError) in Int64(try wholeNumber(text, "after")) }
-            let limit = try parameters.get("limit").map { text throws(APIError) in min(max(try wholeNumber(text, "limit"), 1), 10_000) } ?? 1000
-            return jsonResponse(try await directory.audit(visibleTo: try context.caller(), after: after, limit: limit))
+            // Pages as the job list does: 100 by default, at most 1,000, a full page links to the next.
+            let limit =
+                try parameters.get("limit").map { text throws(APIError) in
+                    let value = try wholeNumber(text, "limit")
+                    guard value >= 1 else { throw APIError(.badRequest, .invalidField, "limit: expected a positive whole number") }
+                    return min(value, 1_000)
+                } ?? 100
+            let entries = try await directory.audit(visibleTo: try context.caller(), after: after, limit: limit)
+            var response = jsonResponse(entries)
+            if let last = entries.last, entries.count == limit {
+                response.headers[HTTPField.Name("Link")!] = "</v1/audit?after=\(last.sequence)&limit=\(limit)>; rel=\"next\""
+            }
+            return response
         }
     }
 }
