@@ -287,6 +287,8 @@ public actor AgentService: Service {
             )
         }
         try JSONEncoder().encode(saved).write(to: URL(fileURLWithPath: stateFile), options: .atomic)
+        // Like every file in a data directory: the owner's only.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: stateFile)
     }
 
     /// ``saveState()`` where nothing new starts: a failure is logged, and the next write carries the change.
