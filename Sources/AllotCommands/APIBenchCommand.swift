@@ -26,6 +26,10 @@ public struct APIBenchCommand: AsyncParsableCommand {
 
     @Option(help: "Jobs to submit.") public var jobs: Int = 10_000
     @Option(help: "Connections, each with one request in flight.") public var concurrency: Int = 64
+    @Option(
+        help: "Measure again with this many jobs waiting (GPU jobs for a cordoned GPU node), and print both rates and their ratio; 0: once."
+    )
+    public var pending: Int = 0
     @OptionGroup public var output: OutputOptions
 
     public init() {}
@@ -33,6 +37,15 @@ public struct APIBenchCommand: AsyncParsableCommand {
     public func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs: must be at least 1") }
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency: must be 1 to 1024") }
+        guard pending >= 0 else { throw ValidationError("--pending: must not be negative") }
+    }
+
+    struct DepthResult: Encodable {
+        var pending: Int
+        var emptyQueue: Result
+        var deepQueue: Result
+        /// Durable submissions/s with the queue deep over with it empty.
+        var ratio: Double
     }
 
     struct Result: Encodable {
@@ -49,7 +62,27 @@ public struct APIBenchCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let result = try await measure()
+        if pending > 0 {
+            let (empty, deep) = try await measure()
+            let result = DepthResult(
+                pending: pending,
+                emptyQueue: empty,
+                deepQueue: deep!,
+                ratio: deep!.submissionsPerSecond / empty.submissionsPerSecond
+            )
+            if output.output == .json { return print(try JSONOutput.render(result)) }
+            var table = TextTable(["QUEUE", "DURABLE SUBMISSIONS/S", "P50 MS", "P99 MS", "FAILED"])
+            for (name, part) in [("empty", empty), ("\(pending) pending", deep!)] {
+                table.add([
+                    name, Quantity.format(part.submissionsPerSecond.rounded()), Quantity.format(part.latencyP50Milliseconds),
+                    Quantity.format(part.latencyP99Milliseconds), "\(part.failed)",
+                ])
+            }
+            print(table.render())
+            print("ratio: \(Quantity.format(result.ratio))")
+            return
+        }
+        let (result, _) = try await measure()
         if output.output == .json {
             print(try JSONOutput.render(result))
             return
@@ -66,7 +99,8 @@ public struct APIBenchCommand: AsyncParsableCommand {
         print(table.render())
     }
 
-    func measure() async throws -> Result {
+    /// One measurement on an empty queue, and with `--pending` a second one with that many jobs waiting.
+    func measure() async throws -> (Result, Result?) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -77,20 +111,45 @@ public struct APIBenchCommand: AsyncParsableCommand {
         return try await LoopbackServer.run(store: store, configuration: configuration) { server in
             let inventory = NodeInventory(name: "bench", cpu: NodeInventory.CPU(model: "bench", logicalCores: 4096), memoryBytes: 1 << 44)
             try await server.report(AgentReport(node: "bench", inventory: inventory))
-            var result = try await submitAll(port: server.port, token: server.admin)
-            result.storedJobs = try await AllotClient(server: server.url, token: server.admin).allJobs().count
-            return result
+            var result = try await submitAll(port: server.port, token: server.admin, count: jobs)
+            guard pending > 0 else {
+                result.storedJobs = try await AllotClient(server: server.url, token: server.admin).allJobs().count
+                return (result, nil)
+            }
+            // A GPU node, cordoned: the waiting GPU jobs fit the cluster but are never placed, and stay queued.
+            let gpu = NodeInventory.GPU(index: 0, uuid: "GPU-parked-0", name: "NVIDIA H100 80GB HBM3", memoryTotalBytes: 80 << 30)
+            let parked = NodeInventory(name: "parked", cpu: NodeInventory.CPU(model: "bench", logicalCores: 8), memoryBytes: 1 << 36, gpus: [gpu])
+            try await server.report(AgentReport(node: "parked", inventory: parked))
+            _ = try await AllotClient(server: server.url, token: server.admin).node("parked", action: "cordon")
+            // Both nodes keep reporting while the queue fills and the second measurement runs.
+            let heartbeats = Task {
+                while !Task.isCancelled {
+                    try? await server.report(AgentReport(node: "parked"))
+                    try? await server.report(AgentReport(node: "bench"))
+                    try? await Task.sleep(for: .seconds(2))
+                }
+            }
+            defer { heartbeats.cancel() }
+            let waiting = ByteBuffer(string: #"{"command":["true"],"requests":{"gpus":1,"cpu":"100m","memory":"1MiB"}}"#)
+            let fill = try await submitAll(port: server.port, token: server.admin, count: pending, body: waiting)
+            guard fill.failed == 0 else { throw CommandFailure("\(fill.failed) of the waiting jobs were refused") }
+            let deep = try await submitAll(port: server.port, token: server.admin, count: jobs)
+            return (result, deep)
         }
     }
 
-    private func submitAll(port: Int, token: String) async throws -> Result {
-        let body = ByteBuffer(string: #"{"command":["true"],"requests":{"cpu":"100m","memory":"1MiB"}}"#)
-        let remaining = Countdown(jobs)
+    private func submitAll(
+        port: Int,
+        token: String,
+        count: Int,
+        body: ByteBuffer = ByteBuffer(string: #"{"command":["true"],"requests":{"cpu":"100m","memory":"1MiB"}}"#)
+    ) async throws -> Result {
+        let remaining = Countdown(count)
         let clock = ContinuousClock()
         let start = clock.now
-        let total = jobs
+        let total = count
         let outcomes = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
-            for _ in 0..<min(concurrency, jobs) {
+            for _ in 0..<min(concurrency, count) {
                 group.addTask {
                     try await LoopbackConnection(port: port).use { send in
                         var samples: [(Double, Bool)] = []

@@ -155,10 +155,20 @@ struct CommandTests {
 
     @Test func apiBenchSubmitsDurablyOverHTTP() async throws {
         let command = try APIBenchCommand.parse(["--jobs", "300", "--concurrency", "8"])
-        let result = try await command.measure()
+        let (result, deep) = try await command.measure()
         #expect(result.created == 300 && result.failed == 0)
         #expect(result.storedJobs == 300)
         #expect(result.latencyP99Milliseconds >= result.latencyP50Milliseconds)
+        #expect(deep == nil)
+    }
+
+    /// `--pending`: a second measurement with that many GPU jobs waiting for a cordoned node.
+    @Test func apiBenchMeasuresAgainBehindADeepQueue() async throws {
+        let command = try APIBenchCommand.parse(["--jobs", "100", "--concurrency", "8", "--pending", "300"])
+        let (empty, deep) = try await command.measure()
+        #expect(empty.created == 100 && empty.failed == 0)
+        let behind = try #require(deep)
+        #expect(behind.created == 100 && behind.failed == 0 && behind.submissionsPerSecond > 0)
     }
 }
 
