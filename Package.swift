@@ -50,6 +50,12 @@ let package = Package(
             resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv")],
             swiftSettings: strictSettings
         ),
+        // Amazon Web Services spoken directly: Signature Version 4 request signing (swift-crypto).
+        .target(
+            name: "AllotAWS",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
         .target(
             name: "AllotAPI",
@@ -166,6 +172,12 @@ let package = Package(
         .testTarget(
             name: "AllotCloudTests",
             dependencies: ["AllotCloud"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AllotAWSTests",
+            dependencies: ["AllotAWS", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
