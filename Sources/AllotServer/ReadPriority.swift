@@ -17,6 +17,9 @@ final class ReadGate: Sendable {
     private let state = Mutex(State())
     private enum Entry { case now, wait, full }
 
+    /// Reads waiting now.
+    var waiting: Int { state.withLock { $0.waiting.count } }
+
     init(limit: Int, queueLimit: Int) {
         self.limit = max(1, limit)
         self.queueLimit = queueLimit

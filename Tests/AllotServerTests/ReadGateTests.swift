@@ -23,9 +23,10 @@ import Testing
                     }
                     return (index, ran != nil)
                 }
-                // Arrivals in order.
-                for _ in 0..<200 where log.started.withLock({ $0.count }) < min(index + 1, 2) { try await Task.sleep(for: .milliseconds(1)) }
-                try await Task.sleep(for: .milliseconds(5))
+                // Arrivals in order: the next is sent once this one runs (the first two) or waits (the rest).
+                for _ in 0..<5_000 where log.started.withLock({ $0.count }) < min(index + 1, 2) || gate.waiting < max(0, index - 1) {
+                    try await Task.sleep(for: .milliseconds(1))
+                }
             }
             #expect(log.started.withLock { $0 } == [0, 1], "two run, three wait")
             #expect(try await gate.run { 0 } == nil, "the queue is full")

@@ -27,7 +27,8 @@ import Testing
     @Test func aTokenPastItsQuotaIsSlowedAndNobodyElse() async throws {
         let store = MemoryStore()
         var configuration = ServerConfiguration()
-        configuration.tokenRequestsPerSecond = 0.5
+        // One request back every 100 s: however slow the machine, the fourth is refused.
+        configuration.tokenRequestsPerSecond = 0.01
         configuration.tokenRequestBurst = 3
         let plane = try await ControlPlane.start(store: store, configuration: configuration)
         let (bootstrap, created) = try await Authenticator.load(from: store)
@@ -44,7 +45,7 @@ import Testing
             }
             let refused = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"])
             #expect(refused.status == .tooManyRequests)
-            #expect(refused.headers[.retryAfter] == "2")
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 99)
             #expect(String(buffer: refused.body).contains("too_many_requests"))
             #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(other)"]).status == .ok)
             for _ in 0..<10 {

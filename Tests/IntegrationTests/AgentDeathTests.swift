@@ -19,8 +19,8 @@ import Glibc
     }
 
     @Test func aJobWhoseAgentDiesIsStoppedBeforeItIsRequeued() async throws {
-        // Reports every 2 s: the node is down after three missed, 6 s after the agent dies.
-        let cluster = try await LiveCluster(scanInterval: 2)
+        // Reports every 3 s: the node is down after three missed, 9 s after the agent dies.
+        let cluster = try await LiveCluster(scanInterval: 3)
         defer { cluster.stop() }
         try cluster.startAgent("n1", resources: "cpu=2,memory=4GiB")
         let client = cluster.client
