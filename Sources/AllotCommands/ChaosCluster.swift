@@ -126,11 +126,13 @@ final class ChaosCluster: @unchecked Sendable {
         return (lost, ranTwice)
     }
 
+    /// SIGTERM to the agent and the server, SIGKILL to whichever has not ended 10 s later; never waits longer.
     func stop() {
-        for process in [agentProcess, server].compactMap({ $0 }) where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        let processes = [agentProcess, server].compactMap { $0 }.filter(\.isRunning)
+        for process in processes { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        while processes.contains(where: \.isRunning), Date() < deadline { usleep(50_000) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
     // MARK: - Processes

@@ -20,13 +20,9 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try allotExecutable())
         process.arguments = ["bench", "chaos", "--rounds", "1", "--jobs", "30", "--storm-seconds", "2", "--readers", "50", "--output", "json"]
-        let output = Pipe()
-        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let (data, status) = try await runToEnd(process)
+        #expect(status == 0)
         let outcomes = try JSONDecoder().decode([Outcome].self, from: data)
         #expect(Set(outcomes.map(\.fault)) == ["kill-9", "full-disk", "descriptors", "bad-tokens", "read-storm"])
         for outcome in outcomes where outcome.skipped == nil {

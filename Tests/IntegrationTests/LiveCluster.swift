@@ -173,3 +173,19 @@ final class LiveCluster: Sendable {
 
 /// Whether any process of this process group is alive.
 func groupAlive(_ pgid: Int32) -> Bool { kill(-pgid, 0) == 0 }
+
+/// Runs a process to its end off the test's executor (a blocking wait there would starve every other test),
+/// returning its standard output (and error, with `mergingErrors`) and exit status.
+func runToEnd(_ process: Process, mergingErrors: Bool = false) async throws -> (output: Data, status: Int32) {
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    if mergingErrors { process.standardError = pipe }
+    try process.run()
+    return await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(returning: (data, process.terminationStatus))
+        }
+    }
+}

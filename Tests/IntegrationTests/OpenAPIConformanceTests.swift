@@ -30,13 +30,9 @@ import Testing
             "--exclude-path-regex", "^/v1/tokens/",
         ]
         run.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let output = Pipe()
-        run.standardOutput = output
-        run.standardError = output
-        try run.run()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        run.waitUntilExit()
-        #expect(run.terminationStatus == 0, "schemathesis found failures:\n\(report.suffix(12_000))")
+        let (output, status) = try await runToEnd(run, mergingErrors: true)
+        let report = String(decoding: output, as: UTF8.self)
+        #expect(status == 0, "schemathesis found failures:\n\(report.suffix(12_000))")
         #expect(report.contains(" passed"), "\(report.suffix(2_000))")
     }
 }

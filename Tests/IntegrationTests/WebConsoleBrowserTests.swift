@@ -35,14 +35,9 @@ import Testing
             "python3", Self.repository.appendingPathComponent("Tests/Browser/console_check.py").path, "--server", cluster.url, "--admin",
             cluster.adminToken, "--member", member, "--hidden-job", hidden.id.rawValue, "--screenshots", screenshots, "--chromium", chromium,
         ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (data, status) = try await runToEnd(process, mergingErrors: true)
         let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(status == 0, "\(text)")
         let report = try #require(
             text.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         )
