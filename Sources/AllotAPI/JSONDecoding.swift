@@ -5,13 +5,16 @@ enum JSONDecoding {
     /// otherwise depend on the parser).
     static func decode(_ bytes: [UInt8]) throws -> JSONValue {
         let value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        if let path = DuplicateKeys.first(in: bytes) { throw InputError(path: path, "duplicate key") }
+        if let path = DuplicateKeys.first(in: bytes) { throw InputError(path: path, DuplicateKeys.message) }
         return value
     }
 }
 
 /// Finds a key that appears twice in one object of a valid JSON document.
-enum DuplicateKeys {
+public enum DuplicateKeys {
+    /// The message of the ``InputError`` that names a key given twice.
+    public static let message = "duplicate key"
+
     private enum Frame {
         case object(path: String, keys: Set<String>, key: String?, expectingKey: Bool)
         case array(path: String, index: Int)

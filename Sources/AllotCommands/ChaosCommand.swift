@@ -288,10 +288,9 @@ public struct ChaosCommand: AsyncParsableCommand {
             return (acknowledged, errors)
         }
         func percentiles(_ samples: [Double]) -> String {
-            let sorted = samples.sorted()
-            guard !sorted.isEmpty else { return "none" }
-            func at(_ fraction: Double) -> String { Quantity.format(sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]) }
-            return "p50 \(at(0.5)) ms, p99 \(at(0.99)) ms (\(sorted.count))"
+            let latency = ReadBenchCommand.Latency(samples)
+            guard latency.count > 0 else { return "none" }
+            return "p50 \(Quantity.format(latency.p50Milliseconds)) ms, p99 \(Quantity.format(latency.p99Milliseconds)) ms (\(latency.count))"
         }
         outcome.notes = ["reads " + percentiles(reads.withLock { $0 }), "writes " + percentiles(writes.withLock { $0 })]
         try await finish(cluster, acknowledged, errors: errors, &outcome)

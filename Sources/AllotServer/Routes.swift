@@ -118,7 +118,7 @@ public struct APIRoutes: Sendable {
             let value: JSONValue
             do { value = try parseJSON(bytes, name: "body") } catch let error as InputError {
                 // Valid JSON naming a key twice is a field error; anything else is not JSON.
-                throw error.message == "duplicate key" ? APIError.invalid(error) : APIError(.badRequest, .badRequest, "\(error)")
+                throw error.message == DuplicateKeys.message ? APIError.invalid(error) : APIError(.badRequest, .badRequest, "\(error)")
             }
             var submission: JobSubmission
             do { submission = try JobSubmission.decode(value) } catch {
