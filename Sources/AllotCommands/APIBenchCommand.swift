@@ -124,9 +124,10 @@ public struct APIBenchCommand: AsyncParsableCommand {
             // Both nodes keep reporting while the queue fills and the second measurement runs.
             let heartbeats = Task {
                 while !Task.isCancelled {
+                    // A missed beat is made up by the next, two seconds later (a node is down only after three).
                     try? await server.report(AgentReport(node: "parked"))
                     try? await server.report(AgentReport(node: "bench"))
-                    try? await Task.sleep(for: .seconds(2))
+                    try? await Task.sleep(for: .seconds(2))  // cancelled when the measurement ends
                 }
             }
             defer { heartbeats.cancel() }

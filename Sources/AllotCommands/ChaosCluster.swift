@@ -55,6 +55,7 @@ final class ChaosCluster: @unchecked Sendable {
             descriptors: nil
         )
         let start = ContinuousClock.now
+        // Polled: until the agent has joined, the node is unknown (404), which is what is waited out.
         while (try? await client.node("n1"))?.state != .ready {
             guard ContinuousClock.now - start < .seconds(60) else { throw CommandFailure("the agent did not join within 60 s") }
             try await Task.sleep(for: .milliseconds(50))
@@ -82,6 +83,7 @@ final class ChaosCluster: @unchecked Sendable {
     func waitHealthy(within seconds: Double = 60) async throws -> Double {
         let start = ContinuousClock.now
         while (ContinuousClock.now - start) < .seconds(seconds) {
+            // Polled: a refused connection or a 503 is the server not being back yet.
             if (try? await AllotClient(server: url, token: admin).health())?["status"] == "ok" { return (ContinuousClock.now - start).inSeconds }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -110,6 +112,7 @@ final class ChaosCluster: @unchecked Sendable {
         var jobs: [JobID: Job] = [:]
         let start = ContinuousClock.now
         while (ContinuousClock.now - start) < .seconds(seconds) {
+            // Polled: a failed listing is tried again 200 ms later; the last good one decides.
             if let all = try? await client.allJobs() {
                 jobs = Dictionary(all.map { ($0.job.id, $0.job) }, uniquingKeysWith: { first, _ in first })
                 if wanted.allSatisfy({ jobs[$0]?.state.isTerminal == true }) { break }
@@ -117,6 +120,7 @@ final class ChaosCluster: @unchecked Sendable {
             try await Task.sleep(for: .milliseconds(200))
         }
         let lost = wanted.filter { id in jobs[id].map { $0.state != .succeeded } ?? true }.count
+        // No file: no job ran at all, so none ran twice (and each acknowledged one counts as lost above).
         let text = (try? String(contentsOfFile: runs, encoding: .utf8)) ?? ""
         var counts: [String: Int] = [:]
         for line in text.split(separator: "\n") {
@@ -160,6 +164,7 @@ final class ChaosCluster: @unchecked Sendable {
     private static func await(_ prefixes: [String], in path: String) throws -> [String] {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
+            // Polled: the log may not exist yet.
             let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
             let found = prefixes.map { prefix in
                 lines.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count).prefix { !$0.isWhitespace }) }

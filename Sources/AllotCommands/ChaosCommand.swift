@@ -111,7 +111,7 @@ public struct ChaosCommand: AsyncParsableCommand {
                             if fire { await midway() }
                         } else {
                             state.withLock { $0.errors += 1 }
-                            try? await Task.sleep(for: .milliseconds(20))
+                            try? await Task.sleep(for: .milliseconds(20))  // a pause before the next try; never cancelled
                         }
                     }
                 }
@@ -179,7 +179,7 @@ public struct ChaosCommand: AsyncParsableCommand {
             let chunk = [UInt8](repeating: 0x5a, count: 65_536)
             while let handle, fwrite(chunk, 1, chunk.count, handle) == chunk.count, fflush(handle) == 0 {}
             if let handle { fclose(handle) }
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: .seconds(1))  // the disk stays full this long; never cancelled
             unlink(filler)
             freed.withLock { $0 = .now }
         }
@@ -236,6 +236,7 @@ public struct ChaosCommand: AsyncParsableCommand {
         let (acknowledged, errors) = await withTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
                 group.addTask {
+                    // Each is meant to fail (401, then 429): only the valid calls beside them are counted.
                     for attempt in 0..<125 { _ = try? await AllotClient(server: url, token: "allot_bad\(worker)-\(attempt)").nodes() }
                 }
             }
@@ -258,17 +259,22 @@ public struct ChaosCommand: AsyncParsableCommand {
         let headers = [("Authorization", "Bearer \(cluster.admin)")]
         let reads = Shared<[Double]>([])
         let writes = Shared<[Double]>([])
+        let lostReaders = Shared(0)
         let (acknowledged, errors) = await withTaskGroup(of: Void.self) { group in
             for _ in 0..<readers {
                 group.addTask {
-                    _ = try? await LoopbackConnection(port: port).use { send in
-                        while ContinuousClock.now < deadline {
-                            let begin = ContinuousClock.now
-                            _ = try await send(.GET, "/v1/jobs?limit=100", headers, nil)
-                            let elapsed = (ContinuousClock.now - begin).inSeconds * 1000
-                            reads.withLock { $0.append(elapsed) }
+                    do {
+                        _ = try await LoopbackConnection(port: port).use { send in
+                            while ContinuousClock.now < deadline {
+                                let begin = ContinuousClock.now
+                                _ = try await send(.GET, "/v1/jobs?limit=100", headers, nil)
+                                let elapsed = (ContinuousClock.now - begin).inSeconds * 1000
+                                reads.withLock { $0.append(elapsed) }
+                            }
+                            return true
                         }
-                        return true
+                    } catch {
+                        lostReaders.withLock { $0 += 1 }
                     }
                 }
             }
@@ -293,6 +299,8 @@ public struct ChaosCommand: AsyncParsableCommand {
             return "p50 \(Quantity.format(latency.p50Milliseconds)) ms, p99 \(Quantity.format(latency.p99Milliseconds)) ms (\(latency.count))"
         }
         outcome.notes = ["reads " + percentiles(reads.withLock { $0 }), "writes " + percentiles(writes.withLock { $0 })]
+        let lost = lostReaders.withLock { $0 }
+        if lost > 0 { outcome.notes.append("\(lost) readers lost their connection") }
         try await finish(cluster, acknowledged, errors: errors, &outcome)
     }
 }

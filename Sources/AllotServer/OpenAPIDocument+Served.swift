@@ -1,13 +1,16 @@
 import Foundation
 
 extension OpenAPIDocument {
+    /// The hand-written document, parsed once. It always parses (`OpenAPIAccessTests` reads it the same
+    /// way); were it not to, the document would be served as written and no path would answer 405.
+    /// (`nonisolated(unsafe)`: a `[String: Any]` is not `Sendable`, but this one is never changed after it is made.)
+    nonisolated(unsafe) private static let parsed: [String: Any]? = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+
     /// The document as served: every operation also lists the answers any operation of its kind can give
     /// (`401`, `403`, `429` and `503` behind a token; `400` with parameters; `404` with a path parameter;
     /// `400`, `413` and `422` with a body), written once here rather than on each operation by hand.
     static let served: String = {
-        guard var document = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-            var paths = document["paths"] as? [String: Any]
-        else { return json }
+        guard var document = parsed, var paths = document["paths"] as? [String: Any] else { return json }
         let error: [String: Any] = ["$ref": "#/components/responses/Error"]
         for (path, value) in paths {
             guard var operations = value as? [String: Any] else { continue }
@@ -43,6 +46,7 @@ extension OpenAPIDocument {
         }
         document["paths"] = paths
         document = nullableOptionals(document) as? [String: Any] ?? document
+        // Only JSON values went in, so it serialises; were it not to, the hand-written document is served.
         guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) else { return json }
         return String(decoding: data, as: UTF8.self)
     }()
@@ -79,9 +83,7 @@ extension OpenAPIDocument {
     }
 
     private static let templates: [(String, Set<String>)] = {
-        guard let document = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-            let paths = document["paths"] as? [String: [String: Any]]
-        else { return [] }
+        guard let paths = parsed?["paths"] as? [String: [String: Any]] else { return [] }
         return paths.map { ($0.key, Set($0.value.keys.map { $0.uppercased() })) }
     }()
 }
