@@ -113,12 +113,10 @@ extension JobReadTests {
     @Test func theAuditLogIsPagedToo() async throws {
         let store = MemoryStore()
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
-        let (bootstrap, created) = try await Authenticator.load(from: store)
-        let admin = try #require(created?.admin)
-        let directory = Directory(store: store, bootstrap: bootstrap)
-        try await directory.load()
-        await directory.sendAudit { entry in await plane.recordAudit(entry) }
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let api = try await APIUnderTest(store)
+        let admin = api.admin
+        await api.directory.sendAudit { entry in await plane.recordAudit(entry) }
+        let app = api.app(plane)
         let decoder = JSONDecoder()
         try await app.test(.router) { client in
             let headers: HTTPFields = [.authorization: "Bearer \(admin)", .contentType: "application/json"]

@@ -15,11 +15,9 @@ import Testing
     @Test func aHugeHeaderGets431WithAnErrorBody() async throws {
         let store = MemoryStore()
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
-        let (bootstrap, created) = try await Authenticator.load(from: store)
-        let admin = try #require(created?.admin)
-        let directory = Directory(store: store, bootstrap: bootstrap)
-        try await directory.load()
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let api = try await APIUnderTest(store)
+        let admin = api.admin
+        let app = api.app(plane)
         try await app.test(.live) { client in
             let huge = "Bearer " + String(repeating: "x", count: 100 << 10)
             let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: huge])

@@ -31,14 +31,11 @@ import Testing
         configuration.tokenRequestsPerSecond = 0.01
         configuration.tokenRequestBurst = 3
         let plane = try await ControlPlane.start(store: store, configuration: configuration)
-        let (bootstrap, created) = try await Authenticator.load(from: store)
-        let admin = try #require(created?.admin)
-        let agent = try #require(created?.agent)
-        let directory = Directory(store: store, bootstrap: bootstrap)
-        try await directory.load()
-        let root = try #require(await directory.identify(admin))
-        let other = try #require(try await directory.createToken(TokenRequest(name: "other", role: .viewer), by: root).secret)
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let api = try await APIUnderTest(store)
+        let (admin, agent) = (api.admin, api.agent)
+        let root = try #require(await api.directory.identify(admin))
+        let other = try #require(try await api.directory.createToken(TokenRequest(name: "other", role: .viewer), by: root).secret)
+        let app = api.app(plane)
         try await app.test(.router) { client in
             for _ in 0..<3 {
                 #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"]).status == .ok)
