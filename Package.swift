@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Pure domain: resources, nodes, tasks, placement, queue policies, the scheduler state machine,
@@ -50,10 +51,18 @@ let package = Package(
             resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv")],
             swiftSettings: strictSettings
         ),
-        // Amazon Web Services spoken directly: Signature Version 4 request signing (swift-crypto).
+        // Amazon Web Services spoken directly: Signature Version 4 request signing (swift-crypto) and the EC2
+        // Query API over HTTPS (AsyncHTTPClient), behind AllotCloud's provider protocol.
         .target(
             name: "AllotAWS",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "AllotCloud",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
@@ -136,6 +145,7 @@ let package = Package(
                 "AllotAgent",
                 "AllotSimulator",
                 "AllotCloud",
+                "AllotAWS",
                 "AllotClient",
                 "AllotServer",
                 "AllotStore",

@@ -50,8 +50,10 @@ public struct CatalogImportCommand: AsyncParsableCommand {
 public struct CloudCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cloud",
-        abstract: "Cloud prices.",
-        subcommands: [OffersCommand.self, CloudPlanCommand.self]
+        abstract: "Cloud prices, and machines bought and given back.",
+        subcommands: [
+            OffersCommand.self, CloudPlanCommand.self, CloudLaunchCommand.self, CloudInstancesCommand.self, CloudTerminateCommand.self,
+        ]
     )
 
     public init() {}

@@ -171,6 +171,8 @@ struct CatalogTests {
         #expect(try cheapest("H100:8", "aws").map { $0.offer.instanceType == "p5.48xlarge" && abs($0.hourlyPrice - 55.04) < 1e-3 } == true)
         #expect(try cheapest("H100:8", "azure")?.offer.instanceType == "Standard_ND96isr_H100_v5")
         #expect(try cheapest("H100:8", "lambda")?.offer.instanceType == "gpu_8x_h100_sxm5")
+        // GCP's a4-highgpu-8g: host listed at 0, eight B200s at $64.44 an hour.
+        #expect(try cheapest("B200:8", "gcp").map { $0.offer.instanceType == "a4-highgpu-8g" && abs($0.hourlyPrice - 64.44) < 1e-3 } == true)
         // AWS has no spot prices in this data; GCP has.
         var spot = OfferQuery(capacity: .spot, clouds: ["aws"])
         try spot.setGPUs("H100:8")
@@ -211,6 +213,21 @@ struct ReaderTests {
         #expect(offers.filter { $0.instanceType == "n1-standard-32" }.map(\.gpu) == [nil])
         #expect(offers.first { $0.gpu == "V100" }.map { abs(($0.price ?? 0) - 2.86) < 1e-9 } == true)
         #expect(offers.contains { $0.instanceType == "tpu-v5litepod-8" && $0.price == 9.6 })
+    }
+
+    @Test func gcpHostsPricedWhollyInTheirAcceleratorRowsAreKept() throws {
+        // As GCP's a4-highgpu-8g is listed: host 0.0, the whole price on the B200 row; an N2 at 0 stays unsold.
+        let csv = """
+            InstanceType,vCPUs,MemoryGiB,AcceleratorName,AcceleratorCount,GpuInfo,Region,AvailabilityZone,Price,SpotPrice
+            a4-highgpu-8g,224.0,3968.0,,,,us-central1,us-central1-b,0.0,0.0
+            ,,,B200,8,{'Gpus': [{'MemoryInfo': {'SizeInMiB': 184320}}]},us-central1,us-central1-b,64.44,41.0848
+            n2-standard-8,8.0,32.0,,,,us-central1,us-central1-b,0.0,0.0
+            """
+        let offers = try GCPReader().offers(from: Data(csv.utf8))
+        #expect(offers.map(\.instanceType) == ["a4-highgpu-8g"])
+        let a4 = try #require(offers.first)
+        #expect(a4.gpu == "B200" && a4.gpuCount == 8 && a4.gpuMemoryGiB == 180)
+        #expect(a4.price == 64.44 && a4.spotPrice == 41.0848)
     }
 
     @Test func skyPilotRowsOfOtherClouds() throws {

@@ -55,10 +55,12 @@ struct SkyPilotReader: CatalogReader {
 
 /// Reading one SkyPilot row, shared by the readers.
 enum SkyPilotRow {
-    static func offer(_ row: [String: String], cloud: String, zoned: Bool) -> CloudOffer? {
+    /// The offer a row describes; `nil` without a type, a region or a price. With `zeroPriceAllowed` a price of
+    /// exactly 0 is kept (a GCP host whose whole price sits in its accelerator rows).
+    static func offer(_ row: [String: String], cloud: String, zoned: Bool, zeroPriceAllowed: Bool = false) -> CloudOffer? {
         guard let type = row["InstanceType"], !type.isEmpty, let region = row["Region"], !region.isEmpty else { return nil }
-        let price = positive(row["Price"])
-        let spot = positive(row["SpotPrice"])
+        let price = zeroPriceAllowed ? nonNegative(row["Price"]) : positive(row["Price"])
+        let spot = zeroPriceAllowed ? nonNegative(row["SpotPrice"]) : positive(row["SpotPrice"])
         guard price != nil || spot != nil else { return nil }
         let gpu = row["AcceleratorName"].flatMap { $0.isEmpty ? nil : $0 }
         return CloudOffer(
@@ -79,6 +81,11 @@ enum SkyPilotRow {
 
     static func positive(_ text: String?) -> Double? {
         guard let text, let value = Double(text), value > 0, value.isFinite else { return nil }
+        return value
+    }
+
+    static func nonNegative(_ text: String?) -> Double? {
+        guard let text, let value = Double(text), value >= 0, value.isFinite else { return nil }
         return value
     }
 

@@ -85,7 +85,11 @@ struct GCPReader: CatalogReader {
         }
         var offers: [CloudOffer] = []
         for row in hosts {
-            guard var host = SkyPilotRow.offer(row, cloud: cloud, zoned: true), let zone = host.zone else { continue }
+            // A4 hosts are listed at 0 with the whole price on their B200 rows: a zero host price is real there.
+            let builtIn = Self.builtIn(row["InstanceType"] ?? "") != nil
+            guard var host = SkyPilotRow.offer(row, cloud: cloud, zoned: true, zeroPriceAllowed: builtIn), let zone = host.zone else {
+                continue
+            }
             if let (gpu, count) = Self.builtIn(host.instanceType) {
                 // The host's price excludes its GPUs: add them, or drop the host where they are not sold.
                 guard let attached = accelerators["\(zone)|\(gpu)|\(count)"] else { continue }
