@@ -69,11 +69,14 @@ public struct JobView: Codable, Equatable, Sendable {
     public var job: Job
     public var queuePosition: Int?
     public var estimatedStartAt: Double?
+    /// What the autoscaler decided for this job while it waits (a machine bought for it, or why none).
+    public var provisioning: String?
 
-    public init(job: Job, queuePosition: Int? = nil, estimatedStartAt: Double? = nil) {
+    public init(job: Job, queuePosition: Int? = nil, estimatedStartAt: Double? = nil, provisioning: String? = nil) {
         self.job = job
         self.queuePosition = queuePosition
         self.estimatedStartAt = estimatedStartAt
+        self.provisioning = provisioning
     }
 }
 

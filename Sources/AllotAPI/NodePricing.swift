@@ -8,6 +8,8 @@ public struct NodePricing: Codable, Equatable, Sendable {
     public var region: String?
     public var zone: String?
     public var instanceType: String?
+    /// The cloud's id for the machine (`i-0123…`), which ties a node to the instance the autoscaler bought.
+    public var instanceId: String?
     /// `on-demand` or `spot`.
     public var capacity: String
     /// USD per hour; filled from the catalog when absent.
@@ -20,6 +22,7 @@ public struct NodePricing: Codable, Equatable, Sendable {
         region: String? = nil,
         zone: String? = nil,
         instanceType: String? = nil,
+        instanceId: String? = nil,
         capacity: String = "on-demand",
         hourlyPrice: Double? = nil,
         priceSource: String? = nil
@@ -28,25 +31,32 @@ public struct NodePricing: Codable, Equatable, Sendable {
         self.region = region
         self.zone = zone
         self.instanceType = instanceType
+        self.instanceId = instanceId
         self.capacity = capacity
         self.hourlyPrice = hourlyPrice
         self.priceSource = priceSource
     }
 
-    /// Parses `cloud=aws,region=us-east-1,type=p4d.24xlarge[,zone=Z][,capacity=spot][,price=21.96]`, or
+    /// Parses `cloud=aws,region=us-east-1,type=p4d.24xlarge[,zone=Z][,instance=ID][,capacity=spot][,price=21.96]`, or
     /// `cloud=on-prem,price=3.2`.
     public static func parse(_ text: String) throws(InputError) -> NodePricing {
         var fields: [String: String] = [:]
         for part in text.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
             guard pair.count == 2, !pair[1].isEmpty else { throw InputError(path: "pricing", "expected KEY=VALUE, got \"\(part)\"") }
-            guard ["cloud", "region", "zone", "type", "capacity", "price"].contains(pair[0]) else {
-                throw InputError(path: "pricing.\(pair[0])", "unknown key (use cloud, region, zone, type, capacity, price)")
+            guard ["cloud", "region", "zone", "type", "instance", "capacity", "price"].contains(pair[0]) else {
+                throw InputError(path: "pricing.\(pair[0])", "unknown key (use cloud, region, zone, type, instance, capacity, price)")
             }
             fields[pair[0]] = pair[1]
         }
         guard let cloud = fields["cloud"] else { throw InputError(path: "pricing.cloud", "required") }
-        var pricing = NodePricing(cloud: cloud.lowercased(), region: fields["region"], zone: fields["zone"], instanceType: fields["type"])
+        var pricing = NodePricing(
+            cloud: cloud.lowercased(),
+            region: fields["region"],
+            zone: fields["zone"],
+            instanceType: fields["type"],
+            instanceId: fields["instance"]
+        )
         if let capacity = fields["capacity"] {
             guard capacity == "on-demand" || capacity == "spot" else { throw InputError(path: "pricing.capacity", "use on-demand or spot") }
             pricing.capacity = capacity

@@ -135,6 +135,9 @@ public struct AllotClient: Sendable {
 
     public func node(_ name: String) async throws(ClientError) -> NodeStatus { try await call("GET", "/v1/nodes/\(escape(name))") }
 
+    /// The machines the autoscaler bought, why, and how they ended.
+    public func autoscaler() async throws(ClientError) -> AutoscalerStatus { try await call("GET", "/v1/autoscaler") }
+
     /// `cordon`, `drain` or `uncordon`.
     public func node(_ name: String, action: String) async throws(ClientError) -> NodeStatus {
         try await call("POST", "/v1/nodes/\(escape(name))/\(escape(action))")

@@ -97,7 +97,7 @@ public struct Catalog: Sendable {
     }
 
     /// The shortest decimal form that reads back the same.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 

@@ -154,6 +154,7 @@ public struct JobCommand: AsyncParsableCommand {
             )
         }
         if let position = view.queuePosition { lines.append("queue position: \(position)") }
+        if let provisioning = view.provisioning { lines.append("autoscaler: \(provisioning)") }
         if let start = view.estimatedStartAt { lines.append("estimated start: \(Date(timeIntervalSince1970: start))") }
         if let code = job.exitCode { lines.append("exit code: \(code)") }
         if let reason = job.reason { lines.append("reason: \(reason)") }

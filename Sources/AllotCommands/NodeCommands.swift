@@ -13,22 +13,35 @@ public struct NodesCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let nodes = try await withClientErrors { try await client.client().nodes() }
+        let api = try client.client()
+        let nodes = try await withClientErrors { try await api.nodes() }
+        let bought = try await withClientErrors { try await api.autoscaler() }
         if output.output == .json {
             print(try JSONOutput.render(nodes))
             return
         }
-        var table = TextTable(["NAME", "STATE", "CPU", "MEMORY", "GPUS", "JOBS"])
+        let intents = Dictionary(bought.instances.compactMap { intent in intent.node.map { ($0, intent) } }) { first, _ in first }
+        var table = TextTable(["NAME", "STATE", "CPU", "MEMORY", "GPUS", "JOBS", "BOUGHT"])
         for node in nodes {
             let spec = node.inventory.nodeSpec
             let state = node.state.rawValue + (node.draining ? ",draining" : node.cordoned ? ",cordoned" : "")
             let gpus = Dictionary(grouping: spec.gpus, by: \.model).map { "\($0.value.count)x\($0.key)" }.sorted().joined(separator: ",")
             table.add([
                 node.name, state, Quantity.formatCPU(spec.capacity.cpuMillis), Quantity.formatBytes(spec.capacity.memoryBytes),
-                gpus.isEmpty ? "-" : gpus, "\(node.jobs?.count ?? 0)",
+                gpus.isEmpty ? "-" : gpus, "\(node.jobs?.count ?? 0)", intents[node.name].map { $0.id } ?? "-",
             ])
         }
+        // Machines bought and not joined yet.
+        for intent in bought.instances where intent.state == .launching || intent.state == .booting {
+            table.add([intent.instanceID ?? intent.id, "provisioning", "-", "-", "-", "0", intent.id])
+        }
         print(table.render())
+        let shown = bought.instances.filter { $0.state.isLive }
+        guard !shown.isEmpty else { return }
+        print("")
+        for intent in shown {
+            print(TextTable.printable("\(intent.id) (\(intent.instanceID ?? "no instance yet"), \(intent.state.rawValue)): bought \(intent.why)"))
+        }
     }
 }
 

@@ -70,11 +70,25 @@ public struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("default-memory"), help: "Memory given to each replica of a task that asks for none, e.g. 512MiB (0: none).")
     public var defaultMemory: String = "512MiB"
 
+    @Option(
+        name: .customLong("autoscale"),
+        help: "An autoscaler file (JSON): buy cloud machines for work that fits no node, give them back when idle."
+    )
+    public var autoscale: String?
+
     @OptionGroup public var scheduler: SchedulerOptions
 
     @OptionGroup public var log: LogOptions
 
     public init() {}
+
+    /// The autoscaler file, read and checked; `nil` without `--autoscale`.
+    func autoscalerConfiguration() throws -> AutoscalerConfiguration? {
+        guard let autoscale else { return nil }
+        do { return try AutoscalerConfiguration.load(try readFile(autoscale, option: "--autoscale")) } catch let error as InputError {
+            throw ValidationError("--autoscale \(autoscale): \(error)")
+        }
+    }
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: invalid value \"\(port)\": must be 0 to 65535") }
@@ -87,6 +101,7 @@ public struct ServeOptions: ParsableArguments {
         guard maxReplicas >= 1 else { throw ValidationError("--max-replicas: must be at least 1") }
         guard defaultCPU >= 0, defaultCPU.isFinite else { throw ValidationError("--default-cpu: must be a number of CPUs, 0 or more") }
         do { _ = try Quantity.bytes(defaultMemory, field: "default-memory") } catch { throw ValidationError("--\(error)") }
+        _ = try autoscalerConfiguration()
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period: must not be negative") }
         do { _ = try HistoryConfiguration.parse(history) } catch { throw ValidationError("--history: \(error.description)") }
         guard historyCheckpoint > 0 else { throw ValidationError("--history-checkpoint: must be positive") }
@@ -100,6 +115,8 @@ public struct ServeOptions: ParsableArguments {
         var scheduler = try self.scheduler.configuration()
         if self.scheduler.preset == nil && scanInterval == nil { scheduler.scanIntervalSeconds = 5 }
         if let scanInterval { scheduler.scanIntervalSeconds = scanInterval }
+        // With an autoscaler, work that fits no node today is what it buys machines for.
+        if autoscale != nil { scheduler.rejectInfeasible = false }
         var configuration = ServerConfiguration(
             scheduler: scheduler,
             gracePeriodSeconds: gracePeriod,

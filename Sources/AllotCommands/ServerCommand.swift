@@ -1,3 +1,5 @@
+import AllotAPI
+import AllotCloud
 import AllotServer
 import ArgumentParser
 import Hummingbird
@@ -28,9 +30,25 @@ public struct ServerCommand: AsyncParsableCommand {
             announce(admin.map { "admin token: \($0) (shown once: keep it; `allot token rotate-admin` replaces it)" } ?? Self.adminTokenKept)
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }
+        var services: [any Service] = [ControlPlaneService(plane: plane), app]
+        if let autoscaler = try options.autoscalerConfiguration() {
+            guard let agent else { throw CommandFailure("--autoscale: no agent join token in \(directory)/agent-token to give the machines") }
+            let scaler = try Autoscaler(
+                configuration: autoscaler,
+                provider: try cloudProvider(named: autoscaler.provider),
+                catalog: try Catalog.bundled(),
+                plane: plane,
+                ledgerPath: directory + "/autoscaler-intents.json",
+                joinToken: agent,
+                logger: options.log.logger("allot.autoscaler")
+            )
+            services.append(AutoscalerService(autoscaler: scaler))
+            announce("autoscaler: \(autoscaler.provider) in \(autoscaler.regions.joined(separator: ", ")), at most \(autoscaler.maxNodes) nodes")
+        }
+        services.append(ControlPlaneShutdown(plane: plane))
         let group = ServiceGroup(
             configuration: .init(
-                services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -25,7 +25,7 @@ public actor ControlPlane {
     var tenantLimits: [String: ResourceQuota] = [:]
     /// Jobs past the quota check whose insert is not yet durable (they count against quotas already).
     var admitting: [JobID: Job] = [:]
-    let events = EventHub()
+    nonisolated let events = EventHub()
     /// Prometheus metrics of this server.
     public nonisolated let metrics = ServerMetrics()
     /// The usage history.
@@ -40,6 +40,8 @@ public actor ControlPlane {
     public nonisolated let costCenter: CostCenter
     /// Recommendations and users' decisions on them.
     public nonisolated let optimizer: Optimizer
+    /// The autoscaler's intents and decisions, for the job and node routes.
+    public nonisolated let provisioning = ProvisioningBoard()
     /// The tenants' tree, shared with the cost center.
     let tenantTree = TenantTree()
     /// The unfinished jobs as durable, for readers that must not wait on this actor.

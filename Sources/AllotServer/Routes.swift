@@ -193,6 +193,9 @@ public struct APIRoutes: Sendable {
             guard let node = await plane.node(name) else { throw APIError.notFound("node \(name)") }
             return jsonResponse(await plane.scoped(node, for: caller))
         }
+        router.get("/v1/autoscaler") { _, _ in
+            jsonResponse(AutoscalerStatus(enabled: plane.provisioning.enabled, instances: plane.provisioning.intents))
+        }
         router.post("/v1/nodes/:name/:action") { _, context in
             jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
         }

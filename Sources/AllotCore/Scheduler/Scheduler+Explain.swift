@@ -18,6 +18,18 @@ extension Scheduler {
         }
     }
 
+    /// Whether a pending task waits for capacity the cluster lacks: it fit no node in the last cycle, waits
+    /// behind a head that fit none, or there is no schedulable node at all. New machines would start it; a
+    /// task held by its quota or by backfill's reservation would not.
+    public func waitsForCapacity(_ id: TaskID) -> Bool {
+        guard let slot = taskSlots[id], let record = tasks[slot], record.phase == .pending else { return false }
+        switch currentOutcome(record) {
+        case .noFit, .blockedBehind: return true
+        case .notConsidered: return !cluster.nodes.contains { $0.alive && $0.schedulable }
+        case .quota, .wouldDelay, .heldAfterPreemption: return false
+        }
+    }
+
     /// Names the resource that stops a replica from fitting, on the current cluster or an empty one.
     func explainNoFit(_ demand: Demand, empty: Bool) -> String {
         var checks: [(name: String, need: Int64, best: Int64, format: (Int64) -> String)] = []

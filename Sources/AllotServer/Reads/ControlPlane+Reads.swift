@@ -15,7 +15,7 @@ extension ControlPlane {
     /// A job with, while it waits, the reason, its queue position and an estimated start. O(1) for an
     /// unfinished job, one indexed read for a finished one.
     public nonisolated func job(_ id: JobID) async throws(APIError) -> JobView {
-        if let view = reads.view(id, now: now()) { return view }
+        if let view = reads.view(id, now: now()) { return provisioning.annotated(view) }
         guard let job = try await storedJob(id) else { throw APIError.notFound("job \(id)") }
         return JobView(job: job)
     }
@@ -29,7 +29,7 @@ extension ControlPlane {
         let states = query.states ?? Set(JobState.allCases)
         var found: [JobID: JobView] = [:]
         if states.contains(where: { !$0.isTerminal }) {
-            for view in reads.views(query, now: now()) { found[view.job.id] = view }
+            for view in reads.views(query, now: now()) { found[view.job.id] = provisioning.annotated(view) }
         }
         // The finished ones: a page from the store (a record there is newer than the model's version of the
         // job, and final).

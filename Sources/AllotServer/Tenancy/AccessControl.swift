@@ -44,6 +44,8 @@ public enum AccessControl {
         case (.post, 4, "v1", "jobs") where parts[3] == "cancel": return (.role(.member), .job(parts[2]))
         case (.get, 2, "v1", "nodes"), (.get, 3, "v1", "nodes"): return (.role(.viewer), nil)
         case (.post, 4, "v1", "nodes"): return (.role(.admin), nil)
+        // The machines the autoscaler bought and why: node-level, like the nodes.
+        case (.get, 2, "v1", "autoscaler"): return (.role(.viewer), nil)
         // Filtered per subscriber: a tenant's own job changes; nodes for admins only.
         case (.get, 2, "v1", "events"): return (.role(.viewer), nil)
         case (.get, 2, "v1", "tenants"): return (.role(.viewer), nil)
