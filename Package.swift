@@ -222,7 +222,8 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore"],
+            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud"],
+            resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -36,8 +36,8 @@ final class LiveProcess: Sendable {
     private let collected = Mutex("")
 
     /// `allot` with these arguments.
-    convenience init(_ arguments: [String], directory: String) throws {
-        try self.init(executable: try allotExecutable(), arguments: arguments, directory: directory)
+    convenience init(_ arguments: [String], directory: String, environment: [String: String] = [:]) throws {
+        try self.init(executable: try allotExecutable(), arguments: arguments, directory: directory, environment: environment)
     }
 
     /// A `/bin/sh` script, with `$0` the given executable (for limits set with `ulimit` before an `exec`).
@@ -45,13 +45,14 @@ final class LiveProcess: Sendable {
         try LiveProcess(executable: "/bin/sh", arguments: ["-c", script, executable], directory: directory)
     }
 
-    private init(executable: String, arguments: [String], directory: String) throws {
+    init(executable: String, arguments: [String], directory: String, environment extra: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = directory
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -100,15 +101,27 @@ final class LiveCluster: Sendable {
     let url: String
     let adminToken: String
     let agentToken: String
+    /// More server arguments and environment, kept for restarts.
+    let serverArguments: [String]
+    let serverEnvironment: [String: String]
 
     /// `prepare` runs on the fresh directory before the server starts (its data goes in `server/` there).
-    init(scanInterval: Double = 0.5, prepare: (String) throws -> Void = { _ in }) async throws {
+    init(
+        scanInterval: Double = 0.5,
+        serverArguments: [String] = [],
+        serverEnvironment: [String: String] = [:],
+        prepare: (String) throws -> Void = { _ in }
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-live-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try prepare(directory)
+        self.serverArguments = serverArguments
+        self.serverEnvironment = serverEnvironment
         let process = try LiveProcess(
-            ["server", "--port", "0", "--data-dir", "server", "--scan-interval", "\(scanInterval)", "--grace-period", "1", "--headroom", "0"],
-            directory: directory
+            ["server", "--port", "0", "--data-dir", "server", "--scan-interval", "\(scanInterval)", "--grace-period", "1", "--headroom", "0"]
+                + serverArguments,
+            directory: directory,
+            environment: serverEnvironment
         )
         server = Mutex(process)
         url = try await process.line(startingWith: "allot server listening on ")
@@ -132,10 +145,17 @@ final class LiveCluster: Sendable {
     /// Kills the server with SIGKILL and starts it again on the same port and data.
     func restartServerHard() async throws {
         server.withLock { $0?.kill9() }
+        try await startServerAgain()
+    }
+
+    /// Starts the server on the same port and data (after it was killed).
+    func startServerAgain() async throws {
         let port = URL(string: url)!.port!
         let process = try LiveProcess(
-            ["server", "--port", "\(port)", "--data-dir", "server", "--scan-interval", "0.5", "--grace-period", "1", "--headroom", "0"],
-            directory: directory
+            ["server", "--port", "\(port)", "--data-dir", "server", "--scan-interval", "0.5", "--grace-period", "1", "--headroom", "0"]
+                + serverArguments,
+            directory: directory,
+            environment: serverEnvironment
         )
         server.withLock { $0 = process }
         _ = try await process.line(startingWith: "allot server listening on ")
