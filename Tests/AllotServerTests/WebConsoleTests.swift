@@ -40,6 +40,32 @@ import Testing
         return String(html[start...].prefix { $0 != "\"" })
     }
 
+    @Test func theNodesPageShowsWhyEachMachineWasBought() async throws {
+        let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
+        var intent = LaunchIntent(
+            id: "intent-1",
+            state: .booting,
+            provider: "aws",
+            region: "us-east-1",
+            instanceType: "g4dn.xlarge",
+            spot: false,
+            hourlyPrice: 0.526,
+            jobs: ["job-<7>"],
+            alternatives: ["g6.xlarge us-east-1 $0.8048/h"],
+            createdAt: 1
+        )
+        intent.instanceID = "i-0abc"
+        world.plane.provisioning.publish(intents: [intent], decisions: [:])
+        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let admin = try #require(world.secrets[.admin])
+        try await app.test(.router) { client in
+            let session = try await signIn(client, admin)
+            let page = String(buffer: try await client.execute(uri: "/ui/nodes", method: .get, headers: [.cookie: session]).body)
+            #expect(page.contains("Machines the autoscaler bought") && page.contains("i-0abc") && page.contains("provisioning"))
+            #expect(page.contains("for job-&lt;7&gt;: g4dn.xlarge on-demand in us-east-1 at $0.5260/h; beat g6.xlarge us-east-1 $0.8048/h"))
+        }
+    }
+
     @Test func pagesNeedASessionFormsNeedTheirTokenAndTenantsSeeOnlyTheirOwn() async throws {
         let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
         let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)

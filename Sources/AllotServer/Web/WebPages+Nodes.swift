@@ -18,6 +18,14 @@ extension APIRoutes {
                 var names = NodeRowNames()
                 return nodes.map { node in nodeRow(node, admin: admin, csrf: session.csrf, names: &names) }.joined(separator: "\n")
             }(),
+            "autoscaler": plane.provisioning.enabled,
+            "bought": plane.provisioning.intents.filter { $0.state.isLive }.map { intent in
+                [
+                    "id": intent.id, "instance": intent.instanceID ?? "-", "node": intent.node ?? "-",
+                    "state": intent.state == .launching || intent.state == .booting ? "provisioning" : intent.state.rawValue,
+                    "why": intent.why,
+                ]
+            },
         ]
         return page
     }
