@@ -148,7 +148,7 @@ import Testing
         try "\(pid)".write(toFile: directory + "/server-pid", atomically: true, encoding: .utf8)
         let job = try await gpuJob(scaled)
         // The proxy kills the server once moto has made the instance, before the server hears of it.
-        try await scaled.eventually("the server killed") { scaled.server.withLock { $0?.process.isRunning == false } ? true : nil }
+        _ = try await scaled.eventually("the server killed") { scaled.server.withLock { $0?.process.isRunning == false } ? true : nil }
         #expect(try await moto.instances().count == 1)
         try await scaled.startServerAgain()
         let adopted = try await intent(scaled, for: job.id, in: [.booting])

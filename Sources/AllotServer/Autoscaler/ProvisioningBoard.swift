@@ -47,6 +47,6 @@ public struct AutoscalerService: Service {
     public init(autoscaler: Autoscaler) { self.autoscaler = autoscaler }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown { await autoscaler.run() }  // cancellation is how it ends
+        await cancelWhenGracefulShutdown { await autoscaler.run() }
     }
 }
