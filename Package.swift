@@ -65,6 +65,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Object storage spoken directly (S3 over SigV4, GCS's JSON API, local directories) and `allot data sync`'s
+        // engine: incremental, verified, resumable copies.
+        .target(
+            name: "AllotStorage",
+            dependencies: [
+                "AllotAWS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
         .target(
             name: "AllotAPI",
@@ -146,6 +159,7 @@ let package = Package(
                 "AllotSimulator",
                 "AllotCloud",
                 "AllotAWS",
+                "AllotStorage",
                 "AllotClient",
                 "AllotServer",
                 "AllotStore",
@@ -222,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud"],
+            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

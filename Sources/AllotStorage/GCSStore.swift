@@ -1,0 +1,186 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// A Google Cloud Storage bucket and prefix over the JSON API: listings, media downloads with ranges, media
+/// uploads for small objects and resumable uploads (in order, 16 MiB chunks) for large ones. The endpoint is
+/// `STORAGE_EMULATOR_HOST` when set, as Google's client libraries read it (no credentials then), otherwise
+/// `https://storage.googleapis.com` with a bearer token.
+public struct GCSStore: ObjectStore {
+    public let bucket: String
+    public let prefix: String
+    public let endpoint: String
+    /// `Authorization: Bearer …`, absent for an emulator.
+    public let token: String?
+    public let partSize: Int64
+    /// Where the session URIs of unfinished resumable uploads are kept, to resume them after a kill.
+    public let stateDirectory: String?
+    let http: HTTPClient
+
+    public init(
+        bucket: String,
+        prefix: String,
+        endpoint: String,
+        token: String?,
+        partSize: Int64 = 16 << 20,
+        stateDirectory: String? = nil,
+        http: HTTPClient = .shared
+    ) {
+        self.bucket = bucket
+        self.prefix = prefix
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.token = token
+        self.partSize = partSize
+        self.stateDirectory = stateDirectory
+        self.http = http
+    }
+
+    /// The emulator named by `STORAGE_EMULATOR_HOST`, or Google's endpoint with `GOOGLE_OAUTH_ACCESS_TOKEN`.
+    public static func fromEnvironment(
+        bucket: String,
+        prefix: String,
+        stateDirectory: String?,
+        _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(StorageError) -> GCSStore {
+        if let host = environment["STORAGE_EMULATOR_HOST"], !host.isEmpty {
+            let endpoint = host.contains("://") ? host : "http://" + host
+            return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, stateDirectory: stateDirectory)
+        }
+        guard let token = environment["GOOGLE_OAUTH_ACCESS_TOKEN"], !token.isEmpty else {
+            throw StorageError(
+                code: "NoCredentials",
+                message: "gs: set STORAGE_EMULATOR_HOST for an emulator, or GOOGLE_OAUTH_ACCESS_TOKEN (`gcloud auth print-access-token`)"
+            )
+        }
+        return GCSStore(bucket: bucket, prefix: prefix, endpoint: "https://storage.googleapis.com", token: token, stateDirectory: stateDirectory)
+    }
+
+    public var url: String { "gs://\(bucket)/\(prefix)" }
+
+    /// The JSON API's encoding of an object name in a path (every reserved character, `/` included).
+    static func encode(_ name: String) -> String {
+        name.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+        ) ?? name
+    }
+
+    struct Response {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+    }
+
+    func send(
+        _ method: HTTPMethod,
+        _ url: String,
+        headers extra: [(String, String)] = [],
+        body: ByteBuffer? = nil,
+        expect: Set<Int> = [200]
+    ) async throws(StorageError) -> Response {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(body) } else if method == .POST || method == .PUT { request.body = .bytes(ByteBuffer()) }
+        let response: HTTPClientResponse
+        let data: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .seconds(300))
+            data = try await response.body.collect(upTo: Int(max(partSize, 64 << 20)) + (1 << 20))
+        } catch {
+            throw StorageError(code: "RequestFailed", message: "\(method.rawValue) \(url): \(error)", retryable: true)
+        }
+        let status = Int(response.status.code)
+        guard expect.contains(status) else {
+            let json = try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any]  // an error body, when JSON
+            let message = (json?["error"] as? [String: Any])?["message"] as? String ?? String(buffer: data).prefix(200).description
+            throw StorageError(
+                code: status == 404 ? "NotFound" : "HTTP\(status)",
+                message: "\(method.rawValue) \(self.url): \(message)",
+                retryable: status >= 500 || status == 429
+            )
+        }
+        return Response(status: status, headers: response.headers, body: data)
+    }
+
+    static func object(_ json: [String: Any], prefix: String) -> StoredObject? {
+        guard let name = json["name"] as? String, name.hasPrefix(prefix) else { return nil }
+        let size = Int64(json["size"] as? String ?? "") ?? (json["size"] as? Int64) ?? 0
+        let md5 = (json["metadata"] as? [String: String])?["allot-md5"] ?? (json["md5Hash"] as? String).flatMap(MD5Digest.hex(base64:))
+        return StoredObject(key: String(name.dropFirst(prefix.count)), size: size, md5: md5)
+    }
+
+    /// Creates the bucket; one that exists is fine.
+    public func createBucket(project: String = "allot") async throws(StorageError) {
+        let url = "\(endpoint)/storage/v1/b?project=\(Self.encode(project))"
+        let body = ByteBuffer(string: try Self.json(["name": bucket]))
+        _ = try await send(.POST, url, headers: [("Content-Type", "application/json")], body: body, expect: [200, 409])
+    }
+
+    public func list() async throws(StorageError) -> [StoredObject] {
+        var found: [StoredObject] = []
+        var page: String?
+        repeat {
+            var url = "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o?prefix=\(Self.encode(prefix))&maxResults=1000"
+            if let page { url += "&pageToken=\(Self.encode(page))" }
+            let response = try await send(.GET, url)
+            guard let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] else {  // checked below
+                throw StorageError(code: "InvalidResponse", message: "listing \(self.url) did not answer JSON")
+            }
+            for item in json["items"] as? [[String: Any]] ?? [] { if let object = Self.object(item, prefix: prefix) { found.append(object) } }
+            page = json["nextPageToken"] as? String
+        } while page != nil
+        return found
+    }
+
+    public func read(_ key: String, range: Range<Int64>?) async throws(StorageError) -> ByteBuffer {
+        let headers = range.map { [("Range", "bytes=\($0.lowerBound)-\($0.upperBound - 1)")] } ?? []
+        let url = "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o/\(Self.encode(prefix + key))?alt=media"
+        return try await send(.GET, url, headers: headers, expect: [200, 206]).body
+    }
+
+    public func write(_ key: String, _ data: ByteBuffer, md5: String) async throws(StorageError) -> StoredObject {
+        // A multipart (metadata + media) upload, so the object carries its MD5 in Allot's metadata too.
+        let boundary = "allot-" + UUID().uuidString
+        let metadata = try Self.json(["name": prefix + key, "metadata": ["allot-md5": md5]])
+        var body = ByteBuffer(
+            string:
+                "--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n\(metadata)\r\n--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        body.writeImmutableBuffer(data)
+        body.writeString("\r\n--\(boundary)--\r\n")
+        let url = "\(endpoint)/upload/storage/v1/b/\(Self.encode(bucket))/o?uploadType=multipart"
+        let response = try await send(.POST, url, headers: [("Content-Type", "multipart/related; boundary=\(boundary)")], body: body)
+        try verify(response, key: key, md5: md5)
+        return StoredObject(key: key, size: Int64(data.readableBytes), md5: md5)
+    }
+
+    /// Checks the `md5Hash` GCS computed against the one sent.
+    func verify(_ response: Response, key: String, md5: String) throws(StorageError) {
+        let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]  // checked below
+        if let stored = (json?["md5Hash"] as? String).flatMap(MD5Digest.hex(base64:)), stored != md5 {
+            throw StorageError(code: "ChecksumMismatch", message: "\(url)\(key): stored as \(stored), sent \(md5)")
+        }
+    }
+
+    static func json(_ value: [String: Any]) throws(StorageError) -> String {
+        do { return String(decoding: try JSONSerialization.data(withJSONObject: value), as: UTF8.self) } catch {
+            throw StorageError(code: "InvalidRequest", message: "\(error)")
+        }
+    }
+
+    public func delete(_ key: String) async throws(StorageError) {
+        _ = try await send(.DELETE, "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o/\(Self.encode(prefix + key))", expect: [200, 204])
+    }
+
+    /// The listing's MD5, or the object's metadata read again (a composite object has no `md5Hash`).
+    public func md5(of object: StoredObject) async throws(StorageError) -> String? {
+        if let md5 = object.md5 { return md5 }
+        let response = try await send(.GET, "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o/\(Self.encode(prefix + object.key))")
+        let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]  // not JSON: no digest
+        return json.flatMap { Self.object($0, prefix: prefix)?.md5 }
+    }
+}
