@@ -30,7 +30,8 @@ extension GCSStore {
             throw StorageError(code: "InvalidResponse", message: "no resumable session for \(prefix + key)")
         }
         if let statePath {
-            try? FileManager.default.createDirectory(atPath: (statePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)  // then the write below fails and says so
+            // If this fails, the write below fails and says so.
+            try? FileManager.default.createDirectory(atPath: (statePath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             do { try session.write(toFile: statePath, atomically: true, encoding: .utf8) } catch {
                 throw StorageError(code: "WriteFailed", message: "\(statePath): \(error)")
             }

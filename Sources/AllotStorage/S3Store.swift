@@ -141,7 +141,8 @@ public struct S3Store: ObjectStore {
                         key: String(key.dropFirst(prefix.count)),
                         size: Int64(item.value("Size") ?? "") ?? 0,
                         md5: Self.md5(etag: item.value("ETag")),
-                        modified: item.value("LastModified").flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }  // informational only
+                        // Informational only: an unparsable date is left out.
+                        modified: item.value("LastModified").flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) }
                     )
                 )
             }
