@@ -154,12 +154,14 @@ struct LocalUpload: UploadSession {
     }
 
     private static func created(_ path: String) -> FileHandle? {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { return nil }
         return FileHandle(forWritingAtPath: path)
     }
 
     func finish() async throws(StorageError) -> StoredObject {
-        if size == 0 { FileManager.default.createFile(atPath: partial, contents: nil) }
+        if size == 0 && !FileManager.default.createFile(atPath: partial, contents: nil) {
+            throw StorageError(code: "WriteFailed", message: "cannot create \(partial)")
+        }
         try LocalStore.publish(partial, as: final)
         try? FileManager.default.removeItem(atPath: partsFile)  // only a record of progress; the object is in place
         return StoredObject(key: key, size: size, md5: md5)
