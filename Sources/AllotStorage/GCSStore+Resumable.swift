@@ -51,7 +51,7 @@ final class GCSUpload: UploadSession {
     let md5: String
     let statePath: String?
     private let committed: Mutex<Int64>
-    private let finished: Mutex<GCSStore.Response?> = Mutex(nil)
+    private let finished: Mutex<StorageResponse?> = Mutex(nil)
 
     init(store: GCSStore, key: String, session: String, size: Int64, md5: String, statePath: String?, committed: Int64) {
         self.store = store

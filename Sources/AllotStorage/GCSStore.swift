@@ -67,33 +67,20 @@ public struct GCSStore: ObjectStore {
         ) ?? name
     }
 
-    struct Response {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: ByteBuffer
-    }
-
     func send(
         _ method: HTTPMethod,
         _ url: String,
         headers extra: [(String, String)] = [],
         body: ByteBuffer? = nil,
         expect: Set<Int> = [200]
-    ) async throws(StorageError) -> Response {
+    ) async throws(StorageError) -> StorageResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) } else if method == .POST || method == .PUT { request.body = .bytes(ByteBuffer()) }
-        let response: HTTPClientResponse
-        let data: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(300))
-            data = try await response.body.collect(upTo: Int(max(partSize, 64 << 20)) + (1 << 20))
-        } catch {
-            throw StorageError(code: "RequestFailed", message: "\(method.rawValue) \(url): \(error)", retryable: true)
-        }
-        let status = Int(response.status.code)
+        let response = try await http.exchange(request, partSize: partSize, what: "\(method.rawValue) \(url)")
+        let (status, data) = (response.status, response.body)
         guard expect.contains(status) else {
             let json = try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any]  // an error body, when JSON
             let message = (json?["error"] as? [String: Any])?["message"] as? String ?? String(buffer: data).prefix(200).description
@@ -103,7 +90,7 @@ public struct GCSStore: ObjectStore {
                 retryable: status >= 500 || status == 429
             )
         }
-        return Response(status: status, headers: response.headers, body: data)
+        return response
     }
 
     static func object(_ json: [String: Any], prefix: String) -> StoredObject? {
@@ -159,7 +146,7 @@ public struct GCSStore: ObjectStore {
     }
 
     /// Checks the `md5Hash` GCS computed against the one sent.
-    func verify(_ response: Response, key: String, md5: String) throws(StorageError) {
+    func verify(_ response: StorageResponse, key: String, md5: String) throws(StorageError) {
         let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]  // checked below
         if let stored = (json?["md5Hash"] as? String).flatMap(MD5Digest.hex(base64:)), stored != md5 {
             throw StorageError(code: "ChecksumMismatch", message: "\(url)\(key): stored as \(stored), sent \(md5)")

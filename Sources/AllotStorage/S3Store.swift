@@ -56,12 +56,6 @@ public struct S3Store: ObjectStore {
 
     public var url: String { "s3://\(bucket)/\(prefix)" }
 
-    struct Response {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: ByteBuffer
-    }
-
     /// One signed request; `key` is the object's full name (nil for the bucket).
     func send(
         _ method: HTTPMethod,
@@ -70,7 +64,7 @@ public struct S3Store: ObjectStore {
         headers extra: [(String, String)] = [],
         body: ByteBuffer? = nil,
         expect: Set<Int> = [200]
-    ) async throws(StorageError) -> Response {
+    ) async throws(StorageError) -> StorageResponse {
         let encodedKey = key.map {
             $0.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.encode(String($0)) }.joined(separator: "/")
         }
@@ -94,15 +88,8 @@ public struct S3Store: ObjectStore {
         request.method = method
         for (name, value) in signer.signed(unsigned, at: Date()) where name != "Host" { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
-        let response: HTTPClientResponse
-        let data: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(300))
-            data = try await response.body.collect(upTo: Int(max(partSize, 64 << 20)) + (1 << 20))
-        } catch {
-            throw StorageError(code: "RequestFailed", message: "\(method.rawValue) \(url)\(key.map { " " + $0 } ?? ""): \(error)", retryable: true)
-        }
-        let status = Int(response.status.code)
+        let response = try await http.exchange(request, partSize: partSize, what: "\(method.rawValue) \(url)\(key.map { " " + $0 } ?? "")")
+        let (status, data) = (response.status, response.body)
         guard expect.contains(status) else {
             let xml = AWSXMLElement.parse(Data(data.readableBytesView))
             let code = xml?.value("Code") ?? "HTTP\(status)"
@@ -112,7 +99,7 @@ public struct S3Store: ObjectStore {
                 retryable: status >= 500 || code == "SlowDown"
             )
         }
-        return Response(status: status, headers: response.headers, body: data)
+        return response
     }
 
     /// Creates the bucket (in the store's region); one that exists and is the caller's is fine.

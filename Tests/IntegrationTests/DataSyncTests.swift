@@ -81,7 +81,7 @@ import Testing
 
     /// A large file written 16 MiB at a time.
     static func writeLarge(_ path: String, mebibytes: Int, seed: UInt64) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else { throw LiveError("cannot create \(path)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }  // written through; a failed close is caught by the checksums compared later
         for chunk in 0..<(mebibytes / 16) { try handle.write(contentsOf: bytes(16 << 20, seed: seed &+ UInt64(chunk))) }

@@ -1,0 +1,24 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// One answered request to a store: its status, headers and whole body.
+struct StorageResponse {
+    var status: Int
+    var headers: HTTPHeaders
+    var body: ByteBuffer
+}
+
+extension HTTPClient {
+    /// Sends a store's request and reads its body whole (at most a part plus headroom); a request that gets no
+    /// answer is a retryable `RequestFailed` named by `what`.
+    func exchange(_ request: HTTPClientRequest, partSize: Int64, what: String) async throws(StorageError) -> StorageResponse {
+        do {
+            let response = try await execute(request, timeout: .seconds(300))
+            let body = try await response.body.collect(upTo: Int(max(partSize, 64 << 20)) + (1 << 20))
+            return StorageResponse(status: Int(response.status.code), headers: response.headers, body: body)
+        } catch {
+            throw StorageError(code: "RequestFailed", message: "\(what): \(error)", retryable: true)
+        }
+    }
+}
