@@ -47,8 +47,9 @@ let package = Package(
         // Cloud prices: catalog readers (SkyPilot schema and others), the compact catalog that ships, offer search.
         .target(
             name: "AllotCloud",
+            dependencies: ["AllotCore"],
             exclude: ["Resources/SOURCE.md"],
-            resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv")],
+            resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv"), .copy("Resources/egress.tsv")],
             swiftSettings: strictSettings
         ),
         // Amazon Web Services spoken directly: Signature Version 4 request signing (swift-crypto) and the EC2

@@ -12,6 +12,9 @@ public struct CloudPlanSpec: Sendable, Equatable, Codable {
         public var gpuMemory: String?
         /// Tasks with the same group share a cloud and region.
         public var group: String?
+        /// The task's data and where it lives: moving it out of its region costs egress, charged once per task
+        /// (copied to the chosen region, then read there).
+        public var inputs: [DataLocation]
 
         public init(
             name: String,
@@ -20,7 +23,8 @@ public struct CloudPlanSpec: Sendable, Equatable, Codable {
             cpu: String? = nil,
             memory: String? = nil,
             gpuMemory: String? = nil,
-            group: String? = nil
+            group: String? = nil,
+            inputs: [DataLocation] = []
         ) {
             self.name = name
             self.count = count
@@ -29,9 +33,10 @@ public struct CloudPlanSpec: Sendable, Equatable, Codable {
             self.memory = memory
             self.gpuMemory = gpuMemory
             self.group = group
+            self.inputs = inputs
         }
 
-        enum CodingKeys: String, CodingKey { case name, count, gpus, cpu, memory, gpuMemory, group }
+        enum CodingKeys: String, CodingKey { case name, count, gpus, cpu, memory, gpuMemory, group, inputs }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +47,7 @@ public struct CloudPlanSpec: Sendable, Equatable, Codable {
             memory = try container.decodeIfPresent(String.self, forKey: .memory)
             gpuMemory = try container.decodeIfPresent(String.self, forKey: .gpuMemory)
             group = try container.decodeIfPresent(String.self, forKey: .group)
+            inputs = try container.decodeIfPresent([DataLocation].self, forKey: .inputs) ?? []
         }
     }
 
@@ -87,14 +93,20 @@ public struct CloudPlan: Sendable, Equatable, Codable {
         public var task: String
         public var count: Int
         public var offer: PricedOffer
-        /// `count × hourly price × hours`.
+        /// `count × hourly price × hours + egressCost`.
         public var cost: Double
+        /// Moving the task's inputs to the offer's region.
+        public var egressCost: Double
     }
 
     /// One way to place everything, cheapest first.
     public struct Option: Sendable, Equatable, Codable {
         public var choices: [Choice]
         public var hourlyCost: Double
+        /// `hourlyCost × hours`.
+        public var computeCost: Double
+        public var egressCost: Double
+        /// `computeCost + egressCost`.
         public var totalCost: Double
     }
 
@@ -109,8 +121,9 @@ public struct CloudPlan: Sendable, Equatable, Codable {
 extension Catalog {
     /// The minimum-cost placement of `spec`. Exact: tasks without a group are independent, so each takes its
     /// cheapest offer; a group's cost in a region is the sum of its tasks' cheapest offers there, so the best
-    /// region is found by visiting every region once. The total is the sum over independent parts.
-    public func plan(_ spec: CloudPlanSpec) throws(CatalogError) -> CloudPlan {
+    /// region is found by visiting every region once. The total is the sum over independent parts. A task with
+    /// inputs pays `egress` for moving them to each candidate region, so its data can keep it where it is.
+    public func plan(_ spec: CloudPlanSpec, egress: EgressPrices? = nil) throws(CatalogError) -> CloudPlan {
         guard !spec.tasks.isEmpty else { throw CatalogError("tasks: at least one task is needed") }
         guard spec.tasks.count <= CloudPlanSpec.maxTasks else { throw CatalogError("tasks: at most \(CloudPlanSpec.maxTasks) tasks a plan") }
         guard spec.hours > 0, spec.hours <= CloudPlanSpec.maxHours else {
@@ -160,8 +173,21 @@ extension Catalog {
             }
             parts.append([index])
         }
-        // Per part, every region where all its tasks fit, ranked by hourly cost.
-        var ranked: [[(hourly: Double, region: String)]] = []
+        // Each task's egress to each of its regions (none without inputs).
+        var prices = egress ?? EgressPrices(rates: [:])
+        if egress == nil, spec.tasks.contains(where: { !$0.inputs.isEmpty }) { prices = try EgressPrices.bundled() }
+        var egressTo: [[String: Double]] = []
+        for (index, task) in spec.tasks.enumerated() {
+            var costs: [String: Double] = [:]
+            if !task.inputs.isEmpty {
+                for (key, priced) in perRegion[index] {
+                    costs[key] = try prices.cost(of: task.inputs, toCloud: priced.offer.cloud, region: priced.offer.region)
+                }
+            }
+            egressTo.append(costs)
+        }
+        // Per part, every region where all its tasks fit, ranked by what the work costs there over its hours.
+        var ranked: [[(total: Double, region: String)]] = []
         for part in parts {
             var regions = Set(perRegion[part[0]].keys)
             for index in part.dropFirst() { regions.formIntersection(perRegion[index].keys) }
@@ -169,9 +195,14 @@ extension Catalog {
                 throw CatalogError("group \(spec.tasks[part[0]].group ?? spec.tasks[part[0]].name): no single region offers all of its tasks")
             }
             let costs = regions.map { region in
-                (hourly: part.reduce(0.0) { $0 + Double(spec.tasks[$1].count) * perRegion[$1][region]!.hourlyPrice }, region: region)
+                (
+                    total: part.reduce(0.0) {
+                        $0 + Double(spec.tasks[$1].count) * perRegion[$1][region]!.hourlyPrice * spec.hours + (egressTo[$1][region] ?? 0)
+                    },
+                    region: region
+                )
             }
-            ranked.append(costs.sorted { ($0.hourly, $0.region) < ($1.hourly, $1.region) })
+            ranked.append(costs.sorted { ($0.total, $0.region) < ($1.total, $1.region) })
         }
         func option(_ picks: [Int]) -> CloudPlan.Option {
             var chosen: [(index: Int, choice: CloudPlan.Choice)] = []
@@ -180,14 +211,15 @@ extension Catalog {
                 for index in part {
                     let offer = perRegion[index][region]!
                     let count = spec.tasks[index].count
-                    chosen.append(
-                        (index, .init(task: spec.tasks[index].name, count: count, offer: offer, cost: Double(count) * offer.hourlyPrice * spec.hours))
-                    )
+                    let moved = egressTo[index][region] ?? 0
+                    let compute = Double(count) * offer.hourlyPrice * spec.hours
+                    chosen.append((index, .init(task: spec.tasks[index].name, count: count, offer: offer, cost: compute + moved, egressCost: moved)))
                 }
             }
             let choices = chosen.sorted { $0.index < $1.index }.map(\.choice)
             let hourly = choices.reduce(0) { $0 + Double($1.count) * $1.offer.hourlyPrice }
-            return .init(choices: choices, hourlyCost: hourly, totalCost: hourly * spec.hours)
+            let moved = choices.reduce(0) { $0 + $1.egressCost }
+            return .init(choices: choices, hourlyCost: hourly, computeCost: hourly * spec.hours, egressCost: moved, totalCost: hourly * spec.hours + moved)
         }
         let best = option(Array(repeating: 0, count: parts.count))
         // Failover: for each part in turn, its next regions with the others at their best, cheapest first.

@@ -107,7 +107,7 @@ final class ChaosCluster: @unchecked Sendable {
 
     /// Waits until every acknowledged job has finished (at most `seconds`); returns the lost (unknown to the
     /// server, or ended `lost`/`failed`) and those that ran more than once.
-    func settle(_ acknowledged: [JobID], within seconds: Double = 120) async throws -> (lost: Int, ranTwice: Int) {
+    func settle(_ acknowledged: [JobID], within seconds: Double = 120) async throws -> (lost: Int, ranTwice: Int, why: String?) {
         let wanted = Set(acknowledged)
         var jobs: [JobID: Job] = [:]
         let start = ContinuousClock.now
@@ -119,7 +119,17 @@ final class ChaosCluster: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let lost = wanted.filter { id in jobs[id].map { $0.state != .succeeded } ?? true }.count
+        let lostJobs = wanted.filter { id in jobs[id].map { $0.state != .succeeded } ?? true }
+        let lost = lostJobs.count
+        // What became of them, by state, and where the processes' logs are: enough to tell a slow machine
+        // from a lost write.
+        var states: [String: Int] = [:]
+        for id in lostJobs { states[jobs[id].map { $0.state.rawValue } ?? "unknown to the server", default: 0] += 1 }
+        let why =
+            lost == 0
+            ? nil
+            : "lost by state: " + states.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")
+                + "; logs in \(directory)"
         // No file: no job ran at all, so none ran twice (and each acknowledged one counts as lost above).
         let text = (try? String(contentsOfFile: runs, encoding: .utf8)) ?? ""
         var counts: [String: Int] = [:]
@@ -127,7 +137,7 @@ final class ChaosCluster: @unchecked Sendable {
             counts[String(line.split(separator: ":").first ?? ""), default: 0] += 1
         }
         let ranTwice = wanted.filter { (counts[$0.rawValue] ?? 0) > 1 }.count
-        return (lost, ranTwice)
+        return (lost, ranTwice, why)
     }
 
     /// SIGTERM to the agent and the server, SIGKILL to whichever has not ended 10 s later; never waits longer.

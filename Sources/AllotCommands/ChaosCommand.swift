@@ -121,7 +121,8 @@ public struct ChaosCommand: AsyncParsableCommand {
     }
 
     private func finish(_ cluster: ChaosCluster, _ acknowledged: [JobID], errors: Int, _ outcome: inout Outcome) async throws {
-        let (lost, twice) = try await cluster.settle(acknowledged)
+        let (lost, twice, why) = try await cluster.settle(acknowledged)
+        if let why { outcome.notes.append(why) }
         let failures = cluster.failures.withLock { $0 }.sorted { $0.value > $1.value }.prefix(3).map { "\($0.value)× \($0.key)" }
         if !failures.isEmpty { outcome.notes.append("errors: " + failures.joined(separator: ", ")) }
         outcome.acknowledged += acknowledged.count

@@ -131,7 +131,7 @@ public struct CloudPlanCommand: AsyncParsableCommand {
 
     @Argument(
         help:
-            "A JSON spec: {\"tasks\": [{\"name\", \"count\", \"gpus\", \"cpu\", \"memory\", \"gpuMemory\", \"group\"}], \"spot\", \"hours\", \"clouds\"}."
+            "A JSON spec: {\"tasks\": [{\"name\", \"count\", \"gpus\", \"cpu\", \"memory\", \"gpuMemory\", \"group\", \"inputs\": [{\"cloud\", \"region\", \"size\"}]}], \"spot\", \"hours\", \"clouds\"}; inputs pay egress to leave their region."
     )
     public var spec: String
     @Option(help: "A catalog file instead of the bundled one.") public var catalog: String?
@@ -149,16 +149,23 @@ public struct CloudPlanCommand: AsyncParsableCommand {
             return
         }
         func render(_ option: CloudPlan.Option) -> String {
-            var table = TextTable(["TASK", "COUNT", "CLOUD", "REGION", "ZONE", "INSTANCE", "CAPACITY", "USD/H EACH", "COST"])
+            var table = TextTable(["TASK", "COUNT", "CLOUD", "REGION", "ZONE", "INSTANCE", "CAPACITY", "USD/H EACH", "EGRESS", "COST"])
             for choice in option.choices {
                 let offer = choice.offer.offer
                 table.add([
                     choice.task, "\(choice.count)", offer.cloud, offer.region, offer.zone ?? "-", offer.instanceType, choice.offer.capacity.rawValue,
-                    String(format: "%.4f", choice.offer.hourlyPrice), String(format: "%.2f", choice.cost),
+                    String(format: "%.4f", choice.offer.hourlyPrice), String(format: "%.2f", choice.egressCost), String(format: "%.2f", choice.cost),
                 ])
             }
             return table.render() + "\n"
-                + String(format: "total %.2f USD (%.4f USD/h × %@ h)", option.totalCost, option.hourlyCost, Quantity.format(decoded.hours))
+                + String(
+                    format: "total %.2f USD: compute %.2f (%.4f USD/h × %@ h) + egress %.2f",
+                    option.totalCost,
+                    option.computeCost,
+                    option.hourlyCost,
+                    Quantity.format(decoded.hours),
+                    option.egressCost
+                )
         }
         print(render(plan.best))
         print("(\(plan.method))")

@@ -20,7 +20,9 @@ func objectStore(_ text: String) throws -> any ObjectStore {
     switch try StorageURL.parse(text) {
     case .s3(let bucket, let prefix): return try S3Store.fromEnvironment(bucket: bucket, prefix: prefix)
     case .gcs(let bucket, let prefix):
-        let state = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/allot/sync").path
+        // $HOME first: Foundation's home directory comes from the password database and ignores it.
+        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let state = (home ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.cache/allot/sync"
         return try GCSStore.fromEnvironment(bucket: bucket, prefix: prefix, stateDirectory: state)
     case .local(let path): return LocalStore(root: path)
     }

@@ -9,7 +9,9 @@ extension GCSStore {
     /// or opens one; the object becomes visible only when its last chunk is in.
     public func upload(_ key: String, size: Int64, md5: String) async throws(StorageError) -> any UploadSession {
         let statePath = stateDirectory.map { directory in
-            let name = SHA256.hash(data: Data("\(bucket)\n\(prefix + key)\n\(md5)".utf8)).map { String(format: "%02x", $0) }.joined()
+            // Keyed by the endpoint too: a session belongs to one server, and another (a fresh emulator on the
+            // same bucket name, say) does not know it.
+            let name = SHA256.hash(data: Data("\(endpoint)\n\(bucket)\n\(prefix + key)\n\(md5)".utf8)).map { String(format: "%02x", $0) }.joined()
             return directory + "/gcs-\(name).session"
         }
         // The session and the bytes it acknowledged, as the last run left them. GCS ignores bytes sent again
@@ -73,13 +75,21 @@ final class GCSUpload: UploadSession {
     func upload(part number: Int, offset: Int64, _ data: ByteBuffer) async throws(StorageError) {
         let end = offset + Int64(data.readableBytes)
         let last = end == size
-        let response = try await store.send(
-            .PUT,
-            session,
-            headers: [("Content-Range", "bytes \(offset)-\(end - 1)/\(size)")],
-            body: data,
-            expect: last ? [200, 201] : [308]
-        )
+        let response: StorageResponse
+        do {
+            response = try await store.send(
+                .PUT,
+                session,
+                headers: [("Content-Range", "bytes \(offset)-\(end - 1)/\(size)")],
+                body: data,
+                expect: last ? [200, 201] : [308]
+            )
+        } catch where error.code == "NotFound" || error.code == "HTTP410" {
+            // The session expired or its server forgot it: forget it too, so the next run opens a new one
+            // instead of failing on this one again.
+            if let statePath { try? FileManager.default.removeItem(atPath: statePath) }  // already gone is as good
+            throw StorageError(code: "SessionExpired", message: "\(store.url)\(key): the resumable upload session is gone; run again to start it anew")
+        }
         committed.withLock { $0 = end }
         if last {
             finished.withLock { $0 = response }

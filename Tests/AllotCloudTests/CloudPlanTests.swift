@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AllotCloud
@@ -168,5 +169,48 @@ struct CloudPlanTests {
         ])
         #expect(throws: CatalogError("group g: no single region offers all of its tasks")) { try catalog.plan(split) }
         #expect(throws: CatalogError.self) { try catalog.plan(CloudPlanSpec(tasks: [])) }
+    }
+
+    /// 5 TB in AWS us-east-1 at AWS's first-tier prices: 0.02 USD/GB to another AWS region, 0.09 out of AWS.
+    let egress = try! EgressPrices(encoded: "aws\t*\t0.09\t0.02\ngcp\t*\t0.12\t0.02\nlambda\t*\t0\t0\n")
+    let data = DataLocation(cloud: "aws", region: "us-east-1", bytes: 5_000_000_000_000)
+
+    @Test func aJobStaysBesideItsDataWhenEgressOutweighsACheaperGPUAndMovesWhenItDoesNot() throws {
+        let task = CloudPlanSpec.Task(name: "train", gpus: "A100:8", inputs: [data])
+        // 10 hours: staying costs 220; Lambda's 15.92/h saves 60.80 of compute but moving 5 TB costs 450.
+        let short = try catalog.plan(CloudPlanSpec(tasks: [task], hours: 10, alternatives: 5), egress: egress)
+        #expect(short.best.choices[0].offer.offer.cloud == "aws" && short.best.choices[0].offer.offer.region == "us-east-1")
+        #expect(short.best.egressCost == 0 && abs(short.best.totalCost - 220) < 1e-9)
+        let lambda = try #require(short.alternatives.first { $0.choices[0].offer.offer.cloud == "lambda" })
+        #expect(abs(lambda.egressCost - 450) < 1e-9 && abs(lambda.computeCost - 159.2) < 1e-9 && abs(lambda.totalCost - 609.2) < 1e-9)
+        let west = try #require(short.alternatives.first { $0.choices[0].offer.offer.region == "us-west-2" })
+        #expect(abs(west.egressCost - 100) < 1e-9)
+        // 100 hours: 607.92 of compute saved outweighs the 450 of egress, so the job goes to Lambda.
+        let long = try catalog.plan(CloudPlanSpec(tasks: [task], hours: 100), egress: egress)
+        #expect(long.best.choices[0].offer.offer.cloud == "lambda")
+        #expect(abs(long.best.egressCost - 450) < 1e-9 && abs(long.best.totalCost - (1592 + 450)) < 1e-9)
+        // Without its data the same job goes to the cheapest GPU at once.
+        let light = try catalog.plan(CloudPlanSpec(tasks: [.init(name: "train", gpus: "A100:8")], hours: 10), egress: egress)
+        #expect(light.best.choices[0].offer.offer.cloud == "lambda" && light.best.egressCost == 0)
+    }
+
+    @Test func dataWhereNoEgressPriceIsKnownIsRefusedAndTheBundledTableReads() throws {
+        let elsewhere = CloudPlanSpec.Task(name: "t", gpus: "A100:8", inputs: [DataLocation(cloud: "vast", region: "x", bytes: 1)])
+        #expect(throws: CatalogError("inputs: no egress price for vast (known: aws, gcp, lambda)")) {
+            try catalog.plan(CloudPlanSpec(tasks: [elsewhere]), egress: egress)
+        }
+        let bundled = try EgressPrices.bundled()
+        #expect(Set(["aws", "gcp", "azure", "lambda"]).isSubset(of: Set(bundled.clouds)))
+        #expect(bundled.perGB(from: data, toCloud: "aws", region: "us-east-1") == 0)
+        #expect(bundled.perGB(from: data, toCloud: "aws", region: "us-west-2") == 0.02)
+        #expect(bundled.perGB(from: data, toCloud: "gcp", region: "us-central1") == 0.09)
+        let sydney = DataLocation(cloud: "aws", region: "ap-southeast-2", bytes: 1)
+        #expect(bundled.perGB(from: sydney, toCloud: "gcp", region: "us-central1") == 0.114)
+        // A spec file names sizes with units.
+        let decoded = try JSONDecoder().decode(
+            CloudPlanSpec.self,
+            from: Data(#"{"tasks": [{"name": "t", "inputs": [{"cloud": "AWS", "region": "us-east-1", "size": "5TB"}]}]}"#.utf8)
+        )
+        #expect(decoded.tasks[0].inputs == [data])
     }
 }

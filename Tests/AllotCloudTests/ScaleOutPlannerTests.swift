@@ -78,4 +78,21 @@ struct ScaleOutPlannerTests {
         let cpu = Self.catalog.scaleOut([InstanceDemand(job: "etl", vCPUs: 8, memoryGiB: 30)], limits: Self.limits())
         #expect(cpu.instances.map(\.offer.offer.instanceType) == ["c.large"])
     }
+
+    @Test func aJobWithDataStaysInItsRegionUnlessItRunsLongEnoughToPayForMovingIt() {
+        // 1 TB in r1; r2's machine is 0.20/h cheaper, and moving the data there costs 0.02/GB = 20.
+        let egress = EgressPrices(rates: ["aws": ["*": .init(internet: 0.09, interRegion: 0.02)]])
+        let data = [DataLocation(cloud: "aws", region: "r1", bytes: 1_000_000_000_000)]
+        func plan(hours: Double) -> ScaleOutPlan {
+            let job = InstanceDemand(job: "j", vCPUs: 2, memoryGiB: 8, gpus: 1, data: data, hours: hours)
+            return Self.catalog.scaleOut([job], limits: Self.limits(regions: ["r1", "r2"]), egress: egress)
+        }
+        // 10 h: 5.00 in r1 against 3.00 + 20 in r2.
+        #expect(plan(hours: 10).instances.map(\.offer.offer.region) == ["r1"])
+        // 200 h: 100 in r1 against 60 + 20 in r2.
+        #expect(plan(hours: 200).instances.map(\.offer.offer.region) == ["r2"])
+        // Without data, r2's lower price wins at once.
+        let plain = Self.catalog.scaleOut([Self.gpuJob("j")], limits: Self.limits(regions: ["r1", "r2"]), egress: egress)
+        #expect(plain.instances.map(\.offer.offer.region) == ["r2"])
+    }
 }

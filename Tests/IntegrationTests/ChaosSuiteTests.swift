@@ -27,7 +27,7 @@ import Testing
         #expect(Set(outcomes.map(\.fault)) == ["kill-9", "full-disk", "descriptors", "bad-tokens", "read-storm"])
         for outcome in outcomes where outcome.skipped == nil {
             #expect(outcome.rounds == 1 && outcome.acknowledged >= 1, "\(outcome.fault)")
-            #expect(outcome.lost == 0, "\(outcome.fault): \(outcome.lost) acknowledged jobs lost")
+            #expect(outcome.lost == 0, "\(outcome.fault): \(outcome.lost) acknowledged jobs lost; \(outcome.notes)")
             #expect(outcome.ranTwice == 0, "\(outcome.fault): \(outcome.ranTwice) jobs ran twice")
             #expect(!outcome.notes.contains("the server died"), "\(outcome.fault)")
         }

@@ -4,12 +4,7 @@ import Foundation
 import Testing
 
 /// `allot data sync` between a local directory, moto's S3 and fake-gcs-server, as real processes.
-@Suite(
-    .serialized,
-    .disabled(
-        "the GCS legs fail or stall under the full suite on 2 cores (fake-gcs-server; seen in CI, not yet understood); remove this trait to run it"
-    )
-) struct DataSyncTests {
+@Suite(.serialized) struct DataSyncTests {
     struct Summary: Decodable {
         var copied: Int
         var skipped: Int

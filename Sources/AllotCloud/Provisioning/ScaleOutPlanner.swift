@@ -12,6 +12,11 @@ public struct InstanceDemand: Sendable, Equatable {
     public var gpuMemoryGiB: Double?
     /// May run on spot capacity (the job is preemptible).
     public var spotAllowed: Bool
+    /// Where the job's inputs live: each replica stages them onto its machine, paying egress when they leave
+    /// their region.
+    public var data: [DataLocation]
+    /// How long a replica is expected to run, to weigh hourly prices against the one-time egress.
+    public var hours: Double
 
     public init(
         job: String,
@@ -21,7 +26,9 @@ public struct InstanceDemand: Sendable, Equatable {
         gpus: Int = 0,
         gpuModel: String? = nil,
         gpuMemoryGiB: Double? = nil,
-        spotAllowed: Bool = false
+        spotAllowed: Bool = false,
+        data: [DataLocation] = [],
+        hours: Double = 1
     ) {
         self.job = job
         self.replicas = replicas
@@ -31,9 +38,14 @@ public struct InstanceDemand: Sendable, Equatable {
         self.gpuModel = gpuModel
         self.gpuMemoryGiB = gpuMemoryGiB
         self.spotAllowed = spotAllowed
+        self.data = data
+        self.hours = hours
     }
 
-    var shape: String { "\(vCPUs)|\(memoryGiB)|\(gpus)|\(gpuModel?.lowercased() ?? "")|\(gpuMemoryGiB ?? 0)|\(spotAllowed)" }
+    var shape: String {
+        let places = data.map { "\($0.cloud)/\($0.region)/\($0.bytes)" }.joined(separator: ",")
+        return "\(vCPUs)|\(memoryGiB)|\(gpus)|\(gpuModel?.lowercased() ?? "")|\(gpuMemoryGiB ?? 0)|\(spotAllowed)|\(places)|\(data.isEmpty ? 0 : hours)"
+    }
 
     /// How many replicas of this shape one machine of `offer` holds.
     func replicas(on offer: CloudOffer) -> Int {
@@ -118,8 +130,10 @@ extension Catalog {
     /// The cheapest machines for `demands`, oldest first: per shape, the offer with the lowest price per replica
     /// takes full machines and the cheapest offer holding the remainder takes the rest; spot only for jobs that
     /// allow it. Stops adding machines at `limits.nodesLeft` or `limits.spendLeft`, naming the limit on each job
-    /// left over.
-    public func scaleOut(_ demands: [InstanceDemand], limits: ScaleOutLimits) -> ScaleOutPlan {
+    /// left over. Jobs with inputs weigh each offer by its price over the job's hours plus the egress of moving
+    /// the inputs to the offer's region (`egress`; data in a cloud it has no price for moves at no charge, the
+    /// same everywhere), so a job can stay beside its data.
+    public func scaleOut(_ demands: [InstanceDemand], limits: ScaleOutLimits, egress: EgressPrices? = nil) -> ScaleOutPlan {
         let candidates = offers.filter(limits.admits)
         var plan = ScaleOutPlan(instances: [], refused: [:], lowerBound: 0)
         var nodesLeft = limits.nodesLeft
@@ -146,8 +160,13 @@ extension Catalog {
                     priced.append((PricedOffer(offer: offer, capacity: .spot, hourlyPrice: spot), fit))
                 }
             }
+            // Per replica: the machine's share over the job's hours, plus moving the job's inputs there.
+            func weight(_ entry: (PricedOffer, Int)) -> Double {
+                let moved = egress.flatMap { try? $0.cost(of: sample.data, toCloud: entry.0.offer.cloud, region: entry.0.offer.region) } ?? 0  // unpriced: 0
+                return entry.0.hourlyPrice * (sample.data.isEmpty ? 1 : sample.hours) / Double(entry.1) + moved
+            }
             priced.sort { lhs, rhs in
-                let (left, right) = (lhs.0.hourlyPrice / Double(lhs.1), rhs.0.hourlyPrice / Double(rhs.1))
+                let (left, right) = (weight(lhs), weight(rhs))
                 if left != right { return left < right }
                 if lhs.0.hourlyPrice != rhs.0.hourlyPrice { return lhs.0.hourlyPrice < rhs.0.hourlyPrice }
                 return (lhs.0.offer.region, lhs.0.offer.instanceType) < (rhs.0.offer.region, rhs.0.offer.instanceType)
@@ -167,7 +186,8 @@ extension Catalog {
                 var choice = best
                 if queue.count < best.1 {
                     // The cheapest machine that holds the remainder whole.
-                    choice = priced.filter { $0.1 >= queue.count }.min { $0.0.hourlyPrice < $1.0.hourlyPrice } ?? best
+                    let count = queue.count
+                    choice = priced.filter { $0.1 >= count }.min { weight(($0.0, count)) < weight(($1.0, count)) } ?? best
                 }
                 let taken = Array(queue.prefix(choice.1))
                 var problem: String?
