@@ -47,7 +47,7 @@ let package = Package(
         // Cloud prices: catalog readers (SkyPilot schema and others), the compact catalog that ships, offer search.
         .target(
             name: "AllotCloud",
-            dependencies: ["AllotCore"],
+            dependencies: ["AllotCore", "AllotAPI"],
             exclude: ["Resources/SOURCE.md"],
             resources: [.copy("Resources/catalog.tsv"), .copy("Resources/commitments.tsv"), .copy("Resources/egress.tsv")],
             swiftSettings: strictSettings
@@ -58,6 +58,7 @@ let package = Package(
             name: "AllotAWS",
             dependencies: [
                 "AllotCloud",
+                "AllotAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

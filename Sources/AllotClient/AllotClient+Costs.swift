@@ -2,8 +2,24 @@ import AllotAPI
 import Foundation
 
 extension AllotClient {
-    public func costs(groupBy: CostGrouping, from: String? = nil, to: String? = nil) async throws(ClientError) -> CostReport {
-        try await call("GET", "/v1/costs", query: Self.window(from, to) + [URLQueryItem(name: "groupBy", value: groupBy.rawValue)])
+    public func costs(
+        groupBy: CostGrouping,
+        from: String? = nil,
+        to: String? = nil,
+        source: CostSource = .estimated
+    ) async throws(ClientError) -> CostReport {
+        try await call(
+            "GET",
+            "/v1/costs",
+            query: Self.window(from, to) + [
+                URLQueryItem(name: "groupBy", value: groupBy.rawValue), URLQueryItem(name: "source", value: source.rawValue),
+            ]
+        )
+    }
+
+    /// Sends billed rows (each key once) to be kept.
+    public func importBilling(_ rows: [BilledCost]) async throws(ClientError) -> BillingImportResult {
+        try await call("POST", "/v1/billing/import", body: try encode(BillingImportRequest(rows: rows)))
     }
 
     /// The FOCUS CSV.

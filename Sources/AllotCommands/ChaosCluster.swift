@@ -110,12 +110,17 @@ final class ChaosCluster: @unchecked Sendable {
     func settle(_ acknowledged: [JobID], within seconds: Double = 120) async throws -> (lost: Int, ranTwice: Int, why: String?) {
         let wanted = Set(acknowledged)
         var jobs: [JobID: Job] = [:]
+        var listingError: String?
         let start = ContinuousClock.now
         while (ContinuousClock.now - start) < .seconds(seconds) {
             // Polled: a failed listing is tried again 200 ms later; the last good one decides.
-            if let all = try? await client.allJobs() {
+            do {
+                let all = try await client.allJobs()
                 jobs = Dictionary(all.map { ($0.job.id, $0.job) }, uniquingKeysWith: { first, _ in first })
+                listingError = nil
                 if wanted.allSatisfy({ jobs[$0]?.state.isTerminal == true }) { break }
+            } catch {
+                listingError = "\(error)"
             }
             try await Task.sleep(for: .milliseconds(200))
         }
@@ -129,7 +134,7 @@ final class ChaosCluster: @unchecked Sendable {
             lost == 0
             ? nil
             : "lost by state: " + states.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")
-                + "; logs in \(directory)"
+                + (listingError.map { "; the last listing failed: \($0)" } ?? "") + "; logs in \(directory)"
         // No file: no job ran at all, so none ran twice (and each acknowledged one counts as lost above).
         let text = (try? String(contentsOfFile: runs, encoding: .utf8)) ?? ""
         var counts: [String: Int] = [:]

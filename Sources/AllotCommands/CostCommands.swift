@@ -38,6 +38,8 @@ public struct CostReportCommand: AsyncParsableCommand {
     )
 
     @Option(name: .customLong("group-by"), help: "tenant, job, node, cloud, region or day.") public var groupBy: String = "tenant"
+    @Option(help: "estimated (list price × time), billed (imported with `allot billing import`) or both, with the difference.")
+    public var source: String = "estimated"
     @OptionGroup public var window: CostWindowOptions
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
@@ -48,18 +50,34 @@ public struct CostReportCommand: AsyncParsableCommand {
         guard CostGrouping(rawValue: groupBy) != nil else {
             throw ValidationError("--group-by: invalid value \"\(groupBy)\": use \(CostGrouping.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard CostSource(rawValue: source) != nil else {
+            throw ValidationError("--source: invalid value \"\(source)\": use \(CostSource.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     public func run() async throws {
         let client = try client.client()
         let report = try await withClientErrors {
-            try await client.costs(groupBy: CostGrouping(rawValue: groupBy)!, from: window.from, to: window.to)
+            try await client.costs(groupBy: CostGrouping(rawValue: groupBy)!, from: window.from, to: window.to, source: CostSource(rawValue: source)!)
         }
         if output.output == .json {
             print(try JSONOutput.render(report))
             return
         }
-        print("\(CostDates.timestamp(report.from)) – \(CostDates.timestamp(report.to)), by \(report.groupBy.rawValue)")
+        print("\(CostDates.timestamp(report.from)) – \(CostDates.timestamp(report.to)), by \(report.groupBy.rawValue), \(source)")
+        if report.source == .both {
+            var table = TextTable([groupBy.uppercased(), "ESTIMATED USD", "BILLED USD", "DIFFERENCE", "HOURS", "GPU-HOURS"])
+            for row in report.rows {
+                table.add([
+                    row.key, String(format: "%.2f", row.cost), String(format: "%.2f", row.billed ?? 0), String(format: "%+.2f", row.difference ?? 0),
+                    String(format: "%.1f", row.hours), String(format: "%.1f", row.gpuHours),
+                ])
+            }
+            let billed = report.billedTotal ?? 0
+            table.add(["total", String(format: "%.2f", report.total), String(format: "%.2f", billed), String(format: "%+.2f", billed - report.total), "", ""])
+            print(table.render())
+            return
+        }
         var table = TextTable([groupBy.uppercased(), "USD", "SHARE", "HOURS", "GPU-HOURS"])
         for row in report.rows {
             let share = report.total > 0 ? row.cost / report.total * 100 : 0

@@ -224,19 +224,33 @@ enum OpenAPIDocument {
             "/v1/cloud/plan": {"post": {"summary": "Minimum-cost placement of several tasks (tasks sharing a group share a cloud region), with failover alternatives",
               "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tasks"], "properties": {
                 "tasks": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}, "count": {"type": "integer"},
-                  "gpus": {"type": "string"}, "cpu": {"type": "string"}, "memory": {"type": "string"}, "gpuMemory": {"type": "string"}, "group": {"type": "string"}}}},
+                  "gpus": {"type": "string"}, "cpu": {"type": "string"}, "memory": {"type": "string"}, "gpuMemory": {"type": "string"}, "group": {"type": "string"},
+                  "inputs": {"type": "array", "description": "the task's data; leaving its region costs egress", "items": {"type": "object", "required": ["cloud", "region"], "properties": {
+                    "cloud": {"type": "string"}, "region": {"type": "string"},
+                    "size": {"oneOf": [{"type": "string", "pattern": "^[0-9]{1,6}(B|[KMGT]i?B?)?$"}, {"type": "integer", "minimum": 0, "maximum": 1000000000000000000}]}}}}}}},
                 "spot": {"type": "boolean"}, "hours": {"type": "number", "exclusiveMinimum": 0, "maximum": 87600}, "clouds": {"type": "array", "items": {"type": "string"}},
                 "alternatives": {"type": "integer", "minimum": 0, "maximum": 100}}}}}},
               "responses": {"200": {"description": "The plan: best, alternatives, method"}, "422": {"$ref": "#/components/responses/Error"}}}},
             "/v1/costs": {"get": {"summary": "Spend grouped by tenant, job, node, cloud, region or day; rows in cents add up to the total. Jobs pay their GPU share on GPU nodes, their dominant CPU/memory share otherwise; time nobody held is 'idle' (admins)",
               "parameters": [{"name": "groupBy", "in": "query", "schema": {"enum": ["tenant", "job", "node", "cloud", "region", "day"]}},
                 {"name": "from", "in": "query", "schema": {"$ref": "#/components/schemas/Time"}, "description": "the month's start by default"},
-                {"name": "to", "in": "query", "schema": {"$ref": "#/components/schemas/Time"}, "description": "now by default"}],
+                {"name": "to", "in": "query", "schema": {"$ref": "#/components/schemas/Time"}, "description": "now by default"},
+                {"name": "source", "in": "query", "schema": {"enum": ["estimated", "billed", "both"]}, "description": "Allot's estimate (default), the imported bills, or both with the difference"}],
               "responses": {"200": {"description": "Report", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "from": {"type": "number"}, "to": {"type": "number"}, "groupBy": {"type": "string"}, "currency": {"type": "string"}, "total": {"type": "number"},
+                "source": {"enum": ["estimated", "billed", "both"]}, "billedTotal": {"type": "number"},
                 "rows": {"type": "array", "items": {"type": "object", "properties": {"key": {"type": "string"}, "cost": {"type": "number"},
-                  "hours": {"type": "number"}, "gpuHours": {"type": "number"}}}}}}}}},
+                  "hours": {"type": "number"}, "gpuHours": {"type": "number"}, "billed": {"type": "number"}, "difference": {"type": "number"}}}}}}}}},
                 "400": {"$ref": "#/components/responses/Error"}}}},
+            "/v1/billing/import": {"post": {"summary": "Keep the providers' billed rows (admin); a row replaces the one with its source, day, resource and service, so the same rows twice change nothing",
+              "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
+                "rows": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["source", "day", "resource", "service", "cloud", "cost", "currency"], "properties": {
+                  "source": {"type": "string", "minLength": 1, "maxLength": 64}, "day": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                  "resource": {"type": "string", "maxLength": 2048}, "service": {"type": "string", "maxLength": 256}, "cloud": {"type": "string", "maxLength": 64},
+                  "cost": {"type": "number", "minimum": -1000000000000, "maximum": 1000000000000}, "currency": {"enum": ["USD"]}}}}}}}}},
+              "responses": {"200": {"description": "What changed", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "added": {"type": "integer"}, "changed": {"type": "integer"}, "unchanged": {"type": "integer"}, "matched": {"type": "integer"}, "unmatched": {"type": "integer"}}}}}},
+                "422": {"$ref": "#/components/responses/Error"}}}},
             "/v1/costs/export": {"get": {"summary": "The charges as a FinOps FOCUS 1.0 CSV (one row per job or idle, node and UTC day)",
               "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["focus"]}}, {"name": "from", "in": "query", "schema": {"$ref": "#/components/schemas/Time"}},
                 {"name": "to", "in": "query", "schema": {"$ref": "#/components/schemas/Time"}}],

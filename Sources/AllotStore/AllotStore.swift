@@ -139,6 +139,11 @@ public protocol AllotStore: Sendable {
     /// Nodes' billing periods overlapping `[from, to)` (open ones included).
     func billingPeriods(overlapping from: Double, _ to: Double) async throws(StoreError) -> [NodeBillingPeriod]
 
+    /// Creates or replaces billed rows by their key (source, day, resource, service), in one transaction.
+    func saveBilledCosts(_ rows: [BilledCost]) async throws(StoreError)
+    /// Billed rows for the days `fromDay...toDay` (`YYYY-MM-DD`), ordered by day and key.
+    func billedCosts(fromDay: String, toDay: String) async throws(StoreError) -> [BilledCost]
+
     /// Creates or replaces a budget.
     func saveBudget(_ budget: Budget) async throws(StoreError)
     func deleteBudget(_ name: String) async throws(StoreError)

@@ -12,6 +12,7 @@ public actor MemoryStore: AllotStore {
     private var auditLog: [AuditEntry] = []
     private var billingByNode: [String: [Double: NodeBillingPeriod]] = [:]
     private var budgetsByName: [String: Budget] = [:]
+    private var billedByKey: [String: BilledCost] = [:]
     private var feedbackLog: [FeedbackEntry] = []
 
     public init() {}
@@ -79,6 +80,10 @@ public actor MemoryStore: AllotStore {
             .sorted { ($0.node, $0.start) < ($1.node, $1.start) }
     }
 
+    public func saveBilledCosts(_ rows: [BilledCost]) { for row in rows { billedByKey[row.key] = row } }
+    public func billedCosts(fromDay: String, toDay: String) -> [BilledCost] {
+        billedByKey.values.filter { $0.day >= fromDay && $0.day <= toDay }.sorted { ($0.day, $0.key) < ($1.day, $1.key) }
+    }
     public func saveBudget(_ budget: Budget) { budgetsByName[budget.name] = budget }
     public func deleteBudget(_ name: String) { budgetsByName[name] = nil }
     public func budgets() -> [Budget] { budgetsByName.values.sorted { $0.name < $1.name } }

@@ -27,6 +27,27 @@ extension SQLiteStore {
         return try records.map { text throws(StoreError) in try Self.decode(NodeBillingPeriod.self, text) }
     }
 
+    // MARK: - Billed costs
+
+    public func saveBilledCosts(_ rows: [BilledCost]) async throws(StoreError) {
+        let records = try rows.map { row throws(StoreError) in (row, try Self.encode(row)) }
+        try await write { db in
+            for (row, record) in records {
+                try db.execute(
+                    sql: "INSERT INTO billed_cost (key, day, record) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET record = excluded.record",
+                    arguments: [row.key, row.day, record]
+                )
+            }
+        }
+    }
+
+    public func billedCosts(fromDay: String, toDay: String) async throws(StoreError) -> [BilledCost] {
+        let records = try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM billed_cost WHERE day >= ? AND day <= ? ORDER BY day, key", arguments: [fromDay, toDay])
+        }
+        return try records.map { text throws(StoreError) in try Self.decode(BilledCost.self, text) }
+    }
+
     // MARK: - Budgets and feedback
 
     public func saveBudget(_ budget: Budget) async throws(StoreError) {

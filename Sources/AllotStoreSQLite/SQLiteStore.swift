@@ -117,6 +117,18 @@ public final class SQLiteStore: AllotStore {
                     """
             )
         }
+        migrator.registerMigration("v4: billed costs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE billed_cost (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        day TEXT NOT NULL,
+                        record TEXT NOT NULL
+                    );
+                    CREATE INDEX billed_cost_by_day ON billed_cost (day);
+                    """
+            )
+        }
         return migrator
     }
 

@@ -13,7 +13,7 @@ public final class FaultInjectingStore: AllotStore {
         case log
         /// Tenants, tokens and settings.
         case tenancy
-        /// Budgets and feedback.
+        /// Budgets, billed costs and feedback.
         case costs
         /// Audit entries written on their own.
         case audit
@@ -124,6 +124,13 @@ public final class FaultInjectingStore: AllotStore {
     public func recordAttempt(_ attempt: JobAttempt) async throws(StoreError) {
         try check(.commit)
         try await base.recordAttempt(attempt)
+    }
+    public func saveBilledCosts(_ rows: [BilledCost]) async throws(StoreError) {
+        try check(.costs)
+        try await base.saveBilledCosts(rows)
+    }
+    public func billedCosts(fromDay: String, toDay: String) async throws(StoreError) -> [BilledCost] {
+        try await base.billedCosts(fromDay: fromDay, toDay: toDay)
     }
     public func saveBudget(_ budget: Budget) async throws(StoreError) {
         try check(.costs)

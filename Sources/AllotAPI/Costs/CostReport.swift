@@ -14,12 +14,17 @@ public struct CostRow: Codable, Equatable, Sendable {
     /// Hours charged (a job on two nodes counts both) and GPU-hours held.
     public var hours: Double
     public var gpuHours: Double
+    /// With `source=both`: what the providers billed for this group, and `billed − cost`.
+    public var billed: Double?
+    public var difference: Double?
 
-    public init(key: String, cost: Double, hours: Double, gpuHours: Double) {
+    public init(key: String, cost: Double, hours: Double, gpuHours: Double, billed: Double? = nil, difference: Double? = nil) {
         self.key = key
         self.cost = cost
         self.hours = hours
         self.gpuHours = gpuHours
+        self.billed = billed
+        self.difference = difference
     }
 }
 
@@ -33,14 +38,30 @@ public struct CostReport: Codable, Equatable, Sendable {
     public var total: Double
     /// Largest first.
     public var rows: [CostRow]
+    /// Which costs `cost` holds: Allot's estimate (the default) or the providers' bills; with `both`, `cost` is
+    /// the estimate and each row carries `billed` and `difference`.
+    public var source: CostSource?
+    /// With `source=both`: the billed rows' sum.
+    public var billedTotal: Double?
 
-    public init(from: Double, to: Double, groupBy: CostGrouping, currency: String = "USD", total: Double, rows: [CostRow]) {
+    public init(
+        from: Double,
+        to: Double,
+        groupBy: CostGrouping,
+        currency: String = "USD",
+        total: Double,
+        rows: [CostRow],
+        source: CostSource? = nil,
+        billedTotal: Double? = nil
+    ) {
         self.from = from
         self.to = to
         self.groupBy = groupBy
         self.currency = currency
         self.total = total
         self.rows = rows
+        self.source = source
+        self.billedTotal = billedTotal
     }
 }
 

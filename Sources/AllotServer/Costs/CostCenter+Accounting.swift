@@ -98,42 +98,89 @@ extension CostCenter {
     }
 
     /// Spend in `[from, to)` grouped, rows rounded to the cent so that they add up to the total.
-    public func costs(groupBy: CostGrouping, from: Double, to: Double, for identity: Identity) async throws(APIError) -> CostReport {
-        try await costReports([groupBy], from: from, to: to, for: identity)[0]
+    public func costs(
+        groupBy: CostGrouping,
+        from: Double,
+        to: Double,
+        for identity: Identity,
+        source: CostSource = .estimated
+    ) async throws(APIError) -> CostReport {
+        try await costReports([groupBy], from: from, to: to, for: identity, source: source)[0]
     }
 
     /// The same charges grouped several ways (computed once).
-    public func costReports(_ groupings: [CostGrouping], from: Double, to: Double, for identity: Identity) async throws(APIError) -> [CostReport] {
-        let lines = try await visibleCostLines(from: from, to: to, for: identity)
-        var dayNames: [Int: String] = [:]
+    public func costReports(
+        _ groupings: [CostGrouping],
+        from: Double,
+        to: Double,
+        for identity: Identity,
+        source: CostSource = .estimated
+    ) async throws(APIError) -> [CostReport] {
+        let all = try await costLines(from: from, to: to)
+        let visible = { (lines: [CostLine]) in identity.scope == nil ? lines : lines.filter { $0.tenant.map(identity.sees) ?? false } }
+        let estimated = visible(all)
+        let billed = source == .estimated ? [] : visible(try await billedLines(from: from, to: min(to, now()), estimate: all))
         return groupings.map { groupBy in
-            var groups: [String: (cost: Double, hours: Double, gpuHours: Double)] = [:]
-            for line in lines {
-                // Idle time belongs to no tenant or job, but to its node, cloud, region and day.
-                let key: String
-                if line.job == nil && (groupBy == .tenant || groupBy == .job) {
-                    key = "idle"
-                } else if groupBy == .day {
-                    let day = Int((line.start / 86_400).rounded(.down))
-                    if dayNames[day] == nil { dayNames[day] = CostDates.day(Double(day) * 86_400) }
-                    key = dayNames[day]!
-                } else {
-                    key = Self.groupKey(line, groupBy)
+            let estimate = Self.group(estimated, by: groupBy)
+            let bill = Self.group(billed, by: groupBy)
+            let keys = Set(estimate.keys).union(source == .estimated ? [] : Array(bill.keys)).sorted()
+            let estimateCents = CostAccounting.cents(keys.map { estimate[$0]?.cost ?? 0 })
+            let billedCents = CostAccounting.cents(keys.map { bill[$0]?.cost ?? 0 })
+            let rows = keys.indices.map { index in
+                let key = keys[index]
+                let usage = estimate[key] ?? (0, 0, 0)
+                switch source {
+                case .estimated: return CostRow(key: key, cost: Double(estimateCents[index]) / 100, hours: usage.hours, gpuHours: usage.gpuHours)
+                case .billed: return CostRow(key: key, cost: Double(billedCents[index]) / 100, hours: usage.hours, gpuHours: usage.gpuHours)
+                case .both:
+                    return CostRow(
+                        key: key,
+                        cost: Double(estimateCents[index]) / 100,
+                        hours: usage.hours,
+                        gpuHours: usage.gpuHours,
+                        billed: Double(billedCents[index]) / 100,
+                        difference: Double(billedCents[index] - estimateCents[index]) / 100
+                    )
                 }
-                var group = groups[key] ?? (0, 0, 0)
-                group.cost += line.cost
-                group.hours += line.hours
-                group.gpuHours += line.gpuHours
-                groups[key] = group
             }
-            let keys = groups.keys.sorted()
-            let cents = CostAccounting.cents(keys.map { groups[$0]!.cost })
-            let rows = zip(keys, cents).map { key, cents in
-                CostRow(key: key, cost: Double(cents) / 100, hours: groups[key]!.hours, gpuHours: groups[key]!.gpuHours)
-            }
-            .sorted { ($0.cost, $1.key) > ($1.cost, $0.key) }
-            return CostReport(from: from, to: min(to, now()), groupBy: groupBy, total: Double(cents.reduce(0, +)) / 100, rows: rows)
+            .sorted { ($0.billed ?? $0.cost, $0.cost, $1.key) > ($1.billed ?? $1.cost, $1.cost, $0.key) }
+            let total = Double((source == .billed ? billedCents : estimateCents).reduce(0, +)) / 100
+            return CostReport(
+                from: from,
+                to: min(to, now()),
+                groupBy: groupBy,
+                total: total,
+                rows: rows,
+                source: source,
+                billedTotal: source == .both ? Double(billedCents.reduce(0, +)) / 100 : nil
+            )
         }
+    }
+
+    /// Charges summed by their group's key.
+    static func group(_ lines: [CostLine], by groupBy: CostGrouping) -> [String: (cost: Double, hours: Double, gpuHours: Double)] {
+        var groups: [String: (cost: Double, hours: Double, gpuHours: Double)] = [:]
+        var dayNames: [Int: String] = [:]
+        for line in lines {
+            // Idle time belongs to no tenant or job, but to its node, cloud, region and day; billed charges no
+            // node of Allot's explains are `unallocated`.
+            let key: String
+            if line.job == nil && (groupBy == .tenant || groupBy == .job) {
+                key = line.node == Self.unallocated ? Self.unallocated : "idle"
+            } else if groupBy == .day {
+                let day = Int((line.start / 86_400).rounded(.down))
+                if dayNames[day] == nil { dayNames[day] = CostDates.day(Double(day) * 86_400) }
+                key = dayNames[day]!
+            } else {
+                key = Self.groupKey(line, groupBy)
+            }
+            var group = groups[key] ?? (0, 0, 0)
+            group.cost += line.cost
+            group.hours += line.hours
+            group.gpuHours += line.gpuHours
+            groups[key] = group
+        }
+        return groups
     }
 
     static func groupKey(_ line: CostLine, _ grouping: CostGrouping) -> String {

@@ -11,7 +11,13 @@ extension APIRoutes {
             let parameters = request.uri.queryParameters
             let grouping = try grouping(parameters.get("groupBy"))
             let (from, to) = try window(parameters.get("from"), parameters.get("to"))
-            return jsonResponse(try await plane.costCenter.costs(groupBy: grouping, from: from, to: to, for: try context.caller()))
+            let source = try costSource(parameters.get("source"))
+            return jsonResponse(try await plane.costCenter.costs(groupBy: grouping, from: from, to: to, for: try context.caller(), source: source))
+        }
+        router.post("/v1/billing/import") { request, context in
+            var request = request
+            let rows = try decode(BillingImportRequest.self, try await body(&request))
+            return jsonResponse(try await plane.costCenter.importBilled(rows, by: try context.caller()))
         }
         router.get("/v1/costs/export") { request, context in
             let parameters = request.uri.queryParameters
@@ -64,6 +70,14 @@ extension APIRoutes {
             return jsonResponse(try await plane.optimizer.productFeedback(feedback, by: try context.caller()), status: .created)
         }
         router.get("/v1/feedback") { _, context in jsonResponse(try await plane.optimizer.feedback(for: try context.caller())) }
+    }
+
+    private func costSource(_ text: String?) throws(APIError) -> CostSource {
+        guard let text else { return .estimated }
+        guard let source = CostSource(rawValue: text) else {
+            throw APIError(.badRequest, .invalidField, "source: use \(CostSource.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return source
     }
 
     private func grouping(_ text: String?) throws(APIError) -> CostGrouping {

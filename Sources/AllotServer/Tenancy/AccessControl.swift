@@ -71,6 +71,8 @@ public enum AccessControl {
             (.get, 3, "v1", "costs") where parts.count == 2 || parts[2] == "export":
             return (.role(.viewer), nil)
         case (.get, 2, "v1", "budgets"), (.get, 2, "v1", "forecast"): return (.role(.viewer), nil)
+        // The providers' bills cover the whole account: only admins import them.
+        case (.post, 3, "v1", "billing") where parts[2] == "import": return (.role(.admin), nil)
         case (.post, 2, "v1", "budgets"), (.delete, 3, "v1", "budgets"): return (.role(.tenantAdmin), nil)
         case (.post, 4, "v1", "recommendations") where parts[3] == "feedback": return (.role(.viewer), nil)
         case (.get, 3, "v1", "recommendations") where parts[2] == "acceptance": return (.role(.viewer), nil)
