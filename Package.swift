@@ -197,7 +197,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotCloudTests",
-            dependencies: ["AllotCloud"],
+            dependencies: ["AllotCloud", "AllotAPI"],
             swiftSettings: strictSettings
         ),
         .testTarget(

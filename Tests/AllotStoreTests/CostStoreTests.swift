@@ -38,6 +38,21 @@ import Testing
         #expect(try await store.billingPeriods(overlapping: 300, 301) == [second])
     }
 
+    @Test(arguments: Backend.allCases) func billedRowsReplaceTheirKeyAndAreFoundByDay(_ backend: Backend) async throws {
+        let store = try backend.make()
+        let first = BilledCost(source: "focus", day: "2026-11-02", resource: "i-1", service: "EC2", cloud: "aws", cost: 3)
+        let other = BilledCost(source: "focus", day: "2026-11-03", resource: "i-1", service: "EC2", cloud: "aws", cost: 4)
+        let sameDayOtherService = BilledCost(source: "focus", day: "2026-11-02", resource: "i-1", service: "EBS", cloud: "aws", cost: 1)
+        try await store.saveBilledCosts([first, other, sameDayOtherService])
+        var corrected = first
+        corrected.cost = 5
+        try await store.saveBilledCosts([corrected])
+        #expect(try await store.billedCosts(fromDay: "2026-11-01", toDay: "2026-11-30").count == 3)
+        #expect(try await store.billedCosts(fromDay: "2026-11-02", toDay: "2026-11-02").map(\.cost).sorted() == [1, 5])
+        #expect(try await store.billedCosts(fromDay: "2026-11-03", toDay: "2026-11-03") == [other])
+        #expect(try await store.billedCosts(fromDay: "2026-12-01", toDay: "2026-12-31").isEmpty)
+    }
+
     @Test(arguments: Backend.allCases) func budgetsAndFeedbackRoundTrip(_ backend: Backend) async throws {
         let store = try backend.make()
         var budget = Budget(name: "vision-monthly", tenant: "vision", amount: 1_000, hard: true, createdAt: 5)
