@@ -238,7 +238,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage"],
+            dependencies: [
+                "allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
