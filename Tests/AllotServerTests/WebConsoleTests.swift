@@ -66,6 +66,24 @@ import Testing
         }
     }
 
+    @Test func theCostsPageShowsTheBillsBesideTheEstimate() async throws {
+        let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
+        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let admin = try #require(world.secrets[.admin])
+        try await app.test(.router) { client in
+            let session = try await signIn(client, admin)
+            let before = String(buffer: try await client.execute(uri: "/ui/costs", method: .get, headers: [.cookie: session]).body)
+            #expect(before.contains("Estimated and billed") && before.contains("No bills imported"))
+            let day = CostDates.day(Date().timeIntervalSince1970)
+            let identity = Identity(actor: "t", role: .admin, tenant: "default", scope: nil)
+            let rows = [BilledCost(source: "focus", day: day, resource: "vol-1", service: "EBS", cloud: "aws", cost: 3.25)]
+            _ = try await world.plane.costCenter.importBilled(BillingImportRequest(rows: rows), by: identity)
+            let after = String(buffer: try await client.execute(uri: "/ui/costs", method: .get, headers: [.cookie: session]).body)
+            #expect(after.contains("the providers' bills <strong>$3.25</strong>"))
+            #expect(after.contains("<th scope=\"row\">unallocated</th><td>$0.00</td><td>$3.25</td><td>+3.25</td>"))
+        }
+    }
+
     @Test func pagesNeedASessionFormsNeedTheirTokenAndTenantsSeeOnlyTheirOwn() async throws {
         let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
         let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)

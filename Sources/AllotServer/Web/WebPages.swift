@@ -135,14 +135,23 @@ extension APIRoutes {
         let from = parameters["from"].flatMap(CostDates.parse) ?? CostDates.month(time).start
         let to = parameters["to"].flatMap(CostDates.parse) ?? time
         guard from < to else { throw APIError(.badRequest, .invalidField, "from: must be before to") }
-        let reports = try await plane.costCenter.costReports([.tenant, .cloud, .day], from: from, to: to, for: identity)
-        let (byTenant, byCloud, byDay) = (reports[0], reports[1], reports[2])
+        let reports = try await plane.costCenter.costReports([.tenant, .cloud, .day, .node], from: from, to: to, for: identity, source: .both)
+        let (byTenant, byCloud, byDay, byNode) = (reports[0], reports[1], reports[2], reports[3])
         let forecast = try await plane.costCenter.forecast(metric: "cost", tenant: nil, days: 28, horizon: 14, for: identity)
         let budgets = try await plane.costCenter.budgetStatuses(for: identity)
         var page = WebPage(title: "Costs", name: "costs")
         page.context = [
             "window": "\(CostDates.day(from)) to \(Self.time(to))", "from": CostDates.timestamp(from), "to": CostDates.timestamp(to),
             "total": Self.cents(byTenant.total),
+            "billedTotal": Self.cents(byNode.billedTotal ?? 0),
+            "billed": (byNode.billedTotal ?? 0) != 0 || byNode.rows.contains { ($0.billed ?? 0) != 0 },
+            "reconciled": byNode.rows.map { row -> [String: Any] in
+                let difference = row.difference ?? 0
+                return [
+                    "node": row.key, "estimated": Self.cents(row.cost), "billed": Self.cents(row.billed ?? 0),
+                    "difference": (difference >= 0 ? "+" : "−") + Self.cents(abs(difference)),
+                ]
+            },
             "byTenant": SVGCharts.bars(byTenant.rows.map { ($0.key, $0.cost, $0.key == "idle") }),
             "byCloud": SVGCharts.bars(byCloud.rows.map { ($0.key, $0.cost, $0.key == "idle") }),
             "byDay": SVGCharts.days(byDay.rows.sorted { $0.key < $1.key }.map { ($0.key, $0.cost) }),
