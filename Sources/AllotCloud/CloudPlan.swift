@@ -219,7 +219,13 @@ extension Catalog {
             let choices = chosen.sorted { $0.index < $1.index }.map(\.choice)
             let hourly = choices.reduce(0) { $0 + Double($1.count) * $1.offer.hourlyPrice }
             let moved = choices.reduce(0) { $0 + $1.egressCost }
-            return .init(choices: choices, hourlyCost: hourly, computeCost: hourly * spec.hours, egressCost: moved, totalCost: hourly * spec.hours + moved)
+            return .init(
+                choices: choices,
+                hourlyCost: hourly,
+                computeCost: hourly * spec.hours,
+                egressCost: moved,
+                totalCost: hourly * spec.hours + moved
+            )
         }
         let best = option(Array(repeating: 0, count: parts.count))
         // Failover: for each part in turn, its next regions with the others at their best, cheapest first.

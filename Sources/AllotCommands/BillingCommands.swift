@@ -22,7 +22,8 @@ public struct BillingCommand: AsyncParsableCommand {
 public struct BillingImportCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import billed costs: a FOCUS 1.0 or GCP billing export CSV (or .csv.gz; a file, an object or every one under a prefix), or AWS Cost Explorer.",
+        abstract:
+            "Import billed costs: a FOCUS 1.0 or GCP billing export CSV (or .csv.gz; a file, an object or every one under a prefix), or AWS Cost Explorer.",
         discussion: """
             Rows are kept per day, resource and service; importing the same file again changes nothing. Cost Explorer \
             uses the AWS credentials and endpoint of the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
@@ -75,7 +76,10 @@ public struct BillingImportCommand: AsyncParsableCommand {
         } else {
             var all: [BilledCost] = []
             for (name, data) in try await Self.read(location!) {
-                let text = String(decoding: name.hasSuffix(".gz") || data.starts(with: [0x1f, 0x8b]) ? try Self.gunzip(data, name: name) : data, as: UTF8.self)
+                let text = String(
+                    decoding: name.hasSuffix(".gz") || data.starts(with: [0x1f, 0x8b]) ? try Self.gunzip(data, name: name) : data,
+                    as: UTF8.self
+                )
                 do { all += try BillingFile.rows(text, format: format.flatMap(BillingFile.Format.init(rawValue:))) } catch {
                     throw CommandFailure("\(name): \(error)")
                 }

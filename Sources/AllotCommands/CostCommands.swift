@@ -74,7 +74,9 @@ public struct CostReportCommand: AsyncParsableCommand {
                 ])
             }
             let billed = report.billedTotal ?? 0
-            table.add(["total", String(format: "%.2f", report.total), String(format: "%.2f", billed), String(format: "%+.2f", billed - report.total), "", ""])
+            table.add([
+                "total", String(format: "%.2f", report.total), String(format: "%.2f", billed), String(format: "%+.2f", billed - report.total), "", "",
+            ])
             print(table.render())
             return
         }

@@ -84,11 +84,14 @@ final class GCSUpload: UploadSession {
                 body: data,
                 expect: last ? [200, 201] : [308]
             )
-        } catch where error.code == "NotFound" || error.code == "HTTP410" {
+        } catch  where error.code == "NotFound" || error.code == "HTTP410" {
             // The session expired or its server forgot it: forget it too, so the next run opens a new one
             // instead of failing on this one again.
             if let statePath { try? FileManager.default.removeItem(atPath: statePath) }  // already gone is as good
-            throw StorageError(code: "SessionExpired", message: "\(store.url)\(key): the resumable upload session is gone; run again to start it anew")
+            throw StorageError(
+                code: "SessionExpired",
+                message: "\(store.url)\(key): the resumable upload session is gone; run again to start it anew"
+            )
         }
         committed.withLock { $0 = end }
         if last {

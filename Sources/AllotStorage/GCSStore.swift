@@ -13,8 +13,8 @@ public struct GCSStore: ObjectStore {
     public let bucket: String
     public let prefix: String
     public let endpoint: String
-    /// `Authorization: Bearer …`, absent for an emulator.
-    public let token: String?
+    /// Where `Authorization: Bearer …` comes from; absent for an emulator.
+    public let tokens: GCSTokenSource?
     public let partSize: Int64
     /// Where the session URIs of unfinished resumable uploads are kept, to resume them after a kill.
     public let stateDirectory: String?
@@ -25,6 +25,7 @@ public struct GCSStore: ObjectStore {
         prefix: String,
         endpoint: String,
         token: String?,
+        tokens: GCSTokenSource? = nil,
         partSize: Int64 = 16 << 20,
         stateDirectory: String? = nil,
         http: HTTPClient = .shared
@@ -32,30 +33,40 @@ public struct GCSStore: ObjectStore {
         self.bucket = bucket
         self.prefix = prefix
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
-        self.token = token
+        self.tokens = tokens ?? token.map(GCSTokenSource.init(token:))
         self.partSize = partSize
         self.stateDirectory = stateDirectory
         self.http = http
     }
 
-    /// The emulator named by `STORAGE_EMULATOR_HOST`, or Google's endpoint with `GOOGLE_OAUTH_ACCESS_TOKEN`.
+    /// The emulator named by `STORAGE_EMULATOR_HOST` (no credentials), or Google's endpoint (`ALLOT_GCS_ENDPOINT`
+    /// overrides it) with `GOOGLE_OAUTH_ACCESS_TOKEN`, or else the service account key named by
+    /// `GOOGLE_APPLICATION_CREDENTIALS`.
     public static func fromEnvironment(
         bucket: String,
         prefix: String,
         stateDirectory: String?,
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(StorageError) -> GCSStore {
-        if let host = environment["STORAGE_EMULATOR_HOST"], !host.isEmpty {
+        func named(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let host = named("STORAGE_EMULATOR_HOST") {
             let endpoint = host.contains("://") ? host : "http://" + host
             return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, stateDirectory: stateDirectory)
         }
-        guard let token = environment["GOOGLE_OAUTH_ACCESS_TOKEN"], !token.isEmpty else {
+        let endpoint = named("ALLOT_GCS_ENDPOINT") ?? "https://storage.googleapis.com"
+        let tokens: GCSTokenSource
+        if let token = named("GOOGLE_OAUTH_ACCESS_TOKEN") {
+            tokens = GCSTokenSource(token: token)
+        } else if let path = named("GOOGLE_APPLICATION_CREDENTIALS") {
+            tokens = GCSTokenSource(serviceAccount: try GoogleServiceAccount(file: path))
+        } else {
             throw StorageError(
                 code: "NoCredentials",
-                message: "gs: set STORAGE_EMULATOR_HOST for an emulator, or GOOGLE_OAUTH_ACCESS_TOKEN (`gcloud auth print-access-token`)"
+                message:
+                    "gs: set GOOGLE_APPLICATION_CREDENTIALS to a service account key, GOOGLE_OAUTH_ACCESS_TOKEN (`gcloud auth print-access-token`), or STORAGE_EMULATOR_HOST for an emulator"
             )
         }
-        return GCSStore(bucket: bucket, prefix: prefix, endpoint: "https://storage.googleapis.com", token: token, stateDirectory: stateDirectory)
+        return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, tokens: tokens, stateDirectory: stateDirectory)
     }
 
     public var url: String { "gs://\(bucket)/\(prefix)" }
@@ -76,7 +87,7 @@ public struct GCSStore: ObjectStore {
     ) async throws(StorageError) -> StorageResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let tokens { request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.token())") }
         for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) } else if method == .POST || method == .PUT { request.body = .bytes(ByteBuffer()) }
         let response = try await http.exchange(request, partSize: partSize, what: "\(method.rawValue) \(url)")

@@ -15,7 +15,14 @@ import Testing
 
     func rows(gpu8: Double = 20) -> [BilledCost] {
         [
-            BilledCost(source: "focus", day: Self.day, resource: "arn:aws:ec2:us-east-1:1234:instance/i-0abc", service: "EC2", cloud: "aws", cost: gpu8),
+            BilledCost(
+                source: "focus",
+                day: Self.day,
+                resource: "arn:aws:ec2:us-east-1:1234:instance/i-0abc",
+                service: "EC2",
+                cloud: "aws",
+                cost: gpu8
+            ),
             BilledCost(source: "focus", day: Self.day, resource: "projects/p/zones/z/instances/cpu4", service: "Compute", cloud: "gcp", cost: 1.5),
             BilledCost(source: "focus", day: Self.day, resource: "vol-123", service: "EBS", cloud: "aws", cost: 3),
             BilledCost(source: "focus", day: Self.day, resource: "", service: "Support", cloud: "aws", cost: 0.5),

@@ -67,7 +67,10 @@ import Testing
                 [
                     "TimePeriod": ["Start": today, "End": tomorrow], "Estimated": true, "Total": [:],
                     "Groups": [
-                        ["Keys": ["Name$n2", "Amazon Elastic Compute Cloud - Compute"], "Metrics": ["UnblendedCost": ["Amount": "12.34", "Unit": "USD"]]],
+                        [
+                            "Keys": ["Name$n2", "Amazon Elastic Compute Cloud - Compute"],
+                            "Metrics": ["UnblendedCost": ["Amount": "12.34", "Unit": "USD"]],
+                        ],
                         ["Keys": ["Name$", "Tax"], "Metrics": ["UnblendedCost": ["Amount": "0.66", "Unit": "USD"]]],
                     ],
                 ]

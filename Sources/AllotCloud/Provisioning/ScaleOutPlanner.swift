@@ -44,7 +44,8 @@ public struct InstanceDemand: Sendable, Equatable {
 
     var shape: String {
         let places = data.map { "\($0.cloud)/\($0.region)/\($0.bytes)" }.joined(separator: ",")
-        return "\(vCPUs)|\(memoryGiB)|\(gpus)|\(gpuModel?.lowercased() ?? "")|\(gpuMemoryGiB ?? 0)|\(spotAllowed)|\(places)|\(data.isEmpty ? 0 : hours)"
+        return
+            "\(vCPUs)|\(memoryGiB)|\(gpus)|\(gpuModel?.lowercased() ?? "")|\(gpuMemoryGiB ?? 0)|\(spotAllowed)|\(places)|\(data.isEmpty ? 0 : hours)"
     }
 
     /// How many replicas of this shape one machine of `offer` holds.
