@@ -163,7 +163,8 @@ extension Catalog {
             }
             // Per replica: the machine's share over the job's hours, plus moving the job's inputs there.
             func weight(_ entry: (PricedOffer, Int)) -> Double {
-                let moved = egress.flatMap { try? $0.cost(of: sample.data, toCloud: entry.0.offer.cloud, region: entry.0.offer.region) } ?? 0  // unpriced: 0
+                let (cloud, region) = (entry.0.offer.cloud, entry.0.offer.region)
+                let moved = egress.flatMap { try? $0.cost(of: sample.data, toCloud: cloud, region: region) } ?? 0  // unpriced: 0
                 return entry.0.hourlyPrice * (sample.data.isEmpty ? 1 : sample.hours) / Double(entry.1) + moved
             }
             priced.sort { lhs, rhs in
