@@ -146,7 +146,7 @@ let package = Package(
         .target(
             name: "AllotAgent",
             dependencies: [
-                "AllotCore", "AllotAPI", "AllotClient",
+                "AllotCore", "AllotAPI", "AllotClient", "AllotStorage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -4,6 +4,8 @@ import AllotCore
 public struct AgentReport: Codable, Equatable, Sendable {
     public struct JobStatus: Codable, Equatable, Sendable {
         public enum State: String, Codable, Sendable {
+            /// Its inputs are being copied onto the node (`message` unused; progress in `stagedBytes`).
+            case staging
             case running
             case exited
             /// The command could not be started (not found, not executable).
@@ -23,6 +25,9 @@ public struct AgentReport: Codable, Equatable, Sendable {
         public var cpuSeconds: Double?
         /// Memory its group uses now, in bytes (running jobs in a cgroup).
         public var memoryBytes: Int64?
+        /// While staging: bytes copied, of `stagingBytes`.
+        public var stagedBytes: Int64?
+        public var stagingBytes: Int64?
 
         public init(
             id: JobID,
@@ -87,14 +92,25 @@ public struct Assignment: Codable, Equatable, Sendable {
     /// The job's environment plus `ALLOT_JOB_ID`, `ALLOT_ALLOCATION` and `CUDA_VISIBLE_DEVICES`.
     public var environment: [String: String]
     public var placement: ReplicaPlacement
+    /// Data to stage onto the node before the command starts; its paths go in `ALLOT_INPUT_0`, ….
+    public var inputs: [JobInput]?
 
-    public init(id: JobID, attempt: Int, replica: Int, command: [String], environment: [String: String], placement: ReplicaPlacement) {
+    public init(
+        id: JobID,
+        attempt: Int,
+        replica: Int,
+        command: [String],
+        environment: [String: String],
+        placement: ReplicaPlacement,
+        inputs: [JobInput]? = nil
+    ) {
         self.id = id
         self.attempt = attempt
         self.replica = replica
         self.command = command
         self.environment = environment
         self.placement = placement
+        self.inputs = inputs
     }
 }
 

@@ -6,6 +6,8 @@ public enum JobState: String, Codable, Sendable, CaseIterable {
     case pending
     /// Given an allocation (persisted), not yet started by its agent.
     case scheduled
+    /// On its node, its inputs being copied there before it starts.
+    case staging
     /// Its process runs.
     case running
     case succeeded
@@ -49,6 +51,10 @@ public struct Job: Codable, Equatable, Sendable {
     public var limits: String?
     /// How many times it was requeued because its node was lost (bounded by ``maxAttempts``).
     public var retries: Int = 0
+    /// Data staged onto its node before it starts; `nil` for none.
+    public var inputs: [JobInput]?
+    /// While `staging`: how far the inputs are copied.
+    public var staging: StagingProgress?
 
     public init(
         id: JobID,

@@ -14,16 +14,26 @@ public struct JobSubmission: Sendable, Equatable {
     public var maxAttempts: Int
     /// The task fields; its `id` is replaced by the server's.
     public var task: TaskSpec
+    /// Data staged onto the node before the command starts (`ALLOT_INPUT_0`, …).
+    public var inputs: [JobInput]
 
-    public init(name: String? = nil, command: [String], environment: [String: String] = [:], maxAttempts: Int = 3, task: TaskSpec) {
+    public init(
+        name: String? = nil,
+        command: [String],
+        environment: [String: String] = [:],
+        maxAttempts: Int = 3,
+        task: TaskSpec,
+        inputs: [JobInput] = []
+    ) {
         self.name = name
         self.command = command
         self.environment = environment
         self.maxAttempts = maxAttempts
         self.task = task
+        self.inputs = inputs
     }
 
-    static let keys: Set<String> = TaskFile.taskKeys.subtracting(["id"]).union(["command", "name", "env", "maxAttempts"])
+    static let keys: Set<String> = TaskFile.taskKeys.subtracting(["id"]).union(["command", "name", "env", "maxAttempts", "inputs"])
 
     /// Reads a submission, naming the field of any problem.
     public static func decode(_ value: JSONValue) throws(InputError) -> JobSubmission {
@@ -57,10 +67,22 @@ public struct JobSubmission: Sendable, Equatable {
             throw InputError(path: "maxAttempts", "invalid value \"\(maxAttempts)\": must be between 1 and 100")
         }
         let name = try reader.string("name")
+        var inputs: [JobInput] = []
+        for (index, item) in (try reader.array("inputs") ?? []).enumerated() {
+            switch item {
+            case .string(let text): inputs.append(try JobInput.parse(text))
+            case .object:
+                let fields = try ObjectReader(item, path: "inputs[\(index)]", allowed: ["url", "bytes"])
+                guard let url = try fields.string("url") else { throw InputError(path: "inputs[\(index)].url", "required") }
+                inputs.append(try JobInput(checking: url, bytes: try fields.integer("bytes").map(Int64.init)))
+            default: throw InputError(path: "inputs[\(index)]", "expected \"URL[:SIZE]\" or {\"url\", \"bytes\"}, found \(item.kind)")
+            }
+        }
+        guard inputs.count <= JobInput.maxCount else { throw InputError(path: "inputs", "at most \(JobInput.maxCount) inputs a job") }
         var withID = reader.fields
         withID["id"] = .string("submission")
         let task = try TaskFile.decodeTask(try ObjectReader(.object(withID), path: "", allowed: keys.union(["id"])))
-        return JobSubmission(name: name, command: command, environment: environment, maxAttempts: maxAttempts, task: task)
+        return JobSubmission(name: name, command: command, environment: environment, maxAttempts: maxAttempts, task: task, inputs: inputs)
     }
 }
 

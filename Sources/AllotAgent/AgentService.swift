@@ -38,6 +38,8 @@ public actor AgentService: Service {
     let stateFile: String?
     let logger: Logger
     var running: [String: Running] = [:]
+    /// Jobs whose inputs are being copied onto the node, before they start.
+    var staging: [String: Staging] = [:]
     /// Jobs (id, attempt, replica) that ended here: never started again, even if a directive sent before the
     /// server heard of the end still lists them.
     var finished: Set<String> = []
@@ -99,7 +101,7 @@ public actor AgentService: Service {
         let (usage, sample) = discovery.usage(since: cpuSample)
         cpuSample = sample
         let sentStatuses =
-            statuses
+            statuses + stagingStatuses
             + running.filter { !$0.value.stopping }.map { key, job in
                 let used = cgroups.usage(key: groupKey(key))
                 return AgentReport.JobStatus(
@@ -123,7 +125,7 @@ public actor AgentService: Service {
             apply(directive)
         } catch {
             // Nothing is lost: what was not delivered goes out with the next report.
-            statuses = sentStatuses.filter { $0.state != .running } + statuses
+            statuses = sentStatuses.filter { $0.state != .running && $0.state != .staging } + statuses
             output = sentOutput + output
             logger.warning("report failed", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(500))
@@ -156,13 +158,15 @@ public actor AgentService: Service {
             let grace = self.grace
             Task { _ = await process.stop(grace: grace) }
         }
+        for (key, _) in staging where wanted[key] == nil { stopStaging(key) }
         finished.formIntersection(wanted.keys)
-        for (key, assignment) in wanted.sorted(by: { $0.key < $1.key }) where running[key] == nil && !finished.contains(key) {
-            start(assignment, key: key)
+        for (key, assignment) in wanted.sorted(by: { $0.key < $1.key })
+        where running[key] == nil && staging[key] == nil && !finished.contains(key) {
+            if assignment.inputs?.isEmpty == false { beginStaging(assignment, key: key) } else { start(assignment, key: key) }
         }
     }
 
-    private func key(_ assignment: Assignment) -> String { "\(assignment.id)#\(assignment.attempt)#\(assignment.replica)" }
+    func key(_ assignment: Assignment) -> String { "\(assignment.id)#\(assignment.attempt)#\(assignment.replica)" }
 
     /// A job's cgroup name: the agent's own (its node and its state file) before the job's key, so that two
     /// agents on one host, of one cluster or two, never share, or touch, each other's groups.
@@ -180,7 +184,7 @@ public actor AgentService: Service {
         return node + "-" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 
-    private func start(_ assignment: Assignment, key: String) {
+    func start(_ assignment: Assignment, key: String) {
         let id = assignment.id
         let attempt = assignment.attempt
         let replica = assignment.replica
@@ -232,6 +236,7 @@ public actor AgentService: Service {
         } catch {
             sink.finish()
             finished.insert(key)
+            removeInputs(key)
             statuses.append(
                 AgentReport.JobStatus(id: id, attempt: attempt, replica: replica, state: .failedToStart, exitCode: 127, message: error.message)
             )
@@ -255,6 +260,7 @@ public actor AgentService: Service {
     private func ended(key: String, code: Int32) async {
         guard let job = running.removeValue(forKey: key) else { return }
         finished.insert(key)
+        removeInputs(key)
         cgroups.release(key: groupKey(key))
         let assignment = job.assignment
         statuses.append(

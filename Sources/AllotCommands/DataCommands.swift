@@ -16,17 +16,7 @@ public struct DataCommand: AsyncParsableCommand {
 }
 
 /// The store a URL names, its credentials and endpoint from the environment.
-func objectStore(_ text: String) throws -> any ObjectStore {
-    switch try StorageURL.parse(text) {
-    case .s3(let bucket, let prefix): return try S3Store.fromEnvironment(bucket: bucket, prefix: prefix)
-    case .gcs(let bucket, let prefix):
-        // $HOME first: Foundation's home directory comes from the password database and ignores it.
-        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 }
-        let state = (home ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.cache/allot/sync"
-        return try GCSStore.fromEnvironment(bucket: bucket, prefix: prefix, stateDirectory: state)
-    case .local(let path): return LocalStore(root: path)
-    }
-}
+func objectStore(_ text: String) throws -> any ObjectStore { try StorageURL.open(text) }
 
 /// `allot data ls URL`.
 public struct DataListCommand: AsyncParsableCommand {

@@ -25,6 +25,11 @@ public struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "A name for the job.") public var name: String?
     @Option(name: .customLong("env"), help: "NAME=VALUE (repeatable).") public var environment: [String] = []
     @Option(name: .customLong("max-attempts"), help: "Attempts when its node is lost (1 = no retry).") public var maxAttempts: Int?
+    @Option(
+        name: .customLong("input"),
+        help: "Data staged onto the node before the job starts: s3://B/K, gs://B/K or /path, with :SIZE (5TB) optionally; the job finds it in $ALLOT_INPUT_0, … (repeatable)."
+    )
+    public var inputs: [String] = []
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") public var command: [String] = []
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
@@ -53,6 +58,7 @@ public struct SubmitCommand: AsyncParsableCommand {
         if preemptible { document["preemptible"] = true }
         if let name { document["name"] = name }
         if let maxAttempts { document["maxAttempts"] = maxAttempts }
+        if !inputs.isEmpty { document["inputs"] = inputs }
         if !environment.isEmpty {
             document["env"] = Dictionary(
                 environment.map { item in

@@ -154,8 +154,15 @@ extension Lifecycle {
                 let placements = job.placements, status.replica >= 0, status.replica < placements.count,
                 placements[status.replica].node.rawValue == name
             else { continue }
-            if status.state != .running || job.state == .scheduled { try requireChanges() }
+            if status.state != .running || job.state == .scheduled || job.state == .staging { try requireChanges() }
             switch status.state {
+            case .staging:
+                let progress = StagingProgress(bytesDone: status.stagedBytes ?? 0, bytes: status.stagingBytes ?? 0)
+                guard job.state == .scheduled || (job.state == .staging && job.staging != progress) else { continue }
+                job.state = .staging
+                job.staging = progress
+                setActive(job.id, job)
+                batch.updateJobs.append(job)
             case .lost:
                 try? scheduler.requeue(TaskID(job.id.rawValue))  // an active job is always in the scheduler
                 if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
@@ -165,7 +172,7 @@ extension Lifecycle {
                 replicaExits[job.id] = nil
                 finished = true
             case .running:
-                guard job.state == .scheduled else { continue }
+                guard job.state == .scheduled || job.state == .staging else { continue }
                 job.state = .running
                 job.startedAt = time
                 job.limits = status.message
@@ -209,6 +216,7 @@ extension Lifecycle {
         let attempt = Self.endedAttempt(job, outcome: .lost, at: time)
         job.placements = nil
         job.startedAt = nil
+        job.staging = nil
         if job.cancelRequestedAt != nil || job.retries + 1 >= job.maxAttempts {
             try? scheduler.cancel(TaskID(id.rawValue))  // an active job is always in the scheduler
             job.state = job.cancelRequestedAt != nil ? .cancelled : .lost

@@ -82,7 +82,7 @@ extension Lifecycle {
         if let previous {
             lifecycle.replicaExits = previous.replicaExits.filter { lifecycle.active[$0.key]?.state == .running }
             for (node, entries) in previous.vacating {
-                let left = entries.filter { lifecycle.active[$0.forJob]?.state == .scheduled }
+                let left = entries.filter { [.scheduled, .staging].contains(lifecycle.active[$0.forJob]?.state) }
                 if !left.isEmpty { lifecycle.vacating[node] = left }
             }
             lifecycle.takes = previous.takes

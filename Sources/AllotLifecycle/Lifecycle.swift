@@ -130,12 +130,12 @@ public struct Lifecycle: Sendable {
         return jobs
     }
 
-    /// The jobs a node must run now: durable, scheduled or running, not being cancelled, and not waiting for
+    /// The jobs a node must run now: durable, scheduled, staging or running, not being cancelled, and not waiting for
     /// an evicted job to vacate.
     public mutating func assignedJobs(on name: String) -> [Job] {
         let held = Set((vacating[name] ?? []).map(\.forJob))
         return durableJobs(on: name).filter { job in
-            (job.state == .scheduled || job.state == .running) && job.cancelRequestedAt == nil && !held.contains(job.id)
+            (job.state == .scheduled || job.state == .staging || job.state == .running) && job.cancelRequestedAt == nil && !held.contains(job.id)
         }
     }
 

@@ -38,7 +38,7 @@ extension ControlPlane {
             nextSequence -= 1
             throw APIError(.forbidden, .quotaExceeded, problem)
         }
-        let job = Job(
+        var job = Job(
             id: id,
             name: submission.name,
             task: task,
@@ -48,6 +48,7 @@ extension ControlPlane {
             sequence: sequence,
             submittedAt: now()
         )
+        job.inputs = submission.inputs.isEmpty ? nil : submission.inputs
         admitting[id] = job
         defer { admitting[id] = nil }
         let loaded = generation

@@ -139,7 +139,8 @@ extension ControlPlane {
                         replica: replica,
                         command: job.command,
                         environment: environment,
-                        placement: placement
+                        placement: placement,
+                        inputs: job.inputs
                     )
                 )
             }

@@ -31,7 +31,7 @@ extension ControlPlane {
         let nodes = try await store.nodes()
         let periods = try await store.billingPeriods(overlapping: time - CostLedger.keepSeconds, .greatestFiniteMagnitude)
         let lastSequence = try await store.lastJobSequence()
-        let jobs = try await store.jobs(JobQuery(states: [.pending, .scheduled, .running]))
+        let jobs = try await store.jobs(JobQuery(states: [.pending, .scheduled, .staging, .running]))
         var scheduler: Scheduler
         do { scheduler = try Self.newScheduler(configuration) } catch { throw StoreError(.corrupt, error.message) }
         if !tenantSettings.isEmpty { try? scheduler.setTenantPolicies(Self.policies(tenantSettings)) }  // taken before

@@ -28,17 +28,24 @@ enum OpenAPIDocument {
               "JobSubmission": {"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
                 "command": {"type": "array", "prefixItems": [{"type": "string", "minLength": 1}], "items": {"type": "string"}, "minItems": 1}, "name": {"type": "string"},
                 "env": {"type": "object", "additionalProperties": {"type": "string"}}, "maxAttempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                "inputs": {"type": "array", "maxItems": 16, "description": "data staged onto the node before the command starts (ALLOT_INPUT_0, …): URL[:SIZE] or {url, bytes}", "items": {"oneOf": [
+                  {"type": "string", "pattern": "^((s3|gs)://[!-.0-9;-~][!-9;-~]{0,200}|/[!-9;-~]{1,200})(:[0-9]{1,6}(B|[KMGT]i?B?)?)?$"},
+                  {"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
+                    "url": {"type": "string", "pattern": "^((s3|gs)://[!-.0-9;-~][!-9;-~]{0,200}|/[!-9;-~]{1,200})$"},
+                    "bytes": {"type": "integer", "minimum": 0, "maximum": 1000000000000000000}}}]}},
                 "tenant": {"type": "string"}, "priority": {"type": "integer"}, "class": {"enum": ["critical", "standard", "best-effort"]},
                 "requests": {"$ref": "#/components/schemas/Requests"},
                 "limits": {"type": "object", "properties": {"cpu": {"$ref": "#/components/schemas/Quantity"}, "memory": {"$ref": "#/components/schemas/Quantity"}}},
                 "gang": {"type": "integer", "minimum": 1}, "preemptible": {"type": "boolean"}, "estimate": {"type": "number", "minimum": 0}}},
               "Job": {"type": "object", "required": ["id", "state", "command", "task", "sequence", "submittedAt", "attempt", "maxAttempts"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"},
-                "state": {"enum": ["pending", "scheduled", "running", "succeeded", "failed", "cancelled", "lost"]},
+                "state": {"enum": ["pending", "scheduled", "staging", "running", "succeeded", "failed", "cancelled", "lost"]},
                 "command": {"type": "array", "items": {"type": "string"}}, "environment": {"type": "object"}, "task": {"type": "object"},
                 "sequence": {"type": "integer"}, "submittedAt": {"type": "number"}, "scheduledAt": {"type": "number"},
                 "startedAt": {"type": "number"}, "finishedAt": {"type": "number"}, "attempt": {"type": "integer"}, "retries": {"type": "integer"},
                 "maxAttempts": {"type": "integer"}, "exitCode": {"type": "integer"}, "reason": {"type": "string"},
+                "inputs": {"type": "array", "items": {"type": "object", "properties": {"url": {"type": "string"}, "bytes": {"type": "integer"}}}},
+                "staging": {"type": "object", "properties": {"bytesDone": {"type": "integer"}, "bytes": {"type": "integer"}}},
                 "placements": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},
                   "gpuIndices": {"type": "array", "items": {"type": "integer"}}, "gpuMemoryBytes": {"type": "integer"},
                   "cpuMillis": {"type": "integer"}, "memoryBytes": {"type": "integer"}}}}}},
@@ -117,7 +124,7 @@ enum OpenAPIDocument {
                   "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                   "413": {"$ref": "#/components/responses/Error"}, "422": {"$ref": "#/components/responses/Error"}}},
               "get": {"summary": "List jobs in submission order, a page at a time", "parameters": [
-                  {"name": "state", "in": "query", "schema": {"type": "string", "pattern": "^(pending|scheduled|running|succeeded|failed|cancelled|lost)(,(pending|scheduled|running|succeeded|failed|cancelled|lost))*$"}, "description": "comma-separated states"},
+                  {"name": "state", "in": "query", "schema": {"type": "string", "pattern": "^(pending|scheduled|staging|running|succeeded|failed|cancelled|lost)(,(pending|scheduled|staging|running|succeeded|failed|cancelled|lost))*$"}, "description": "comma-separated states"},
                   {"name": "tenant", "in": "query", "schema": {"type": "string"}},
                   {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "sequence number to page after"},
                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 100},

@@ -54,6 +54,8 @@ public struct Syncer: Sendable {
     public var deleteExtra: Bool
     /// Tries per request for errors that may pass.
     public var attempts: Int = 4
+    /// Only these source keys, when given (one object out of a prefix).
+    public var only: Set<String>?
 
     public init(source: any ObjectStore, destination: any ObjectStore, jobs: Int = 8, deleteExtra: Bool = false) {
         self.source = source
@@ -69,7 +71,7 @@ public struct Syncer: Sendable {
         let sources = try await sourceListing.get()
         let existing = Dictionary(try await destinationListing.get().map { ($0.key, $0) }) { first, _ in first }
         var actions: [SyncAction] = []
-        for object in sources {
+        for object in sources where only?.contains(object.key) ?? true {
             guard let there = existing[object.key] else {
                 actions.append(SyncAction(kind: .copy, key: object.key, size: object.size, reason: "missing", md5: object.md5))
                 continue

@@ -112,7 +112,7 @@ extension ControlPlane {
         let pendingCount = active.values.filter { $0.state == .pending }.count
         samples.append((SeriesName.cluster("queue.depth"), Double(pendingCount)))
         var allocated: [String: (gpus: Double, busy: Double, cpu: Double, memory: Double)] = [:]
-        for job in active.values where job.state == .running || job.state == .scheduled {
+        for job in active.values where job.state == .running || job.state == .scheduled || job.state == .staging {
             var totals = allocated[job.tenant] ?? (0, 0, 0, 0)
             for placement in job.placements ?? [] {
                 totals.gpus += Double(placement.gpuIndices.count)

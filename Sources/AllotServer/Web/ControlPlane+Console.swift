@@ -10,7 +10,7 @@ extension ControlPlane {
         var counts: [JobState: Int]
         do { counts = try await store.jobCounts(tenants: identity.scope) } catch { throw APIError.from(error) }
         // Unfinished jobs move faster than their records: count them from memory.
-        for state in [JobState.pending, .scheduled, .running] { counts[state] = 0 }
+        for state in [JobState.pending, .scheduled, .staging, .running] { counts[state] = 0 }
         for job in active.values where identity.sees(job.tenant) { counts[job.state, default: 0] += 1 }
         return counts
     }

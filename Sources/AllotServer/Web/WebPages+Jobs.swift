@@ -117,6 +117,16 @@ extension APIRoutes {
             "maxAttempts": job.maxAttempts, "exitCode": job.exitCode.map { "\($0)" } ?? false, "reason": job.reason ?? false,
             "queuePosition": view.queuePosition ?? false, "estimatedStart": view.estimatedStartAt.map { Self.time($0) } ?? false,
             "canCancel": !job.state.isTerminal && (session.identity.role ?? .viewer) >= .member,
+            "inputs": (job.inputs ?? []).enumerated().map { index, input -> [String: Any] in
+                ["variable": "ALLOT_INPUT_\(index)", "url": input.url, "size": input.bytes.map { Quantity.formatBytes($0) } ?? "–"]
+            },
+            "staging": job.staging.map { progress -> [String: Any] in
+                let share = progress.bytes > 0 ? Double(progress.bytesDone) / Double(progress.bytes) : 0
+                return [
+                    "done": Quantity.formatBytes(progress.bytesDone), "of": Quantity.formatBytes(progress.bytes),
+                    "percent": String(format: "%.0f", share * 100), "width": Self.width(share),
+                ]
+            } ?? false,
             "placements": (job.placements ?? []).map { placement -> [String: Any] in
                 [
                     "node": placement.node.rawValue, "gpus": placement.gpuIndices.map(String.init).joined(separator: ",").ifEmpty("–"),
