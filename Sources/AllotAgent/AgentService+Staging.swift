@@ -46,7 +46,12 @@ extension AgentService {
     }
 
     func staged(_ key: String, paths: [String]) {
-        guard var assignment = staging.removeValue(forKey: key)?.assignment else { return }
+        guard let job = staging.removeValue(forKey: key) else { return }
+        var assignment = job.assignment
+        // The last word on the copy, ahead of the start in the same report.
+        var status = AgentReport.JobStatus(id: assignment.id, attempt: assignment.attempt, replica: assignment.replica, state: .staging)
+        (status.stagedBytes, status.stagingBytes) = (job.bytesDone, job.bytes)
+        statuses.append(status)
         for (index, path) in paths.enumerated() { assignment.environment["ALLOT_INPUT_\(index)"] = path }
         start(assignment, key: key)
     }
@@ -89,7 +94,12 @@ extension AgentService {
     /// One status per job being staged, with its progress.
     var stagingStatuses: [AgentReport.JobStatus] {
         staging.values.map { job in
-            var status = AgentReport.JobStatus(id: job.assignment.id, attempt: job.assignment.attempt, replica: job.assignment.replica, state: .staging)
+            var status = AgentReport.JobStatus(
+                id: job.assignment.id,
+                attempt: job.assignment.attempt,
+                replica: job.assignment.replica,
+                state: .staging
+            )
             status.stagedBytes = job.bytesDone
             status.stagingBytes = job.bytes
             return status

@@ -27,7 +27,8 @@ public struct SubmitCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Attempts when its node is lost (1 = no retry).") public var maxAttempts: Int?
     @Option(
         name: .customLong("input"),
-        help: "Data staged onto the node before the job starts: s3://B/K, gs://B/K or /path, with :SIZE (5TB) optionally; the job finds it in $ALLOT_INPUT_0, … (repeatable)."
+        help:
+            "Data staged onto the node before the job starts: s3://B/K, gs://B/K or /path, with :SIZE (5TB) optionally; the job finds it in $ALLOT_INPUT_0, … (repeatable)."
     )
     public var inputs: [String] = []
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") public var command: [String] = []

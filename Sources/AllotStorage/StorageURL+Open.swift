@@ -4,7 +4,10 @@ extension StorageURL {
     /// The store a URL names, with credentials and endpoints from `environment` (AWS's variables for `s3://`;
     /// `STORAGE_EMULATOR_HOST`, `GOOGLE_OAUTH_ACCESS_TOKEN` or `GOOGLE_APPLICATION_CREDENTIALS` for `gs://`).
     /// Unfinished GCS uploads are remembered under `$HOME/.cache/allot/sync`, to be resumed.
-    public static func open(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(StorageError)
+    public static func open(
+        _ text: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(StorageError)
         -> any ObjectStore
     {
         switch try parse(text) {

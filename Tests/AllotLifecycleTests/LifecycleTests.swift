@@ -157,6 +157,50 @@ struct LifecycleTests {
         #expect(lifecycle.assignedJobs(on: "n1").isEmpty)
     }
 
+    @Test func aJobStagesItsInputsThenRunsAndACancelWhileStagingEndsItAtOnce() throws {
+        var lifecycle = try makeLifecycle()
+        _ = try lifecycle.nodeJoined("n1", inventory: inventory("n1"), usage: nil, now: 0)
+        _ = commit(&lifecycle)
+        var submitted = job(1)
+        submitted.inputs = [JobInput(url: "s3://lake/clips/", bytes: 100)]
+        _ = lifecycle.accepted(submitted, now: 1)
+        _ = lifecycle.cycle(now: 2)
+        _ = commit(&lifecycle)
+        func staging(_ done: Int64) -> AgentReport.JobStatus {
+            var status = AgentReport.JobStatus(id: "job-1", attempt: 1, state: .staging)
+            (status.stagedBytes, status.stagingBytes) = (done, 100)
+            return status
+        }
+        // The first progress makes it `staging`; the same progress again writes nothing; more does.
+        let first = try lifecycle.reported([staging(10)], node: "n1", now: 3)
+        var expected = lifecycle.active["job-1"]!
+        #expect(expected.state == .staging && expected.staging == StagingProgress(bytesDone: 10, bytes: 100))
+        #expect(first == [.persist(WriteBatch(updateJobs: [expected])), .publishJob(expected)])
+        _ = commit(&lifecycle)
+        #expect(try lifecycle.reported([staging(10)], node: "n1", now: 3.5) == [])
+        _ = try lifecycle.reported([staging(100)], node: "n1", now: 4)
+        _ = commit(&lifecycle)
+        // Still the node's to run while it stages.
+        #expect(lifecycle.assignedJobs(on: "n1").map(\.state) == [.staging])
+        _ = try lifecycle.reported([.init(id: "job-1", attempt: 1, state: .running)], node: "n1", now: 5)
+        expected = lifecycle.active["job-1"]!
+        #expect(expected.state == .running && expected.startedAt == 5 && expected.staging?.bytesDone == 100)
+        _ = commit(&lifecycle)
+
+        // A second job cancelled while it stages ends at once: nothing of it runs yet.
+        var second = job(2)
+        second.inputs = [JobInput(url: "gs://lake/weights")]
+        _ = lifecycle.accepted(second, now: 6)
+        _ = lifecycle.cycle(now: 6)
+        _ = commit(&lifecycle)
+        var status = AgentReport.JobStatus(id: "job-2", attempt: 1, state: .staging)
+        status.stagedBytes = 0
+        _ = try lifecycle.reported([status], node: "n1", now: 7)
+        _ = commit(&lifecycle)
+        let cancelled = try #require(try lifecycle.cancel("job-2", now: 8))
+        #expect(cancelled.job.state == .cancelled && lifecycle.active["job-2"] == nil)
+    }
+
     // MARK: - Retries
 
     @Test func aJobIsRetriedOnAnotherNodeUntilMaxAttemptsThenLost() throws {

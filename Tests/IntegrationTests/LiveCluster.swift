@@ -131,11 +131,12 @@ final class LiveCluster: Sendable {
 
     var client: AllotClient { AllotClient(server: URL(string: url)!, token: adminToken) }
 
-    func startAgent(_ name: String, resources: String, pricing: String? = nil) throws {
+    func startAgent(_ name: String, resources: String, pricing: String? = nil, environment: [String: String] = [:]) throws {
         let agent = try LiveProcess(
             ["agent", "--server", url, "--token", agentToken, "--name", name, "--resources", resources, "--data-dir", "agent-\(name)"]
                 + (pricing.map { ["--pricing", $0] } ?? []),
-            directory: directory
+            directory: directory,
+            environment: environment
         )
         agents.withLock { $0[name] = agent }
     }
