@@ -45,8 +45,8 @@ public struct BillingImportCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Rows sent per request.
-    static let batch = 2_000
+    /// Rows sent per request (well under the server's 1 MiB body limit).
+    static let batch = 500
 
     public func validate() throws {
         if costExplorer {

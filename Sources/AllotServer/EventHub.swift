@@ -31,6 +31,9 @@ final class EventHub: Sendable {
         return stream
     }
 
+    /// Streams open now.
+    var subscriberCount: Int { state.withLock { $0.count } }
+
     func publish<Record: Encodable>(_ type: String, _ record: Record, tenant: String? = nil) {
         let subscribers = state.withLock { state in
             state.values.filter { subscriber in

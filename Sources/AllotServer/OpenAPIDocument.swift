@@ -251,7 +251,7 @@ enum OpenAPIDocument {
                 "400": {"$ref": "#/components/responses/Error"}}}},
             "/v1/billing/import": {"post": {"summary": "Keep the providers' billed rows (admin); a row replaces the one with its source, day, resource and service, so the same rows twice change nothing",
               "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
-                "rows": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["source", "day", "resource", "service", "cloud", "cost", "currency"], "properties": {
+                "rows": {"type": "array", "maxItems": 1000, "items": {"type": "object", "required": ["source", "day", "resource", "service", "cloud", "cost", "currency"], "properties": {
                   "source": {"type": "string", "minLength": 1, "maxLength": 64}, "day": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
                   "resource": {"type": "string", "maxLength": 2048}, "service": {"type": "string", "maxLength": 256}, "cloud": {"type": "string", "maxLength": 64},
                   "cost": {"type": "number", "minimum": -1000000000000, "maximum": 1000000000000}, "currency": {"enum": ["USD"]}}}}}}}}},

@@ -55,7 +55,7 @@ public struct BillingImportRequest: Codable, Equatable, Sendable {
     public init(rows: [BilledCost]) { self.rows = rows }
 
     /// Bounds on one request.
-    public static let maxRows = 10_000
+    public static let maxRows = 1_000
 }
 
 /// What an import changed; importing the same rows again adds and changes nothing.
