@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// A Google Cloud Storage bucket and prefix over the JSON API: listings, media downloads with ranges, media
-/// uploads for small objects and resumable uploads (in order, 16 MiB chunks) for large ones. The endpoint is
+/// A Google Cloud Storage bucket and prefix over the JSON API: listings, media downloads with ranges, multipart
+/// (metadata and media) uploads for small objects, and parallel composite uploads for large ones (16 MiB
+/// parts, then `compose`; see `GCSStore+Compose.swift`). The endpoint is
 /// `STORAGE_EMULATOR_HOST` when set, as Google's client libraries read it (no credentials then), otherwise
 /// `https://storage.googleapis.com` with a bearer token.
 public struct GCSStore: ObjectStore {
@@ -16,8 +17,6 @@ public struct GCSStore: ObjectStore {
     /// Where `Authorization: Bearer …` comes from; absent for an emulator.
     public let tokens: GCSTokenSource?
     public let partSize: Int64
-    /// Where the session URIs of unfinished resumable uploads are kept, to resume them after a kill.
-    public let stateDirectory: String?
     let http: HTTPClient
 
     public init(
@@ -27,7 +26,6 @@ public struct GCSStore: ObjectStore {
         token: String?,
         tokens: GCSTokenSource? = nil,
         partSize: Int64 = 16 << 20,
-        stateDirectory: String? = nil,
         http: HTTPClient = .shared
     ) {
         self.bucket = bucket
@@ -35,7 +33,6 @@ public struct GCSStore: ObjectStore {
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.tokens = tokens ?? token.map(GCSTokenSource.init(token:))
         self.partSize = partSize
-        self.stateDirectory = stateDirectory
         self.http = http
     }
 
@@ -45,13 +42,12 @@ public struct GCSStore: ObjectStore {
     public static func fromEnvironment(
         bucket: String,
         prefix: String,
-        stateDirectory: String?,
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(StorageError) -> GCSStore {
         func named(_ key: String) -> String? { environment[key].flatMap { $0.isEmpty ? nil : $0 } }
         if let host = named("STORAGE_EMULATOR_HOST") {
             let endpoint = host.contains("://") ? host : "http://" + host
-            return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, stateDirectory: stateDirectory)
+            return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil)
         }
         let endpoint = named("ALLOT_GCS_ENDPOINT") ?? "https://storage.googleapis.com"
         let tokens: GCSTokenSource
@@ -66,7 +62,7 @@ public struct GCSStore: ObjectStore {
                     "gs: set GOOGLE_APPLICATION_CREDENTIALS to a service account key, GOOGLE_OAUTH_ACCESS_TOKEN (`gcloud auth print-access-token`), or STORAGE_EMULATOR_HOST for an emulator"
             )
         }
-        return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, tokens: tokens, stateDirectory: stateDirectory)
+        return GCSStore(bucket: bucket, prefix: prefix, endpoint: endpoint, token: nil, tokens: tokens)
     }
 
     public var url: String { "gs://\(bucket)/\(prefix)" }
@@ -119,16 +115,25 @@ public struct GCSStore: ObjectStore {
     }
 
     public func list() async throws(StorageError) -> [StoredObject] {
-        var found: [StoredObject] = []
+        try await items(under: prefix).compactMap { item in
+            // The parts of unfinished composite uploads are Allot's own, never an object to copy.
+            guard let name = item["name"] as? String, !name.hasPrefix(Self.partsRoot) else { return nil }
+            return Self.object(item, prefix: prefix)
+        }
+    }
+
+    /// Every object whose full name starts with `namePrefix`, as the JSON API describes it.
+    func items(under namePrefix: String) async throws(StorageError) -> [[String: Any]] {
+        var found: [[String: Any]] = []
         var page: String?
         repeat {
-            var url = "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o?prefix=\(Self.encode(prefix))&maxResults=1000"
+            var url = "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o?prefix=\(Self.encode(namePrefix))&maxResults=1000"
             if let page { url += "&pageToken=\(Self.encode(page))" }
             let response = try await send(.GET, url)
             guard let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any] else {  // checked below
                 throw StorageError(code: "InvalidResponse", message: "listing \(self.url) did not answer JSON")
             }
-            for item in json["items"] as? [[String: Any]] ?? [] { if let object = Self.object(item, prefix: prefix) { found.append(object) } }
+            found += json["items"] as? [[String: Any]] ?? []
             page = json["nextPageToken"] as? String
         } while page != nil
         return found
@@ -141,19 +146,25 @@ public struct GCSStore: ObjectStore {
     }
 
     public func write(_ key: String, _ data: ByteBuffer, md5: String) async throws(StorageError) -> StoredObject {
-        // A multipart (metadata + media) upload, so the object carries its MD5 in Allot's metadata too.
+        _ = try await put(name: prefix + key, data, md5: md5, metadata: ["allot-md5": md5])
+        return StoredObject(key: key, size: Int64(data.readableBytes), md5: md5)
+    }
+
+    /// A multipart (metadata + media) upload of a whole object under its full name, checked against the
+    /// `md5Hash` GCS computed; the object's description as GCS answered it.
+    func put(name: String, _ data: ByteBuffer, md5: String, metadata: [String: String]) async throws(StorageError) -> [String: Any] {
         let boundary = "allot-" + UUID().uuidString
-        let metadata = try Self.json(["name": prefix + key, "metadata": ["allot-md5": md5]])
+        let description = try Self.json(["name": name, "metadata": metadata])
         var body = ByteBuffer(
             string:
-                "--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n\(metadata)\r\n--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n"
+                "--\(boundary)\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n\(description)\r\n--\(boundary)\r\nContent-Type: application/octet-stream\r\n\r\n"
         )
         body.writeImmutableBuffer(data)
         body.writeString("\r\n--\(boundary)--\r\n")
         let url = "\(endpoint)/upload/storage/v1/b/\(Self.encode(bucket))/o?uploadType=multipart"
         let response = try await send(.POST, url, headers: [("Content-Type", "multipart/related; boundary=\(boundary)")], body: body)
-        try verify(response, key: key, md5: md5)
-        return StoredObject(key: key, size: Int64(data.readableBytes), md5: md5)
+        try verify(response, key: String(name.dropFirst(prefix.count)), md5: md5)
+        return (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]) ?? [:]  // checked by verify
     }
 
     /// Checks the `md5Hash` GCS computed against the one sent.

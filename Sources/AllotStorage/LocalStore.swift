@@ -145,17 +145,14 @@ struct LocalUpload: UploadSession {
             return fsync(descriptor) == 0 ? 0 : errno
         }
         guard failure == 0 else { throw StorageError(code: "WriteFailed", message: "\(partial): \(String(cString: strerror(failure)))") }
-        guard let handle = FileHandle(forWritingAtPath: partsFile) ?? Self.created(partsFile) else {
-            throw StorageError(code: "WriteFailed", message: "\(partsFile) cannot be written")
+        // Appended with O_APPEND: parts written at once each add their own whole line.
+        let list = open(partsFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard list >= 0 else { throw StorageError(code: "WriteFailed", message: "\(partsFile): \(String(cString: strerror(errno)))") }
+        defer { close(list) }
+        let line = Array("\(number)\n".utf8)
+        guard line.withUnsafeBytes({ Glibc.write(list, $0.baseAddress!, $0.count) }) == line.count else {
+            throw StorageError(code: "WriteFailed", message: "\(partsFile): \(String(cString: strerror(errno)))")
         }
-        defer { try? handle.close() }  // the part's number was written or the next run writes the part again
-        handle.seekToEndOfFile()
-        handle.write(Data("\(number)\n".utf8))
-    }
-
-    private static func created(_ path: String) -> FileHandle? {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else { return nil }
-        return FileHandle(forWritingAtPath: path)
     }
 
     func finish() async throws(StorageError) -> StoredObject {

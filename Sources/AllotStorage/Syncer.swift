@@ -54,6 +54,8 @@ public struct Syncer: Sendable {
     public var deleteExtra: Bool
     /// Tries per request for errors that may pass.
     public var attempts: Int = 4
+    /// Parts of one large object read and written at once (each holds one part in memory).
+    static let partsInFlight = 4
     /// Only these source keys, when given (one object out of a prefix).
     public var only: Set<String>?
 
@@ -161,7 +163,11 @@ public struct Syncer: Sendable {
     }
 
     /// Copies one object and checks the destination holds what was read.
-    func copy(_ action: SyncAction, moved: (Int64) -> Void, resumed: (Int64) -> Void = { _ in }) async throws(StorageError) {
+    func copy(
+        _ action: SyncAction,
+        moved: @escaping @Sendable (Int64) -> Void,
+        resumed: (Int64) -> Void = { _ in }
+    ) async throws(StorageError) {
         let key = action.key
         if action.size <= destination.partSize {
             let data = try await retrying { () async throws(StorageError) in try await source.read(key, range: nil) }
@@ -180,18 +186,40 @@ public struct Syncer: Sendable {
         let session = try await retrying { () async throws(StorageError) in try await destination.upload(key, size: action.size, md5: md5) }
         let stored = await session.storedParts
         let parts = Int((action.size + destination.partSize - 1) / destination.partSize)
-        for part in 1...parts {
-            let offset = Int64(part - 1) * destination.partSize
-            let end = min(action.size, offset + destination.partSize)
-            if stored.contains(part) {
-                moved(end - offset)
-                resumed(end - offset)
-                continue
-            }
-            let data = try await retrying { () async throws(StorageError) in try await source.read(key, range: offset..<end) }
-            try await retrying { () async throws(StorageError) in try await session.upload(part: part, offset: offset, data) }
-            moved(end - offset)
+        let partSize = destination.partSize
+        func range(_ part: Int) -> Range<Int64> { Int64(part - 1) * partSize..<min(action.size, Int64(part) * partSize) }
+        for part in stored.sorted() where part <= parts {
+            moved(Int64(range(part).count))
+            resumed(Int64(range(part).count))
         }
+        // The parts not there yet, `partsInFlight` at a time: reading one while others are on their way out.
+        let missing = (1...parts).filter { !stored.contains($0) }
+        let syncer = self
+        let failure = await withTaskGroup(of: StorageError?.self) { group -> StorageError? in
+            var failure: StorageError?
+            for (index, part) in missing.enumerated() {
+                if index >= Self.partsInFlight, let result = await group.next(), let error = result {
+                    failure = error
+                    break
+                }
+                group.addTask {
+                    do throws(StorageError) {
+                        let bytes = range(part)
+                        let data = try await syncer.retrying { () async throws(StorageError) in try await syncer.source.read(key, range: bytes) }
+                        try await syncer.retrying { () async throws(StorageError) in
+                            try await session.upload(part: part, offset: bytes.lowerBound, data)
+                        }
+                        moved(Int64(bytes.count))
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            for await result in group where failure == nil { failure = result }
+            return failure
+        }
+        if let failure { throw failure }
         _ = try await retrying { () async throws(StorageError) in try await session.finish() }
         // The destination's own digest of the whole object, where it keeps one.
         if let there = try await destination.md5(of: StoredObject(key: key, size: action.size)), there != md5 {
