@@ -145,6 +145,21 @@ public struct GCSStore: ObjectStore {
         return try await send(.GET, url, headers: headers, expect: [200, 206]).body
     }
 
+    /// One media download of the whole object, its body handed on as it arrives.
+    public func chunks(_ key: String, size: Int64) async throws(StorageError) -> any AsyncSequence<ByteBuffer, any Error> {
+        var request = HTTPClientRequest(url: "\(endpoint)/storage/v1/b/\(Self.encode(bucket))/o/\(Self.encode(prefix + key))?alt=media")
+        request.method = .GET
+        if let tokens { request.headers.add(name: "Authorization", value: "Bearer \(try await tokens.token())") }
+        let url = self.url
+        return try await http.streaming(request, what: "GET \(url)\(key)") { status, body throws(StorageError) in
+            throw StorageError(
+                code: status == 404 ? "NotFound" : "HTTP\(status)",
+                message: "GET \(url)\(key): \(String(buffer: body).prefix(200))",
+                retryable: status >= 500 || status == 429
+            )
+        }
+    }
+
     public func write(_ key: String, _ data: ByteBuffer, md5: String) async throws(StorageError) -> StoredObject {
         _ = try await put(name: prefix + key, data, md5: md5, metadata: ["allot-md5": md5])
         return StoredObject(key: key, size: Int64(data.readableBytes), md5: md5)

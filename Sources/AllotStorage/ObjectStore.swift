@@ -55,6 +55,8 @@ public protocol ObjectStore: Sendable {
     func list() async throws(StorageError) -> [StoredObject]
     /// An object's bytes, or those in `range`.
     func read(_ key: String, range: Range<Int64>?) async throws(StorageError) -> ByteBuffer
+    /// The whole object in one pass, piece by piece as it arrives (the reader's pace holds the sender back).
+    func chunks(_ key: String, size: Int64) async throws(StorageError) -> any AsyncSequence<ByteBuffer, any Error>
     /// Writes a small object whole; nothing is visible under `key` until it is complete.
     func write(_ key: String, _ data: ByteBuffer, md5: String) async throws(StorageError) -> StoredObject
     /// Starts (or resumes) writing a large object in parts.
@@ -83,4 +85,35 @@ public enum StorageURL: Sendable, Equatable {
         guard !text.contains("://") else { throw StorageError(code: "InvalidURL", message: "\(text): use s3://, gs:// or a local path") }
         return .local(path: text)
     }
+}
+
+extension ObjectStore {
+    /// By default: ranged reads of one part each, one after the other.
+    public func chunks(_ key: String, size: Int64) async throws(StorageError) -> any AsyncSequence<ByteBuffer, any Error> {
+        RangedChunks(store: self, key: key, size: size, step: max(1, partSize))
+    }
+}
+
+/// An object read as a sequence of ranged reads.
+struct RangedChunks: AsyncSequence {
+    typealias Element = ByteBuffer
+    let store: any ObjectStore
+    let key: String
+    let size: Int64
+    let step: Int64
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let chunks: RangedChunks
+        var offset: Int64 = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard offset < chunks.size else { return nil }
+            let end = Swift.min(chunks.size, offset + chunks.step)
+            let data = try await chunks.store.read(chunks.key, range: offset..<end)
+            offset = end
+            return data
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(chunks: self) }
 }

@@ -65,6 +65,32 @@ public struct S3Store: ObjectStore {
         body: ByteBuffer? = nil,
         expect: Set<Int> = [200]
     ) async throws(StorageError) -> StorageResponse {
+        let request = signedRequest(method, key: key, query: query, headers: extra, body: body)
+        let response = try await http.exchange(request, partSize: partSize, what: "\(method.rawValue) \(url)\(key.map { " " + $0 } ?? "")")
+        let (status, data) = (response.status, response.body)
+        guard expect.contains(status) else { throw Self.failure(method, bucket: bucket, key: key, status: status, body: data) }
+        return response
+    }
+
+    /// The error a refusal names in its XML body.
+    static func failure(_ method: HTTPMethod, bucket: String, key: String?, status: Int, body: ByteBuffer) -> StorageError {
+        let xml = AWSXMLElement.parse(Data(body.readableBytesView))
+        let code = xml?.value("Code") ?? "HTTP\(status)"
+        return StorageError(
+            code: code,
+            message: "\(method.rawValue) \(bucket)/\(key ?? ""): " + (xml?.value("Message") ?? "answered \(status)"),
+            retryable: status >= 500 || code == "SlowDown"
+        )
+    }
+
+    /// A request signed with Signature Version 4; `key` is the object's full name (nil for the bucket).
+    func signedRequest(
+        _ method: HTTPMethod,
+        key: String?,
+        query: [(String, String)] = [],
+        headers extra: [(String, String)] = [],
+        body: ByteBuffer? = nil
+    ) -> HTTPClientRequest {
         let encodedKey = key.map {
             $0.split(separator: "/", omittingEmptySubsequences: false).map { SigV4Signer.encode(String($0)) }.joined(separator: "/")
         }
@@ -88,18 +114,15 @@ public struct S3Store: ObjectStore {
         request.method = method
         for (name, value) in signer.signed(unsigned, at: Date()) where name != "Host" { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(body) }
-        let response = try await http.exchange(request, partSize: partSize, what: "\(method.rawValue) \(url)\(key.map { " " + $0 } ?? "")")
-        let (status, data) = (response.status, response.body)
-        guard expect.contains(status) else {
-            let xml = AWSXMLElement.parse(Data(data.readableBytesView))
-            let code = xml?.value("Code") ?? "HTTP\(status)"
-            throw StorageError(
-                code: code,
-                message: "\(method.rawValue) \(bucket)/\(key ?? ""): " + (xml?.value("Message") ?? "answered \(status)"),
-                retryable: status >= 500 || code == "SlowDown"
-            )
+        return request
+    }
+
+    /// One GET of the whole object, its body handed on as it arrives.
+    public func chunks(_ key: String, size: Int64) async throws(StorageError) -> any AsyncSequence<ByteBuffer, any Error> {
+        let request = signedRequest(.GET, key: prefix + key)
+        return try await http.streaming(request, what: "GET \(url)\(key)") { status, body throws(StorageError) in
+            throw Self.failure(.GET, bucket: bucket, key: prefix + key, status: status, body: body)
         }
-        return response
     }
 
     /// Creates the bucket (in the store's region); one that exists and is the caller's is fine.

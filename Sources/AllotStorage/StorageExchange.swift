@@ -22,3 +22,28 @@ extension HTTPClient {
         }
     }
 }
+
+extension HTTPClient {
+    /// Sends a GET and hands back its body as it arrives, for a reader that holds the sender back by its own
+    /// pace; a status other than 200 reads the (small) body and throws what `refused` makes of it.
+    func streaming(
+        _ request: HTTPClientRequest,
+        what: String,
+        refused: (Int, ByteBuffer) throws(StorageError) -> Never
+    ) async throws(StorageError) -> HTTPClientResponse.Body {
+        let response: HTTPClientResponse
+        do {
+            response = try await execute(request, timeout: .seconds(3_600))
+        } catch {
+            throw StorageError(code: "RequestFailed", message: "\(what): \(error)", retryable: true)
+        }
+        guard response.status.code == 200 else {
+            let body: ByteBuffer
+            do { body = try await response.body.collect(upTo: 1 << 20) } catch {
+                throw StorageError(code: "RequestFailed", message: "\(what): \(error)", retryable: true)
+            }
+            try refused(Int(response.status.code), body)
+        }
+        return response.body
+    }
+}

@@ -192,8 +192,15 @@ public struct Syncer: Sendable {
             moved(Int64(range(part).count))
             resumed(Int64(range(part).count))
         }
+        // A fresh copy reads the object in one pass (one request, not one per part), cutting parts as the bytes
+        // arrive; should that stream break, what it did not deliver is read by range below.
+        let streamed = PartSet()
+        if stored.isEmpty {
+            await stream(action, into: session, done: streamed, moved: moved)
+        }
+        let delivered = stored.union(streamed.parts)
         // The parts not there yet, `partsInFlight` at a time: reading one while others are on their way out.
-        let missing = (1...parts).filter { !stored.contains($0) }
+        let missing = (1...parts).filter { !delivered.contains($0) }
         let syncer = self
         let failure = await withTaskGroup(of: StorageError?.self) { group -> StorageError? in
             var failure: StorageError?
@@ -224,6 +231,60 @@ public struct Syncer: Sendable {
         // The destination's own digest of the whole object, where it keeps one.
         if let there = try await destination.md5(of: StoredObject(key: key, size: action.size)), there != md5 {
             throw StorageError(code: "ChecksumMismatch", message: "\(destination.url)\(key): holds \(there), the source \(md5)")
+        }
+    }
+
+    /// Copies an object's parts from one streaming read, `partsInFlight` uploads at a time (the stream waits
+    /// while they are busy); each part uploaded goes into `done`. Stops quietly at the first failure: the
+    /// caller reads what is missing by range.
+    func stream(_ action: SyncAction, into session: any UploadSession, done: PartSet, moved: @escaping @Sendable (Int64) -> Void) async {
+        let partSize = Int(destination.partSize)
+        let syncer = self
+        do {
+            let chunks = try await source.chunks(action.key, size: action.size)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                var buffer = ByteBuffer()
+                buffer.reserveCapacity(partSize)
+                var part = 1
+                var inFlight = 0
+                func send(_ data: ByteBuffer) async throws {
+                    if inFlight >= Self.partsInFlight {
+                        try await group.next()
+                        inFlight -= 1
+                    }
+                    let number = part
+                    group.addTask {
+                        try await syncer.retrying { () async throws(StorageError) in
+                            try await session.upload(part: number, offset: Int64(number - 1) * Int64(partSize), data)
+                        }
+                        done.insert(number)
+                        moved(Int64(data.readableBytes))
+                    }
+                    inFlight += 1
+                    part += 1
+                }
+                var received: Int64 = 0
+                for try await var chunk in chunks {
+                    received += Int64(chunk.readableBytes)
+                    guard received <= action.size else { throw StorageError(code: "SourceChanged", message: "\(action.key) grew while read") }
+                    while chunk.readableBytes > 0 {
+                        let take = min(chunk.readableBytes, partSize - buffer.readableBytes)
+                        buffer.writeImmutableBuffer(chunk.readSlice(length: take)!)
+                        if buffer.readableBytes == partSize {
+                            try await send(buffer)
+                            buffer = ByteBuffer()
+                            buffer.reserveCapacity(partSize)
+                        }
+                    }
+                }
+                guard received == action.size else {
+                    throw StorageError(code: "SourceChanged", message: "\(action.key): listed with \(action.size) bytes, read \(received)")
+                }
+                if buffer.readableBytes > 0 { try await send(buffer) }
+                try await group.waitForAll()
+            }
+        } catch {
+            // Reported by the ranged reads that follow, should they fail too.
         }
     }
 
@@ -273,4 +334,13 @@ final class Counters: Sendable {
 
 extension Duration {
     var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Part numbers written so far, shared by the tasks writing them.
+final class PartSet: Sendable {
+    private let state = Mutex<Set<Int>>([])
+
+    func insert(_ part: Int) { state.withLock { _ = $0.insert(part) } }
+
+    var parts: Set<Int> { state.withLock { $0 } }
 }

@@ -19,7 +19,7 @@ extension Autoscaler {
             }
             .flatMap(\.jobs)
         )
-        let demands = waiting.filter { !covered.contains($0.id.rawValue) }.map(Self.demand)
+        let demands = waiting.filter { !covered.contains($0.id.rawValue) }.map { Self.demand($0, configuration: configuration) }
         guard !demands.isEmpty else { return }
         let live = intents.values.filter { $0.state.isLive }
         let limits = ScaleOutLimits(
@@ -31,7 +31,7 @@ extension Autoscaler {
             nodesLeft: configuration.maxNodes - live.count,
             spendLeft: configuration.maxSpendPerHour - live.map(\.hourlyPrice).reduce(0, +)
         )
-        let plan = catalog.scaleOut(demands, limits: limits)
+        let plan = catalog.scaleOut(demands, limits: limits, egress: egress)
         for (job, reason) in plan.refused { decisions[JobID(job)] = "no machine bought: \(reason)" }
         guard !plan.instances.isEmpty else { return }
         var planned: [LaunchIntent] = []
@@ -131,9 +131,14 @@ extension Autoscaler {
     }
 
     /// What a waiting job asks of a new machine.
-    static func demand(_ job: Job) -> InstanceDemand {
+    /// What a job needs from a new machine; its inputs in known places (`dataLocations`) come with their size
+    /// and its estimate (an hour without one), so egress is weighed against the machine's price.
+    static func demand(_ job: Job, configuration: AutoscalerConfiguration) -> InstanceDemand {
         let requests = job.task.requests
         let gib = Double(1 << 30)
+        let data = (job.inputs ?? []).compactMap { input in
+            configuration.location(of: input.url).map { DataLocation(cloud: $0.cloud, region: $0.region, bytes: input.bytes ?? 0) }
+        }
         return InstanceDemand(
             job: job.id.rawValue,
             replicas: job.task.gang,
@@ -142,7 +147,9 @@ extension Autoscaler {
             gpus: requests.deviceCount,
             gpuModel: requests.gpuModel,
             gpuMemoryGiB: requests.gpuMemoryBytes.map { Double($0) / gib },
-            spotAllowed: job.task.preemptible
+            spotAllowed: job.task.preemptible,
+            data: data,
+            hours: max(job.task.estimateSeconds ?? 3_600, 60) / 3_600
         )
     }
 }

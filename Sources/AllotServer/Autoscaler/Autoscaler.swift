@@ -15,6 +15,8 @@ public actor Autoscaler {
     public let configuration: AutoscalerConfiguration
     let provider: any CloudProvider
     let catalog: Catalog
+    /// What moving a job's inputs out of their region costs (the bundled table).
+    let egress: EgressPrices
     let plane: ControlPlane
     let ledger: IntentLedger
     let cluster: String
@@ -40,6 +42,7 @@ public actor Autoscaler {
         self.configuration = configuration
         self.provider = provider
         self.catalog = catalog
+        self.egress = try EgressPrices.bundled()
         self.plane = plane
         self.ledger = IntentLedger(path: ledgerPath)
         self.cluster = configuration.cluster ?? plane.configuration.clusterName

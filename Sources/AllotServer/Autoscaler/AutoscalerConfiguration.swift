@@ -36,6 +36,9 @@ public struct AutoscalerConfiguration: Codable, Sendable, Equatable {
     public var caFingerprint: String?
     /// Tags every instance carries as `allot:cluster`; the server's cluster name when absent.
     public var cluster: String?
+    /// Where job inputs live, by URL prefix: `{"s3://lake/": "aws/us-east-1"}`. A job whose inputs are in one of
+    /// these places pays egress, in the choice of machine, for moving them to another region or cloud.
+    public var dataLocations: [String: String]
 
     public init(
         provider: String = "aws",
@@ -55,7 +58,8 @@ public struct AutoscalerConfiguration: Codable, Sendable, Equatable {
         serverURL: String,
         agentURL: String? = nil,
         caFingerprint: String? = nil,
-        cluster: String? = nil
+        cluster: String? = nil,
+        dataLocations: [String: String] = [:]
     ) {
         self.provider = provider
         self.regions = regions
@@ -75,11 +79,19 @@ public struct AutoscalerConfiguration: Codable, Sendable, Equatable {
         self.agentURL = agentURL
         self.caFingerprint = caFingerprint
         self.cluster = cluster
+        self.dataLocations = dataLocations
+    }
+
+    /// The cloud and region of the longest `dataLocations` prefix of `url`.
+    public func location(of url: String) -> (cloud: String, region: String)? {
+        guard let prefix = dataLocations.keys.filter({ url.hasPrefix($0) }).max(by: { $0.count < $1.count }) else { return nil }
+        let parts = dataLocations[prefix]!.split(separator: "/", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case provider, regions, instanceTypes, instanceFamilies, spot, maxNodes, maxSpendPerHour, idleMinutes, bootTimeoutMinutes
-        case pendingSeconds, checkSeconds, image, subnet, securityGroups, serverURL, agentURL, caFingerprint, cluster
+        case pendingSeconds, checkSeconds, image, subnet, securityGroups, serverURL, agentURL, caFingerprint, cluster, dataLocations
     }
 
     public init(from decoder: any Decoder) throws {
@@ -102,6 +114,7 @@ public struct AutoscalerConfiguration: Codable, Sendable, Equatable {
         agentURL = try container.decodeIfPresent(String.self, forKey: .agentURL)
         caFingerprint = try container.decodeIfPresent(String.self, forKey: .caFingerprint)
         cluster = try container.decodeIfPresent(String.self, forKey: .cluster)
+        dataLocations = try container.decodeIfPresent([String: String].self, forKey: .dataLocations) ?? [:]
     }
 
     /// Reads and checks a file, naming the first bad field.
@@ -126,6 +139,9 @@ public struct AutoscalerConfiguration: Codable, Sendable, Equatable {
             throw InputError(path: name, "must be 0 or more")
         }
         guard checkSeconds > 0, checkSeconds.isFinite else { throw InputError(path: "checkSeconds", "must be positive") }
+        for (prefix, place) in dataLocations where place.split(separator: "/").count != 2 || prefix.isEmpty {
+            throw InputError(path: "dataLocations.\(prefix)", "expected CLOUD/REGION, as \"aws/us-east-1\"")
+        }
         guard let url = URL(string: serverURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
             throw InputError(path: "serverURL", "an http:// or https:// URL the machines can reach")
         }
