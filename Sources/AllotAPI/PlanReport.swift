@@ -95,9 +95,16 @@ public enum Planner {
                 throw InputError(path: "running[\(position)]", error.message)
             }
         }
+        // A task no node could ever hold (bigger than any node, a gang larger than the cluster) is reported
+        // pending as unschedulable, and the rest is planned; anything else wrong with a task fails the plan.
+        var unschedulable: [PlanReport.Pending] = []
         for (position, task) in tasks.tasks.enumerated() {
             do {
                 try scheduler.submit(task, now: tasks.submitted[task.id] ?? now)
+            } catch  where error.code == .infeasible {
+                let prefix = "task \(task.id.rawValue) "
+                let why = error.message.hasPrefix(prefix) ? String(error.message.dropFirst(prefix.count)) : error.message
+                unschedulable.append(PlanReport.Pending(task: task.id.rawValue, reason: "unschedulable: \(why)"))
             } catch {
                 throw InputError(path: "tasks[\(position)]", error.message)
             }
@@ -137,7 +144,8 @@ public enum Planner {
             }
             return placement
         }
-        let pending = scheduler.pendingTasks.map { PlanReport.Pending(task: $0.rawValue, reason: scheduler.pendingReason($0) ?? "pending") }
+        let pending =
+            scheduler.pendingTasks.map { PlanReport.Pending(task: $0.rawValue, reason: scheduler.pendingReason($0) ?? "pending") } + unschedulable
         let report = scheduler.utilization()
         var planObjective: PlanReport.Objective?
         if tasks.now != nil, !tasks.tasks.isEmpty {

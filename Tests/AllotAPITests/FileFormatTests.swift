@@ -115,14 +115,24 @@ struct FileFormatTests {
         #expect(backfilled.bottlenecks == [PlanReport.BottleneckEntry(node: "n1", resource: "gpu0.memory", utilization: 1, severity: .high)])
     }
 
-    @Test func plannerNamesTheTaskThatCannotRun() throws {
-        let nodes = try ClusterFile.decode(try json(#"{"nodes":[{"name":"n1","cpu":4,"memory":"8GiB"}]}"#))
-        let tasks = try TaskFile.decode(try json(#"{"tasks":[{"id":"ok","requests":{"cpu":1}},{"id":"big","requests":{"cpu":64}}]}"#))
-        let error = inputError { _ = try Planner.plan(nodes: nodes, tasks: tasks, configuration: SchedulerConfiguration()) }
-        #expect(
-            error?.description
-                == "tasks[1]: task big fits no node even when the cluster is empty: insufficient cpu: needs 64, the largest node offers 3.6"
+    @Test func aTaskThatCanNeverRunIsPendingUnschedulableAndTheRestIsPlanned() throws {
+        let nodes = try ClusterFile.decode(
+            try json(#"{"nodes":[{"name":"n1","cpu":4,"memory":"8GiB","gpus":1},{"name":"n2","cpu":4,"memory":"8GiB","gpus":1}]}"#)
         )
+        let tasks = try TaskFile.decode(
+            try json(
+                #"{"tasks":[{"id":"ok","requests":{"cpu":1}},{"id":"big","requests":{"cpu":64}},{"id":"wide","gang":3,"requests":{"gpus":1}},{"id":"also","requests":{"cpu":1}}]}"#
+            )
+        )
+        let report = try Planner.plan(nodes: nodes, tasks: tasks, configuration: SchedulerConfiguration())
+        #expect(Set(report.placements.map(\.task)) == ["ok", "also"])
+        #expect(report.pending.map(\.task) == ["big", "wide"])
+        #expect(
+            report.pending.first?.reason
+                == "unschedulable: fits no node even when the cluster is empty: insufficient cpu: needs 64, the largest node offers 3.6"
+        )
+        #expect(report.pending.last?.reason.hasPrefix("unschedulable: ") == true, "\(report.pending)")
+
         let running = try TaskFile.decode(try json(#"{"running":[{"id":"r","node":"n9","requests":{"cpu":1}}]}"#))
         #expect(
             inputError { _ = try Planner.plan(nodes: nodes, tasks: running, configuration: SchedulerConfiguration()) }?.description
