@@ -105,9 +105,10 @@ final class ChaosCluster: @unchecked Sendable {
         }
     }
 
-    /// Waits until every acknowledged job has finished (at most `seconds`); returns the lost (unknown to the
-    /// server, or ended `lost`/`failed`) and those that ran more than once.
-    func settle(_ acknowledged: [JobID], within seconds: Double = 120) async throws -> (lost: Int, ranTwice: Int, why: String?) {
+    /// Waits until every acknowledged job has finished (at most `seconds`, generous for a loaded machine: a
+    /// round that passes never waits that long); returns the lost (unknown to the server, or not `succeeded`
+    /// by then) and those that ran more than once.
+    func settle(_ acknowledged: [JobID], within seconds: Double = 240) async throws -> (lost: Int, ranTwice: Int, why: String?) {
         let wanted = Set(acknowledged)
         var jobs: [JobID: Job] = [:]
         var listingError: String?
