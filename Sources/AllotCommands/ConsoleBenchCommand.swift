@@ -4,14 +4,13 @@ import AllotServer
 import AllotStore
 import AllotStoreSQLite
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import UnixSignals
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `allot bench console`: how long each web console page takes to render over HTTP with a large cluster in the
 /// store.
@@ -137,16 +136,17 @@ public struct ConsoleBenchCommand: AsyncParsableCommand {
                 var status = 0
                 var size = 0
                 for _ in 0..<repeats {
-                    var request = URLRequest(url: URL(string: base + page)!)
-                    request.setValue("allot_session=\(admin)", forHTTPHeaderField: "Cookie")
+                    var request = HTTPClientRequest(url: base + page)
+                    request.headers.add(name: "Cookie", value: "allot_session=\(admin)")
                     let start = ContinuousClock.now
-                    let (data, response) = try await URLSession.shared.data(for: request)
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+                    let body = try await response.body.collect(upTo: 256 << 20)
                     let elapsed = ContinuousClock.now - start
                     times.append(Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15)
-                    status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                    size = data.count
+                    status = Int(response.status.code)
+                    size = body.readableBytes
                     // The server's own time for the page (gathering and rendering), from its Server-Timing header.
-                    let timing = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Server-Timing") ?? ""
+                    let timing = response.headers.first(name: "Server-Timing") ?? ""
                     renders.append(timing.split(separator: "=").last.flatMap { Double($0) } ?? .nan)
                 }
                 times.sort()
