@@ -6,7 +6,10 @@ public struct SchedulerOptions: ParsableArguments {
     @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread.")
     public var strategy: String = "best-fit"
 
-    @Option(help: "Queue policy: fifo, priority, fair (defaults to the preset's, else priority).")
+    @Option(
+        help:
+            "Queue policy: fifo, priority, fair, las (least attained service), srtf (shortest remaining time on estimates); defaults to the preset's, else priority."
+    )
     public var policy: String?
 
     @Option(help: "Fraction (0.0-0.3) of each pool kept for critical work (defaults to the preset's, else 0.1).")

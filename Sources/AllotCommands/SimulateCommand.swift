@@ -47,11 +47,16 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "Seconds of work lost per preemption.")
     public var preemptionCost: Double = 30
 
-    @Option(help: "Runtime estimate noise for backfill: estimates are duration x a factor in [1/(1+e), 1+e].")
+    @Option(help: "Runtime estimate noise for backfill and srtf: estimates are duration x a factor in [1/(1+e), 1+e].")
     public var estimateError: Double = 0
 
     @Option(help: "Least-attained-service thresholds in GPU-seconds, comma-separated (default 60 x 4^k, k = 0..10).")
     public var lasThresholds: String?
+
+    @Option(
+        help: "Least attained service's starvation guard: a job that has waited K times the seconds it ran returns to the top level (0 turns it off)."
+    )
+    public var lasStarvation: Double = LeastAttainedServicePolicy().starvationFactor ?? 0
 
     @Option(help: "At most this many queued jobs that cannot start are examined per scheduling cycle.")
     public var queueDepth: Int = SchedulerConfiguration().queueDepth
@@ -169,6 +174,8 @@ public struct SimulateCommand: ParsableCommand {
         }
         var setup = SimulationSetup(nodes: nodeSpecs, preemptionCost: preemptionCost, estimateError: estimateError, seed: seed)
         setup.queueDepth = queueDepth
+        guard lasStarvation >= 0 else { throw ValidationError("--las-starvation: must not be negative") }
+        setup.starvationFactor = lasStarvation > 0 ? lasStarvation : nil
         do {
             setup.strategy = try PlacementStrategies.named(strategy)
             if let lasThresholds {

@@ -37,7 +37,7 @@ extension Lifecycle {
             setActive(id, job)
         } else {
             if job.state != .pending { batch.attempts.append(Self.endedAttempt(job, outcome: .cancelled, at: now)) }
-            try? scheduler.cancel(TaskID(id.rawValue))  // an active job is always in the scheduler
+            try? scheduler.cancel(TaskID(id.rawValue), now: now)  // an active job is always in the scheduler
             job.state = .cancelled
             job.finishedAt = now
             job.reason = "cancelled"
@@ -164,7 +164,7 @@ extension Lifecycle {
                 setActive(job.id, job)
                 batch.updateJobs.append(job)
             case .lost:
-                try? scheduler.requeue(TaskID(job.id.rawValue))  // an active job is always in the scheduler
+                try? scheduler.requeue(TaskID(job.id.rawValue), now: time)  // an active job is always in the scheduler
                 if let (requeued, attempt) = requeueAfterLoss(job.id, reason: "the agent on \(name) lost its process", at: time) {
                     batch.updateJobs.append(requeued)
                     batch.attempts.append(attempt)
@@ -199,7 +199,7 @@ extension Lifecycle {
                     job.reason = code == 0 ? nil : "exit code \(code)"
                 }
                 batch.attempts.append(Self.endedAttempt(job, outcome: AttemptOutcome(ending: job.state), at: time, exitCode: code))
-                try? scheduler.finish(TaskID(job.id.rawValue))  // an active job is always in the scheduler
+                try? scheduler.finish(TaskID(job.id.rawValue), now: time)  // an active job is always in the scheduler
                 setActive(job.id, nil)
                 replicaExits[job.id] = nil
                 batch.updateJobs.append(job)
@@ -218,7 +218,7 @@ extension Lifecycle {
         job.startedAt = nil
         job.staging = nil
         if job.cancelRequestedAt != nil || job.retries + 1 >= job.maxAttempts {
-            try? scheduler.cancel(TaskID(id.rawValue))  // an active job is always in the scheduler
+            try? scheduler.cancel(TaskID(id.rawValue), now: time)  // an active job is always in the scheduler
             job.state = job.cancelRequestedAt != nil ? .cancelled : .lost
             job.finishedAt = time
             job.reason = job.state == .cancelled ? "cancelled" : "\(reason); no attempts left (\(job.maxAttempts))"

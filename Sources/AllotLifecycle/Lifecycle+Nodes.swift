@@ -65,7 +65,7 @@ extension Lifecycle {
                 batch.billing += closeBilling(name, at: time)
                 scheduled.remove(name)
                 vacating[name] = nil
-                let actions = (try? scheduler.removeNode(NodeID(name), reason: "node down")) ?? []  // a ready node is there
+                let actions = (try? scheduler.removeNode(NodeID(name), reason: "node down", now: time)) ?? []  // a ready node is there
                 for case .requeue(let id, let reason) in actions {
                     if let (job, attempt) = requeueAfterLoss(JobID(id.rawValue), reason: reason, at: time) {
                         batch.updateJobs.append(job)
@@ -78,7 +78,10 @@ extension Lifecycle {
                 batch.nodes.append(node)
             }
         }
-        return Self.actions(batch, wake: woken, schedule: !batch.isEmpty)
+        // Priorities set from service (least attained service) change by themselves: a running job drops a
+        // level, a starving one is promoted. The first tick after such a moment runs a cycle.
+        let due = scheduler.nextWakeup().map { $0 <= time } ?? false
+        return Self.actions(batch, wake: woken, schedule: !batch.isEmpty || due)
     }
 
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.

@@ -1,5 +1,5 @@
 /// Divisible amounts in the scheduler's compiled form: fixed fields plus extended resources by number.
-struct Amounts: Equatable, Sendable {
+struct Amounts: Hashable, Sendable {
     var cpu: Int64 = 0
     var memory: Int64 = 0
     var disk: Int64 = 0
@@ -49,7 +49,7 @@ struct Amounts: Equatable, Sendable {
 }
 
 /// One replica's demand in compiled form.
-struct Demand: Equatable, Sendable {
+struct Demand: Hashable, Sendable {
     var amounts: Amounts
     /// Devices touched: whole devices, or devices shared by memory when ``shareBytes`` > 0.
     var deviceCount: Int

@@ -49,11 +49,20 @@ public protocol QueuePolicy: Sendable {
     var blocking: QueueBlocking { get }
     /// The policy's order when it is static; the scheduler then never calls ``makeCursor(_:context:)``.
     var staticOrder: StaticQueueOrder? { get }
+    /// For a policy that serves tenants in turn (``QueueBlocking/tenant``), the static order of each tenant's
+    /// own queue, when it has one; the scheduler then keeps those queues sorted instead of calling
+    /// ``makeCursor(_:context:)``.
+    var orderWithinTenant: StaticQueueOrder? { get }
+    /// Priorities the scheduler itself sets from the service tasks receive (least attained service,
+    /// shortest remaining time); `nil` when priorities are the tasks' own.
+    var service: ServiceOrder? { get }
     func makeCursor(_ entries: [QueueEntry], context: QueueContext) -> any QueueCursor
 }
 
 extension QueuePolicy {
     public var staticOrder: StaticQueueOrder? { nil }
+    public var orderWithinTenant: StaticQueueOrder? { nil }
+    public var service: ServiceOrder? { nil }
 }
 
 /// A pending task's place in a static order: smaller first.
@@ -75,14 +84,15 @@ public protocol QueueCursor {
 
 /// The policies by name, for configuration edges.
 public enum QueuePolicies {
-    public static let names = ["fifo", "priority", "fair", "las"]
+    public static let names = ["fifo", "priority", "fair", "las", "srtf"]
 
     public static func named(_ name: String, agingSeconds: Double? = nil, field: String = "policy") throws(QuantityError) -> any QueuePolicy {
         switch name.lowercased() {
         case "fifo": return FIFOPolicy()
         case "priority": return PriorityPolicy(agingSeconds: agingSeconds)
         case "fair", "drf": return FairSharePolicy()
-        case "las": return PriorityPolicy(agingSeconds: agingSeconds, blocking: .passOver, name: "las")
+        case "las": return LeastAttainedServicePolicy()
+        case "srtf": return ShortestRemainingTimePolicy()
         default: throw QuantityError(field: field, value: name, reason: "unknown policy (use \(names.joined(separator: ", ")))")
         }
     }

@@ -10,6 +10,7 @@ extension Scheduler {
         tasks[slot]!.outcomeCycle = cycleCount
         nextSequence += 1
         taskSlots[spec.id] = slot
+        serviceQueued(slot, now: now)
         return slot
     }
 

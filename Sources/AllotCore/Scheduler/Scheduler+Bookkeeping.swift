@@ -20,8 +20,12 @@ extension Scheduler {
         record.outcome = .notConsidered
         tasks[slot] = record
         dequeue(slot)
+        serviceStarted(slot, now: clock)
         running.insert(slot)
-        if record.spec.preemptible { preemptibleRunning.insert(slot) }
+        if record.spec.preemptible {
+            preemptibleRunning.insert(slot)
+            victimVersion += 1
+        }
         for choice in choices {
             nodeTasks[choice.node].insert(slot)
             dirtyNodes.insert(choice.node)
@@ -31,8 +35,10 @@ extension Scheduler {
 
     /// Releases a running task's resources and puts it back in the queue.
     mutating func stopRunning(_ slot: Int) {
+        guard tasks[slot]!.phase == .running else { return }
+        serviceStopped(slot)
+        fitVersion += 1
         var record = tasks[slot]!
-        guard record.phase == .running else { return }
         for choice in record.choices {
             cluster.release(record.demand, choice)
             nodeTasks[choice.node].remove(slot)
@@ -49,32 +55,45 @@ extension Scheduler {
         running.remove(slot)
         preemptibleRunning.remove(slot)
         setOutcome(slot, .notConsidered)
+        serviceQueued(slot, now: clock)
         enqueue(slot)
     }
 
     /// A task joins the pending queue (and its place in a static order).
     mutating func enqueue(_ slot: Int) {
-        guard pending.insert(slot).inserted, ordered != nil else { return }
+        guard pending.insert(slot).inserted, queue != nil else { return }
         if deferredOrder != nil {
             deferredOrder!.append(slot)
         } else {
-            ordered!.insert(orderKey(slot))
+            insertOrdered(slot)
         }
     }
 
     /// A task leaves the pending queue.
     mutating func dequeue(_ slot: Int) {
-        guard pending.remove(slot) != nil, ordered != nil else { return }
+        guard pending.remove(slot) != nil, queue != nil else { return }
         if deferredOrder != nil {
             deferredOrder!.append(slot)
         } else {
-            ordered!.remove(orderKey(slot))
+            removeOrdered(slot)
         }
+    }
+
+    mutating func insertOrdered(_ slot: Int) {
+        let record = tasks[slot]!
+        let key: PendingGroupKey =
+            configuration.policy.staticOrder != nil ? .shape(record.demand, gang: record.spec.gang) : .tenant(record.spec.tenant)
+        tasks[slot]!.group = queue!.insert(orderKey(slot), into: key)
+    }
+
+    mutating func removeOrdered(_ slot: Int) {
+        if queue!.remove(orderKey(slot), from: tasks[slot]!.group) { tasks[slot]!.group = -1 }
     }
 
     func orderKey(_ slot: Int) -> QueueOrderKey {
         let record = tasks[slot]!
-        let rank = configuration.policy.staticOrder == .priority ? -record.spec.priority : 0
+        let order = configuration.policy.staticOrder ?? configuration.policy.orderWithinTenant
+        let rank = order == .priority ? -record.spec.priority : 0
         return QueueOrderKey(rank: rank, sequence: record.sequence, slot: slot)
     }
 
@@ -88,6 +107,8 @@ extension Scheduler {
     /// strict-order head, if there was one.
     func currentOutcome(_ record: TaskRecord) -> PendingOutcome {
         if record.outcomeCycle == cycleCount { return record.outcome }
+        // Passed over with its group, whose head could not start.
+        if record.group >= 0, let queue, queue.groups[record.group].failedCycle == cycleCount { return .noFit }
         return lastStoppedBy.map { .blockedBehind($0) } ?? .notConsidered
     }
 

@@ -11,19 +11,13 @@ extension Scheduler {
     /// ``schedule(now:)`` with an observer told of every decision.
     public mutating func schedule<Observer: SchedulingObserver>(now: Double, observer: inout Observer) -> [SchedulerAction] {
         cycleCount += 1
+        advanceClock(now)
+        refreshService(now: now)
         var preemptions: [SchedulerAction] = []
         var bound: [Int] = []
-        // A static order is walked in place, as far as the cycle goes; any other policy orders a snapshot.
-        var cursor: (any QueueCursor)?
-        var position: SortedKeys<QueueOrderKey>.Position?
-        if ordered != nil {
-            position = ordered!.firstPosition
-            deferredOrder = []
-        } else {
-            let context = QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants)
-            cursor = configuration.policy.makeCursor(queueEntries(), context: context)
-        }
+        var walk = makeWalk(now: now)
         let strategy = configuration.strategy
+        let blocking = configuration.policy.blocking
         var reservation: Reservation?
         var failed = FailedShapes()
         var failedSearches = FailedShapes()
@@ -34,46 +28,37 @@ extension Scheduler {
         var examinedWithoutStart = 0
 
         while examinedWithoutStart < configuration.queueDepth {
-            let entry: QueueEntry?
-            let slot: Int
-            if cursor != nil {
-                guard let next = cursor!.next() else { break }
-                entry = next
-                slot = next.slot
-            } else {
-                guard let current = position else { break }
-                slot = ordered![current].slot
-                position = ordered!.position(after: current)
-                entry = nil
-            }
+            guard let (slot, group, entry) = walk.next(entry: { queueEntry($0) }) else { break }
             observer.decisionStarted()
-            let record = tasks[slot]!
             examinedWithoutStart += 1
-            if let problem = quotaProblem(record) {
+            if let problem = quotaProblem(tasks[slot]!) {
                 setOutcome(slot, .quota(problem))
+                walk.passed(queue)
                 observer.decisionFinished(placed: false)
                 continue
             }
-            let known = failed.covers(record)
+            let known = failed.covers(tasks[slot]!)
             if !known,
-                let choices = Self.placeGang(record.demand, count: record.spec.gang, strategy: strategy, in: &cluster)
+                let choices = Self.placeGang(tasks[slot]!.demand, count: tasks[slot]!.spec.gang, strategy: strategy, in: &cluster)
             {
-                if reservation != nil, !reservation!.admits(record, choices, now: now, strategy: strategy) {
-                    for choice in choices { cluster.release(record.demand, choice) }
+                if reservation != nil, !reservation!.admits(tasks[slot]!, choices, now: now, strategy: strategy) {
+                    for choice in choices { cluster.release(tasks[slot]!.demand, choice) }
                     setOutcome(slot, .wouldDelay(reservation!.head))
+                    walk.passed(queue)
                     observer.decisionFinished(placed: false)
                     continue
                 }
                 start(slot, choices, now: now)
-                gate?.started(record)
+                gate?.started(tasks[slot]!)
                 bound.append(slot)
                 examinedWithoutStart -= 1
-                if let entry { cursor!.placed(entry) }
+                walk.started(queue, entry: entry ?? queueEntry(slot))
                 observer.decisionFinished(placed: true)
                 continue
             }
-            if !known { failed.add(record) }
+            if !known { failed.add(tasks[slot]!) }
             if configuration.preemption, gate == nil { gate = PreemptionGate(self) }
+            let record = tasks[slot]!
             let searchable = record.spec.slaClass != .critical && configuration.tenants[record.spec.tenant]?.guaranteed == nil
             if configuration.preemption, preemptionSearches < configuration.preemptionAttemptsPerCycle, gate!.mayFindVictims(record),
                 reservation == nil || record.demand.critical, !(searchable && failedSearches.covers(record))
@@ -90,21 +75,31 @@ extension Scheduler {
                     }
                     for choice in choices { cluster.allocate(record.demand, choice) }
                     start(slot, choices, now: now)
-                    gate?.started(record)
+                    gate?.started(tasks[slot]!)
                     bound.append(slot)
                     examinedWithoutStart -= 1
                     failed = FailedShapes()
-                    if let entry { cursor!.placed(entry) }
+                    walk.started(queue, entry: entry ?? queueEntry(slot))
                     observer.decisionFinished(placed: true)
                     continue
                 }
             }
             setOutcome(slot, .noFit)
-            if let entry { cursor!.blocked(entry) }
             observer.decisionFinished(placed: false)
+            // The tasks behind it in its group ask for the same with no higher priority: unless it may
+            // reclaim what others may not (critical work, a tenant's guarantee), none of them can start.
+            if group >= 0, case .merged = walk, !configuration.preemption || searchable {
+                let memo =
+                    blocking == .passOver && !configuration.backfill
+                    ? FitMemo(fitVersion: fitVersion, victimVersion: victimVersion, head: orderKey(slot)) : nil
+                queue!.setFailed(group, cycle: cycleCount, memo: memo)
+                walk.leaveGroup()
+            } else {
+                walk.blocked(queue, entry: entry)
+            }
             if configuration.backfill {
                 if reservation == nil { reservation = makeReservation(slot, now: now) }
-            } else if configuration.policy.blocking == .wholeQueue, !borrowing(record) {
+            } else if blocking == .wholeQueue, !borrowing(record) {
                 // Work that would run on borrowed capacity never holds back a tenant still owed its guarantee.
                 stoppedBy = slot
                 break
@@ -114,37 +109,58 @@ extension Scheduler {
         if let changed = deferredOrder {
             deferredOrder = nil
             for slot in Set(changed) {
-                ordered!.remove(orderKey(slot))
-                if pending.contains(slot) { ordered!.insert(orderKey(slot)) }
+                removeOrdered(slot)
+                if pending.contains(slot) { insertOrdered(slot) }
             }
         }
         let resizes = reshareElastic(except: Set(bound))
+        if !resizes.isEmpty { fitVersion += 1 }
         return preemptions + resizes + bound.map { .bind(tasks[$0]!.spec.id, replicaPlacements(tasks[$0]!)) }
+    }
+
+    /// How this cycle goes through the queue: groups merged in the static order (groups remembered to fail
+    /// left out), tenants in turn, or the policy's own cursor over a snapshot.
+    private mutating func makeWalk(now: Double) -> QueueWalk {
+        let context = { [self] in QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants) }
+        guard queue != nil else { return .cursor(configuration.policy.makeCursor(queueEntries(), context: context())) }
+        deferredOrder = []
+        var groups = queue!.liveGroups
+        if configuration.policy.staticOrder == nil { return .fair(FairWalk(queue!, groups: groups, context: context())) }
+        if configuration.policy.blocking == .passOver, !configuration.backfill {
+            groups.removeAll { group in
+                guard let memo = queue!.groups[group].memo, memo.fitVersion == fitVersion,
+                    !configuration.preemption || memo.victimVersion == victimVersion
+                else { return false }
+                queue!.setFailed(group, cycle: cycleCount, memo: memo)
+                return true
+            }
+        }
+        return .merged(MergedWalk(queue!, groups: groups))
+    }
+
+    private func queueEntry(_ slot: Int) -> QueueEntry {
+        let record = tasks[slot]!
+        return QueueEntry(
+            slot: slot,
+            id: record.spec.id,
+            tenant: record.spec.tenant,
+            priority: record.spec.priority,
+            sequence: record.sequence,
+            submitted: record.submitted,
+            usage: usage(of: record)
+        )
     }
 
     private func queueEntries() -> [QueueEntry] {
         var entries: [QueueEntry] = []
         entries.reserveCapacity(pending.count)
-        for slot in pending {
-            let record = tasks[slot]!
-            entries.append(
-                QueueEntry(
-                    slot: slot,
-                    id: record.spec.id,
-                    tenant: record.spec.tenant,
-                    priority: record.spec.priority,
-                    sequence: record.sequence,
-                    submitted: record.submitted,
-                    usage: usage(of: record)
-                )
-            )
-        }
+        for slot in pending { entries.append(queueEntry(slot)) }
         return entries
     }
 
     private mutating func start(_ slot: Int, _ choices: [Choice], now: Double) {
-        markRunning(slot, choices)
         tasks[slot]!.started = now
+        markRunning(slot, choices)
         tasks[slot]!.expectedEnd = tasks[slot]!.spec.estimateSeconds.map { now + $0 }
     }
 }
@@ -179,5 +195,88 @@ struct FailedShapes {
     mutating func addSearch(_ record: TaskRecord) {
         if shapes.count >= 32 { shapes.removeFirst() }
         shapes.append((record.demand, record.spec.gang, record.spec.priority))
+    }
+}
+
+/// A cycle's way through the pending queue.
+///
+/// Each step takes the walk out of the enum before changing it, so that its buffers are not copied.
+enum QueueWalk {
+    case merged(MergedWalk)
+    case fair(FairWalk)
+    case cursor(any QueueCursor)
+    case moving
+
+    /// The next task: its slot, its group (-1 outside groups) and, from a policy's cursor, its entry.
+    mutating func next(entry: (Int) -> QueueEntry) -> (slot: Int, group: Int, entry: QueueEntry?)? {
+        switch take() {
+        case .merged(var walk):
+            defer { self = .merged(walk) }
+            return walk.next().map { ($0.slot, $0.group, nil) }
+        case .fair(var walk):
+            defer { self = .fair(walk) }
+            return walk.next(entry: entry).map { ($0.slot, $0.group, nil) }
+        case .cursor(var cursor):
+            defer { self = .cursor(cursor) }
+            return cursor.next().map { ($0.slot, -1, $0) }
+        case .moving:
+            return nil
+        }
+    }
+
+    /// The current task started.
+    mutating func started(_ queue: PendingQueue?, entry: QueueEntry) {
+        switch take() {
+        case .merged(var walk):
+            walk.advance(queue!)
+            self = .merged(walk)
+        case .fair(var walk):
+            walk.placed(entry)
+            self = .fair(walk)
+        case .cursor(var cursor):
+            cursor.placed(entry)
+            self = .cursor(cursor)
+        case .moving:
+            break
+        }
+    }
+
+    /// The current task did not start for a reason of its own (a quota, backfill's reservation): go on.
+    mutating func passed(_ queue: PendingQueue?) {
+        guard case .merged(var walk) = self else { return }
+        self = .moving
+        walk.advance(queue!)
+        self = .merged(walk)
+    }
+
+    /// The current task fits nowhere.
+    mutating func blocked(_ queue: PendingQueue?, entry: QueueEntry?) {
+        switch take() {
+        case .merged(var walk):
+            walk.advance(queue!)
+            self = .merged(walk)
+        case .fair(var walk):
+            walk.blocked()
+            self = .fair(walk)
+        case .cursor(var cursor):
+            if let entry { cursor.blocked(entry) }
+            self = .cursor(cursor)
+        case .moving:
+            break
+        }
+    }
+
+    /// Leaves the current task's group (merged walks only).
+    mutating func leaveGroup() {
+        guard case .merged(var walk) = self else { return }
+        self = .moving
+        walk.leaveGroup()
+        self = .merged(walk)
+    }
+
+    private mutating func take() -> QueueWalk {
+        let walk = self
+        self = .moving
+        return walk
     }
 }

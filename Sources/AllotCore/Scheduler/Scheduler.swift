@@ -1,3 +1,5 @@
+import HeapModule
+
 /// The scheduler state machine: events in, actions out.
 ///
 /// It owns no clock and does no I/O: callers pass `now` (seconds on any fixed origin) and carry out the
@@ -16,10 +18,19 @@ public struct Scheduler: Sendable {
     var tenantUsage: [TenantID: UsageVector] = [:]
     var dirtyNodes: Set<Int> = []
     var nextSequence = 0
-    /// The pending queue kept in the policy's static order, when it has one.
-    var ordered: SortedKeys<QueueOrderKey>?
-    /// While a cycle walks ``ordered``, changes to it wait here (the walk holds positions into it).
+    /// The pending queue kept in the policy's static order (by shape), or in each tenant's (by tenant), when
+    /// the policy has one.
+    var queue: PendingQueue?
+    /// While a cycle walks ``queue``, changes to it wait here (the walk holds positions into it).
     var deferredOrder: [Int]?
+    /// Counts releases of capacity (and anything else that may let a task fit that did not).
+    var fitVersion = 0
+    /// Counts changes to what a preemption search may evict (starts of preemptible work, priority changes).
+    var victimVersion = 0
+    /// The latest `now` any call has passed: the time of changes that come without one.
+    var clock = 0.0
+    /// Level crossings of running tasks and starvation promotions of pending ones, under least attained service.
+    var serviceEvents = Heap<ServiceEvent>()
     /// Cycles run so far; a pending task's outcome is current when stamped with this count.
     var cycleCount = 0
     /// The task that stopped the last cycle under strict order, if one did.
@@ -29,7 +40,7 @@ public struct Scheduler: Sendable {
         try configuration.validate()
         self.configuration = configuration
         self.cluster = ClusterState(headroom: configuration.headroom, order: configuration.strategy.order)
-        if configuration.policy.staticOrder != nil { ordered = SortedKeys() }
+        if configuration.policy.staticOrder != nil || configuration.policy.orderWithinTenant != nil { queue = PendingQueue() }
     }
 
     // MARK: - Nodes
@@ -38,6 +49,7 @@ public struct Scheduler: Sendable {
     public mutating func addNode(_ spec: NodeSpec) throws(SchedulerError) {
         guard cluster.slots[spec.id] == nil else { throw SchedulerError(.duplicateNode, "node \(spec.id) is already known") }
         let slot = cluster.addNode(spec)
+        fitVersion += 1
         nodeTasks.append([])
         nodeExtras.append(.zero)
         dirtyNodes.insert(slot)
@@ -51,11 +63,13 @@ public struct Scheduler: Sendable {
         let slot = try slot(of: node)
         cluster.setSchedulable(slot, true)
         dirtyNodes.insert(slot)
+        fitVersion += 1
     }
 
     /// A node is gone (down or removed): every task with a replica there is requeued whole.
-    public mutating func removeNode(_ node: NodeID, reason: String = "node lost") throws(SchedulerError) -> [SchedulerAction] {
+    public mutating func removeNode(_ node: NodeID, reason: String = "node lost", now: Double? = nil) throws(SchedulerError) -> [SchedulerAction] {
         let slot = try slot(of: node)
+        advanceClock(now)
         var actions: [SchedulerAction] = []
         for task in nodeTasks[slot].sorted(by: { tasks[$0]!.sequence < tasks[$1]!.sequence }) {
             actions.append(.requeue(tasks[task]!.spec.id, reason: "\(reason): \(node)"))
@@ -96,6 +110,7 @@ public struct Scheduler: Sendable {
             throw SchedulerError(.invalidTask, "running task \(spec.id): \(replicas.count) placements given for a gang of \(spec.gang)")
         }
         let slot = try admit(spec, now: now, checkFeasible: false)
+        advanceClock(now)
         var record = tasks[slot]!
         var choices: [Choice] = []
         for replica in replicas {
@@ -129,9 +144,10 @@ public struct Scheduler: Sendable {
         markRunning(slot, choices)
     }
 
-    /// A running task ended (succeeded, failed or was cancelled): its resources are free.
-    public mutating func finish(_ id: TaskID) throws(SchedulerError) {
+    /// A running task ended (succeeded, failed or was cancelled) at `now` (when given): its resources are free.
+    public mutating func finish(_ id: TaskID, now: Double? = nil) throws(SchedulerError) {
         let slot = try taskSlot(id)
+        advanceClock(now)
         switch tasks[slot]!.phase {
         case .running:
             stopRunning(slot)
@@ -144,11 +160,12 @@ public struct Scheduler: Sendable {
     }
 
     /// A task leaves the scheduler whatever its phase (cancelled).
-    public mutating func cancel(_ id: TaskID) throws(SchedulerError) { try finish(id) }
+    public mutating func cancel(_ id: TaskID, now: Double? = nil) throws(SchedulerError) { try finish(id, now: now) }
 
     /// A running task goes back to the queue (its process failed and may retry, or it was evicted outside a cycle).
-    public mutating func requeue(_ id: TaskID) throws(SchedulerError) {
+    public mutating func requeue(_ id: TaskID, now: Double? = nil) throws(SchedulerError) {
         let slot = try taskSlot(id)
+        advanceClock(now)
         guard tasks[slot]!.phase == .running else { throw SchedulerError(.invalidState, "task \(id) is not running") }
         stopRunning(slot)
     }
@@ -182,6 +199,8 @@ extension Scheduler {
         changed.tenants = tenants
         try changed.validate()
         configuration = changed
+        fitVersion += 1
+        victimVersion += 1
     }
 
     /// A task's priority changes (an operator's edit, or a policy driver such as least attained service).
@@ -190,7 +209,7 @@ extension Scheduler {
         let slot = try taskSlot(id)
         guard tasks[slot]!.spec.priority != priority else { return }
         let queued = tasks[slot]!.phase == .pending
-        if queued { dequeue(slot) }
+        if queued { dequeue(slot) } else { victimVersion += 1 }
         tasks[slot]!.spec.priority = priority
         if queued { enqueue(slot) }
     }

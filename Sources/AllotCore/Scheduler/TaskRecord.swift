@@ -34,6 +34,18 @@ struct TaskRecord: Sendable {
     var outcome: PendingOutcome = .notConsidered
     /// The cycle ``outcome`` was set in; an older one is read through ``Scheduler/currentOutcome(_:)``.
     var outcomeCycle = 0
+    /// The group of the pending queue it is in, or -1.
+    var group = -1
+    /// Service received before the current run: resource-seconds (GPUs, or cores without GPUs) and seconds.
+    var attained = 0.0
+    var ran = 0.0
+    /// Service received when it was last at the top level (least attained service's starvation guard).
+    var baseAttained = 0.0
+    var baseRan = 0.0
+    /// When it last joined the queue.
+    var queuedSince = 0.0
+    /// Changes at every start and stop; a ``ServiceEvent`` of an older stamp is stale.
+    var serviceStamp = 0
 
     var isElastic: Bool {
         guard let limits = spec.limits else { return false }

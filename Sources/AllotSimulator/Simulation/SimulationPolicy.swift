@@ -1,7 +1,7 @@
 import AllotCore
 
 /// A scheduling policy to replay a trace under. Each maps onto the one scheduler's configuration; the
-/// simulator only sets priorities where the policy is defined by them (`las`, `srtf`).
+/// scheduler itself keeps the service that `las` and `srtf` order by.
 public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
     /// Submission order, strictly.
     case fifo
@@ -12,7 +12,8 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
     /// Least attained service: priority falls as a job receives GPU-seconds (``AttainedServiceLevels``);
     /// new work preempts work that has had more; work-conserving. Never reads durations.
     case las
-    /// Shortest remaining time first, preemptive. Clairvoyant: reads the true remaining time.
+    /// Shortest remaining time first, preemptive, on estimates: the true duration times `--estimate-error`
+    /// noise unless the trace has estimates (clairvoyant when exact).
     case srtf
     /// FIFO with EASY backfill on runtime estimates (the true duration times `--estimate-error` noise unless
     /// the trace has estimates). Estimate-driven.
@@ -32,14 +33,20 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
         }
     }
 
-    func configuration(strategy: any PlacementStrategy, tenants: [TenantID: TenantPolicy], queueDepth: Int) -> SchedulerConfiguration {
-        var configuration = SchedulerConfiguration(strategy: strategy, headroom: 0, preemption: true, tenants: tenants, queueDepth: queueDepth)
+    func configuration(_ setup: SimulationSetup) -> SchedulerConfiguration {
+        var configuration = SchedulerConfiguration(
+            strategy: setup.strategy,
+            headroom: 0,
+            preemption: true,
+            tenants: setup.tenants,
+            queueDepth: setup.queueDepth
+        )
         switch self {
         case .fifo: configuration.policy = FIFOPolicy()
         case .priority: configuration.policy = PriorityPolicy()
         case .fair: configuration.policy = FairSharePolicy()
-        case .las: configuration.policy = PriorityPolicy(blocking: .passOver, name: "las")
-        case .srtf: configuration.policy = PriorityPolicy(blocking: .passOver, name: "srtf")
+        case .las: configuration.policy = LeastAttainedServicePolicy(levels: setup.levels, starvationFactor: setup.starvationFactor)
+        case .srtf: configuration.policy = ShortestRemainingTimePolicy()
         case .backfill:
             configuration.policy = FIFOPolicy()
             configuration.backfill = true

@@ -12,6 +12,9 @@ public struct SimulationSetup: Sendable {
     public var seed: UInt64
     /// The service ladder of the `las` policy.
     public var levels: AttainedServiceLevels
+    /// The `las` policy's starvation guard: a job that has waited this many times the seconds it ran
+    /// returns to the top level; `nil` turns it off.
+    public var starvationFactor: Double? = LeastAttainedServicePolicy().starvationFactor
     /// Fair-share weights, guarantees and limits per tenant (weight 1 for any tenant not named).
     public var tenants: [TenantID: TenantPolicy]
     /// The scheduler's queue depth (pending tasks that cannot start examined per cycle).

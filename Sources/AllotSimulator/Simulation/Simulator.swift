@@ -42,12 +42,7 @@ extension Simulator {
         }
         let perReplicaGPUs = (job.gpus + replicas - 1) / replicas
         let divisor = Int64(replicas)
-        let priority: Int
-        switch policy {
-        case .priority: priority = job.priority
-        case .srtf: priority = Replay.srtfPriority(job.duration)
-        default: priority = 0
-        }
+        let priority = policy == .priority ? job.priority : 0
         return TaskSpec(
             id: TaskID(String(index)),
             tenant: TenantID(job.tenant),
@@ -68,7 +63,8 @@ extension Simulator {
 
 private enum EventKind: Int, Comparable {
     case completion = 0
-    case levelCrossing = 1
+    /// The scheduler asked for a cycle then (a job dropping a level, a starving one promoted).
+    case wakeup = 1
     static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
@@ -89,10 +85,7 @@ private struct Replay {
     let setup: SimulationSetup
     var scheduler: Scheduler
     var specs: [TaskSpec]
-    /// Resource weight of one second of a job's run for attained service: its GPUs, or its cores without GPUs.
-    var weights: [Double]
     var remaining: [Double]
-    var attained: [Double]
     var runStart: [Double?]
     var version: [Int]
     var firstStart: [Double?]
@@ -112,15 +105,14 @@ private struct Replay {
     var rejected: [(id: String, reason: String)] = []
     var rejectedCount = 0
     var cycles = 0
+    var wakeups = Set<Double>()
 
     init(trace: Trace, setup: SimulationSetup, policy: SimulationPolicy) throws(SchedulerError) {
         jobs = trace.jobs
         self.policy = policy
         self.setup = setup
         do {
-            scheduler = try Scheduler(
-                configuration: policy.configuration(strategy: setup.strategy, tenants: setup.tenants, queueDepth: setup.queueDepth)
-            )
+            scheduler = try Scheduler(configuration: policy.configuration(setup))
         } catch {
             throw SchedulerError(.invalidTask, error.description)
         }
@@ -133,7 +125,7 @@ private struct Replay {
         specs.reserveCapacity(jobs.count)
         for (index, job) in jobs.enumerated() {
             specs.append(
-                Simulator.taskSpec(job, index: index, widest: widest, estimate: policy == .backfill ? estimates[index] : nil, policy: policy)
+                Simulator.taskSpec(job, index: index, widest: widest, estimate: policy.usesDurations ? estimates[index] : nil, policy: policy)
             )
             if let slot = tenantSlots[job.tenant] {
                 tenantIndex.append(slot)
@@ -144,9 +136,7 @@ private struct Replay {
             }
         }
         self.tenantIndex = tenantIndex
-        weights = jobs.map { $0.gpus > 0 ? Double($0.gpus) : Double($0.cpuMillis) / 1000 }
         remaining = jobs.map(\.duration)
-        attained = Array(repeating: 0, count: jobs.count)
         runStart = Array(repeating: nil, count: jobs.count)
         version = Array(repeating: 0, count: jobs.count)
         firstStart = Array(repeating: nil, count: jobs.count)
@@ -154,8 +144,6 @@ private struct Replay {
         preemptions = Array(repeating: 0, count: jobs.count)
         finish = Array(repeating: nil, count: jobs.count)
     }
-
-    static func srtfPriority(_ remaining: Double) -> Int { -Int(min(remaining, 1e15).rounded(.up)) }
 
     mutating func run(progress: ((Double) -> Void)?) -> SimulationRun {
         var nextArrival = 0
@@ -165,11 +153,12 @@ private struct Replay {
             advance(to: now)
             while let event = events.min, event.time <= now {
                 events.removeMin()
-                guard event.version == version[event.job], runStart[event.job] != nil else { continue }
-                switch event.kind {
-                case .completion: complete(event.job, now: now)
-                case .levelCrossing: demote(event.job, now: now)
+                if event.kind == .wakeup {
+                    wakeups.remove(event.time)
+                    continue
                 }
+                guard event.version == version[event.job], runStart[event.job] != nil else { continue }
+                complete(event.job, now: now)
             }
             while nextArrival < jobs.count, jobs[nextArrival].submit <= now {
                 submit(nextArrival, now: now)
@@ -229,36 +218,20 @@ private struct Replay {
         remaining[job] = 0
         finish[job] = now
         finished += 1
-        try! scheduler.finish(specs[job].id)
+        try! scheduler.finish(specs[job].id, now: now)
     }
 
-    /// Banks the time a running job has run since `runStart` and stops or restarts its clock.
-    mutating func stopClock(_ job: Int, now: Double, restart: Bool = false) {
+    /// Banks the time a running job has run since `runStart` and stops its clock.
+    mutating func stopClock(_ job: Int, now: Double) {
         guard let start = runStart[job] else { return }
         let ran = now - start
         remaining[job] = max(0, remaining[job] - ran)
-        attained[job] += ran * weights[job]
         runTime[job] += ran
         version[job] += 1
-        if restart {
-            runStart[job] = now
-            return
-        }
         runStart[job] = nil
         runningJobs.remove(job)
         busyGPUs -= jobs[job].gpus
         timeline.tenantChanges.append((now, tenantIndex[job], -jobs[job].gpus))
-    }
-
-    /// A running job passed a service threshold: it drops a level, and may now be preempted by newer work.
-    mutating func demote(_ job: Int, now: Double) {
-        let target = setup.levels.nextThreshold(after: attained[job])
-        stopClock(job, now: now, restart: true)
-        // The event was set for the moment the threshold is reached: snap to it, so that rounding cannot
-        // leave the job a hair below it and bring the same crossing back at the same instant.
-        if let target { attained[job] = max(attained[job], target) }
-        try! scheduler.reprioritize(specs[job].id, priority: setup.levels.priority(attained: attained[job]))
-        schedule(job, now: now)
     }
 
     mutating func start(_ job: Int, now: Double) {
@@ -270,22 +243,12 @@ private struct Replay {
         schedule(job, now: now)
     }
 
-    /// Queues the job's completion and, under `las`, its next level crossing.
+    /// Queues the job's completion.
     mutating func schedule(_ job: Int, now: Double) {
-        let end = now + remaining[job]
-        events.insert(Event(time: end, kind: .completion, job: job, version: version[job]))
-        guard policy == .las, let threshold = setup.levels.nextThreshold(after: attained[job]), weights[job] > 0 else { return }
-        let crossing = now + (threshold - attained[job]) / weights[job]
-        if crossing > now, crossing < end { events.insert(Event(time: crossing, kind: .levelCrossing, job: job, version: version[job])) }
+        events.insert(Event(time: now + remaining[job], kind: .completion, job: job, version: version[job]))
     }
 
     mutating func cycle(now: Double) {
-        if policy == .srtf, arrived - finished - rejectedCount > runningJobs.count {
-            for job in runningJobs {
-                let left = remaining[job] - (now - runStart[job]!)
-                try! scheduler.reprioritize(specs[job].id, priority: Self.srtfPriority(left))
-            }
-        }
         cycles += 1
         for action in scheduler.schedule(now: now) {
             switch action {
@@ -296,10 +259,12 @@ private struct Replay {
                 stopClock(job, now: now)
                 preemptions[job] += 1
                 remaining[job] += setup.preemptionCost
-                if policy == .srtf { try! scheduler.reprioritize(id, priority: Self.srtfPriority(remaining[job])) }
             case .requeue, .resize:
                 break
             }
+        }
+        if let wakeup = scheduler.nextWakeup(), wakeup > now, wakeups.insert(wakeup).inserted {
+            events.insert(Event(time: wakeup, kind: .wakeup, job: 0, version: 0))
         }
         timeline.times.append(now)
         timeline.busyGPUs.append(busyGPUs)

@@ -1,0 +1,154 @@
+import HeapModule
+
+/// A moment at which a task's service-based priority changes by itself.
+struct ServiceEvent: Comparable, Sendable {
+    enum Kind: Int, Sendable {
+        /// A running task passes its level's threshold and drops to ``ServiceEvent/level``.
+        case crossing = 0
+        /// A pending task has waited long enough to return to the top level.
+        case promotion = 1
+    }
+
+    var time: Double
+    var kind: Kind
+    var slot: Int
+    var stamp: Int
+    var level: Int
+
+    static func < (lhs: Self, rhs: Self) -> Bool {
+        if lhs.time != rhs.time { return lhs.time < rhs.time }
+        if lhs.kind != rhs.kind { return lhs.kind.rawValue < rhs.kind.rawValue }
+        return lhs.slot < rhs.slot
+    }
+}
+
+extension Scheduler {
+    /// Least attained service and shortest remaining time: the scheduler keeps each task's service from the
+    /// times of its starts and stops and sets its priority from it; callers only pass `now`.
+    var service: ServiceOrder? { configuration.policy.service }
+
+    mutating func advanceClock(_ now: Double?) {
+        if let now, now > clock { clock = now }
+    }
+
+    /// What one second of the task's run counts: its GPUs (whole or shared), or its cores without GPUs.
+    func serviceWeight(_ record: TaskRecord) -> Double {
+        let replicas = Double(record.spec.gang)
+        if record.demand.deviceCount > 0 { return Double(record.demand.deviceCount) * replicas }
+        return Double(record.demand.amounts.cpu) / 1000 * replicas
+    }
+
+    static func remainingTimePriority(_ record: TaskRecord, running: Double) -> Int {
+        guard let estimate = record.spec.estimateSeconds else { return -1_000_000_000_000_000 }
+        let remaining = max(0, estimate - record.ran - running)
+        return -Int(min(remaining, 1e15).rounded(.up))
+    }
+
+    /// A task joins the queue (submitted, or stopped after running): its priority from its service so far,
+    /// and under least attained service, when the starvation guard would lift it.
+    mutating func serviceQueued(_ slot: Int, now: Double) {
+        tasks[slot]!.queuedSince = now
+        guard let service else { return }
+        switch service {
+        case .attainedService(let levels, let starvationFactor):
+            let record = tasks[slot]!
+            let level = levels.level(attained: record.attained - record.baseAttained)
+            tasks[slot]!.spec.priority = -level
+            if let starvationFactor, level > 0 {
+                let wait = starvationFactor * (record.ran - record.baseRan)
+                serviceEvents.insert(ServiceEvent(time: now + wait, kind: .promotion, slot: slot, stamp: record.serviceStamp, level: 0))
+            }
+        case .remainingTime:
+            tasks[slot]!.spec.priority = Self.remainingTimePriority(tasks[slot]!, running: 0)
+        }
+    }
+
+    /// A task starts running at `now`: under least attained service, when it will drop a level.
+    mutating func serviceStarted(_ slot: Int, now: Double) {
+        tasks[slot]!.serviceStamp += 1
+        guard case .attainedService(let levels, _) = service else { return }
+        scheduleCrossing(slot, started: now, levels: levels, level: levels.level(attained: tasks[slot]!.attained - tasks[slot]!.baseAttained))
+    }
+
+    private mutating func scheduleCrossing(_ slot: Int, started: Double, levels: AttainedServiceLevels, level: Int) {
+        let record = tasks[slot]!
+        let weight = serviceWeight(record)
+        guard level < levels.thresholds.count, weight > 0 else { return }
+        let time = started + (record.baseAttained + levels.thresholds[level] - record.attained) / weight
+        serviceEvents.insert(ServiceEvent(time: max(time, started), kind: .crossing, slot: slot, stamp: record.serviceStamp, level: level + 1))
+    }
+
+    /// A running task stops at ``clock``: what it ran is banked.
+    mutating func serviceStopped(_ slot: Int) {
+        guard let started = tasks[slot]!.started else { return }
+        let ran = max(0, clock - started)
+        tasks[slot]!.ran += ran
+        tasks[slot]!.attained += ran * serviceWeight(tasks[slot]!)
+        tasks[slot]!.serviceStamp += 1
+    }
+
+    /// Brings service-based priorities up to `now`: running tasks that passed a threshold drop a level
+    /// (and may now be preempted), pending tasks that waited long enough return to the top, and under
+    /// shortest remaining time the running tasks' remaining times shrink.
+    mutating func refreshService(now: Double) {
+        guard let service else { return }
+        switch service {
+        case .attainedService(let levels, _):
+            while let event = serviceEvents.min, event.time <= now {
+                serviceEvents.removeMin()
+                guard let record = tasks[event.slot], record.serviceStamp == event.stamp else { continue }
+                switch event.kind {
+                case .crossing:
+                    guard record.phase == .running, let started = record.started else { continue }
+                    let attained = record.attained + (now - started) * serviceWeight(record) - record.baseAttained
+                    // At least the level the event was set for: rounding must not leave it a hair above.
+                    let level = max(event.level, levels.level(attained: attained))
+                    if tasks[event.slot]!.spec.priority != -level {
+                        tasks[event.slot]!.spec.priority = -level
+                        victimVersion += 1
+                    }
+                    scheduleCrossing(event.slot, started: started, levels: levels, level: level)
+                case .promotion:
+                    guard record.phase == .pending else { continue }
+                    dequeue(event.slot)
+                    tasks[event.slot]!.baseAttained = record.attained
+                    tasks[event.slot]!.baseRan = record.ran
+                    tasks[event.slot]!.spec.priority = 0
+                    enqueue(event.slot)
+                }
+            }
+        case .remainingTime:
+            guard !pending.isEmpty else { return }
+            for slot in running {
+                let record = tasks[slot]!
+                let priority = Self.remainingTimePriority(record, running: now - (record.started ?? now))
+                if record.spec.priority != priority {
+                    tasks[slot]!.spec.priority = priority
+                    victimVersion += 1
+                }
+            }
+        }
+    }
+
+    /// When priorities next change by themselves while tasks wait (a running task dropping a level, a
+    /// pending one promoted), so that the caller runs a cycle then; `nil` when nothing is due.
+    public mutating func nextWakeup() -> Double? {
+        guard service != nil, !pending.isEmpty else { return nil }
+        while let event = serviceEvents.min {
+            if let record = tasks[event.slot], record.serviceStamp == event.stamp,
+                record.phase == (event.kind == .crossing ? .running : .pending)
+            {
+                return event.time
+            }
+            serviceEvents.removeMin()
+        }
+        return nil
+    }
+
+    /// The service a task has received, in resource-seconds (GPU-seconds, or core-seconds without GPUs), up to `now`.
+    public func attainedService(_ id: TaskID, now: Double) -> Double? {
+        guard let slot = taskSlots[id], let record = tasks[slot] else { return nil }
+        let running = record.started.map { max(0, now - $0) } ?? 0
+        return record.attained + running * serviceWeight(record)
+    }
+}
