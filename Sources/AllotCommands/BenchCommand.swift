@@ -31,6 +31,12 @@ public struct SchedulerBenchCommand: ParsableCommand {
     @Option(help: "Seed of the synthetic workload.")
     public var seed: UInt64 = 1
 
+    @Option(help: "Time cycles over a queue this deep instead, on full GPUs (with --fitting); every policy unless --policy is given.")
+    public var pending: Int?
+
+    @Option(help: "With --pending: the fraction of the queue that can start.")
+    public var fitting: Double = 0.01
+
     @OptionGroup public var scheduler: SchedulerOptions
     @OptionGroup public var output: OutputOptions
 
@@ -39,11 +45,14 @@ public struct SchedulerBenchCommand: ParsableCommand {
     public func validate() throws {
         guard nodes >= 1 else { throw ValidationError("--nodes: must be at least 1") }
         guard tasks >= 1 else { throw ValidationError("--tasks: must be at least 1") }
+        if let pending, pending < 1 { throw ValidationError("--pending: must be at least 1") }
+        guard fitting > 0, fitting <= 1 else { throw ValidationError("--fitting: must be above 0 and at most 1") }
     }
 
     public func run() throws { print(try render()) }
 
     public func render() throws -> String {
+        if let pending { return try renderDeepQueue(pending) }
         let result = try SchedulerBenchmark(nodes: nodes, tasks: tasks, seed: seed, configuration: try scheduler.configuration()).run()
         if output.output == .json { return try JSONOutput.render(result) }
         var table = TextTable(["METRIC", "VALUE"])
@@ -62,5 +71,23 @@ public struct SchedulerBenchCommand: ParsableCommand {
         table.add(["submit time", Quantity.format(result.submitSeconds * 1000) + " ms"])
         table.add(["overall utilization", percent(result.overallUtilization)])
         return table.render()
+    }
+
+    private func renderDeepQueue(_ pending: Int) throws -> String {
+        let base = try scheduler.configuration()
+        let configurations =
+            scheduler.policy == nil
+            ? DeepQueueBenchmark.configurations(from: base) : [(base.policy.name + (base.backfill ? " + backfill" : ""), base)]
+        let benchmark = DeepQueueBenchmark(nodes: min(nodes, 100), pending: pending, fitting: fitting)
+        let results = try configurations.map { try benchmark.run($0.1, name: $0.0) }
+        if output.output == .json { return try JSONOutput.render(results) }
+        var table = TextTable(["POLICY", "PENDING", "PLACED", "CYCLE (MEDIAN)", "IDLE CYCLE"])
+        for result in results {
+            table.add([
+                result.policy, "\(result.pending)", "\(result.placed)", Quantity.format(result.firstCycleMilliseconds) + " ms",
+                Quantity.format(result.nextCycleMilliseconds) + " ms",
+            ])
+        }
+        return "\(min(nodes, 100)) nodes x 8 GPUs, every GPU taken; one queued task in \(Int((1 / fitting).rounded())) fits\n" + table.render()
     }
 }

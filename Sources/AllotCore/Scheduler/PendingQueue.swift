@@ -9,11 +9,45 @@ enum PendingGroupKey: Hashable, Sendable {
 }
 
 /// Why a group was passed over, kept across cycles: while nothing has been released (``fitVersion``) and,
-/// with preemption, nothing new may be evicted (``victimVersion``), its head cannot start and is not tried.
+/// with preemption, nothing new below its head's priority may be evicted (``VictimLog``), its head cannot
+/// start and is not tried.
 struct FitMemo: Equatable, Sendable {
     var fitVersion: Int
     var victimVersion: Int
     var head: QueueOrderKey
+    /// The head's priority: only work below it could be evicted for it.
+    var priority: Int
+}
+
+/// The priorities at which running work became evictable, in order; its length (plus what was trimmed) is
+/// the version a ``FitMemo`` keeps. A failed search at priority p stays failed while nothing new below p appeared.
+struct VictimLog: Sendable {
+    private var priorities: [Int] = []
+    /// The version of `priorities[0]`.
+    private var start = 0
+
+    var version: Int { start + priorities.count }
+
+    mutating func record(_ priority: Int) {
+        if priorities.count >= 8192 {
+            start += 4096
+            priorities.removeFirst(4096)
+        }
+        priorities.append(priority)
+    }
+
+    /// Forgets everything: every older version reads as changed (tenants' guarantees changed, say).
+    mutating func reset() {
+        start = version + 1
+        priorities = []
+    }
+
+    /// Whether work at a priority below `priority` became evictable since `version` (true when unknown).
+    func any(since version: Int, below priority: Int) -> Bool {
+        guard version >= start else { return true }
+        for index in (version - start)..<priorities.count where priorities[index] < priority { return true }
+        return false
+    }
 }
 
 /// One group of pending tasks in the policy's static order.

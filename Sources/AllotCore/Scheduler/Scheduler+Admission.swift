@@ -7,6 +7,7 @@ extension Scheduler {
         if checkFeasible && configuration.rejectInfeasible { try refuseInfeasible(spec, demand) }
         let slot = tasks.count
         tasks.append(TaskRecord(spec: spec, demand: demand, sequence: nextSequence, submitted: now))
+        runClocks.append(RunClock(estimate: spec.estimateSeconds ?? .infinity))
         tasks[slot]!.outcomeCycle = cycleCount
         nextSequence += 1
         taskSlots[spec.id] = slot

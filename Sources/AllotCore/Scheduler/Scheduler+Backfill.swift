@@ -16,9 +16,15 @@ struct Reservation {
     /// Whether the head fits in `future` at all; if not (a cordon, a quota), it holds nothing back.
     var headFits: Bool
 
-    mutating func admits(_ record: TaskRecord, _ choices: [Choice], now: Double, strategy: any PlacementStrategy) -> Bool {
+    /// Whether the task is expected to end by the shadow time (or nothing is held back at all).
+    func endsBeforeShadow(_ spec: TaskSpec, now: Double) -> Bool {
         guard headFits else { return true }
-        if let shadow, let estimate = record.spec.estimateSeconds, now + estimate <= shadow { return true }
+        guard let shadow, let estimate = spec.estimateSeconds else { return false }
+        return now + estimate <= shadow
+    }
+
+    mutating func admits(_ record: TaskRecord, _ choices: [Choice], now: Double, strategy: any PlacementStrategy) -> Bool {
+        if endsBeforeShadow(record.spec, now: now) { return true }
         for choice in choices { future.allocate(record.demand, choice) }
         if let headChoices = Scheduler.placeGang(demand, count: gang, strategy: strategy, in: &future) {
             for choice in headChoices { future.release(demand, choice) }

@@ -24,7 +24,7 @@ extension Scheduler {
         running.insert(slot)
         if record.spec.preemptible {
             preemptibleRunning.insert(slot)
-            victimVersion += 1
+            victims.record(record.spec.priority)
         }
         for choice in choices {
             nodeTasks[choice.node].insert(slot)

@@ -26,6 +26,7 @@ extension Scheduler {
         var gate: PreemptionGate?
         var stoppedBy: Int?
         var examinedWithoutStart = 0
+        var shadowOnly = Set<Int>()
 
         while examinedWithoutStart < configuration.queueDepth {
             guard let (slot, group, entry) = walk.next(entry: { queueEntry($0) }) else { break }
@@ -37,12 +38,21 @@ extension Scheduler {
                 observer.decisionFinished(placed: false)
                 continue
             }
+            // A task of a group that backfill has refused once may start only if it ends by the shadow time:
+            // the extra capacity the refused one lacked does not grow within a cycle.
+            if let held = reservation, group >= 0, shadowOnly.contains(group), !held.endsBeforeShadow(tasks[slot]!.spec, now: now) {
+                setOutcome(slot, .wouldDelay(held.head))
+                walk.passed(queue)
+                observer.decisionFinished(placed: false)
+                continue
+            }
             let known = failed.covers(tasks[slot]!)
             if !known,
                 let choices = Self.placeGang(tasks[slot]!.demand, count: tasks[slot]!.spec.gang, strategy: strategy, in: &cluster)
             {
                 if reservation != nil, !reservation!.admits(tasks[slot]!, choices, now: now, strategy: strategy) {
                     for choice in choices { cluster.release(tasks[slot]!.demand, choice) }
+                    if group >= 0 { shadowOnly.insert(group) }
                     setOutcome(slot, .wouldDelay(reservation!.head))
                     walk.passed(queue)
                     observer.decisionFinished(placed: false)
@@ -91,7 +101,7 @@ extension Scheduler {
             if group >= 0, case .merged = walk, !configuration.preemption || searchable {
                 let memo =
                     blocking == .passOver && !configuration.backfill
-                    ? FitMemo(fitVersion: fitVersion, victimVersion: victimVersion, head: orderKey(slot)) : nil
+                    ? FitMemo(fitVersion: fitVersion, victimVersion: victims.version, head: orderKey(slot), priority: record.spec.priority) : nil
                 queue!.setFailed(group, cycle: cycleCount, memo: memo)
                 walk.leaveGroup()
             } else {
@@ -129,7 +139,7 @@ extension Scheduler {
         if configuration.policy.blocking == .passOver, !configuration.backfill {
             groups.removeAll { group in
                 guard let memo = queue!.groups[group].memo, memo.fitVersion == fitVersion,
-                    !configuration.preemption || memo.victimVersion == victimVersion
+                    !configuration.preemption || !victims.any(since: memo.victimVersion, below: memo.priority)
                 else { return false }
                 queue!.setFailed(group, cycle: cycleCount, memo: memo)
                 return true
@@ -225,16 +235,16 @@ enum QueueWalk {
     }
 
     /// The current task started.
-    mutating func started(_ queue: PendingQueue?, entry: QueueEntry) {
+    mutating func started(_ queue: PendingQueue?, entry: @autoclosure () -> QueueEntry) {
         switch take() {
         case .merged(var walk):
             walk.advance(queue!)
             self = .merged(walk)
         case .fair(var walk):
-            walk.placed(entry)
+            walk.placed(entry())
             self = .fair(walk)
         case .cursor(var cursor):
-            cursor.placed(entry)
+            cursor.placed(entry())
             self = .cursor(cursor)
         case .moving:
             break

@@ -40,7 +40,7 @@ extension Scheduler {
                 eligible.insert(victim)
             }
         }
-        guard !eligible.isEmpty else { return nil }
+        guard !eligible.isEmpty, mayHoldGang(record, evicting: eligible) else { return nil }
         var evicted: [Int] = []
         var placed: [Choice] = []
         func rollback(_ scheduler: inout Scheduler) {
@@ -92,6 +92,7 @@ extension Scheduler {
         swap(&state, &cluster)
         defer { swap(&state, &cluster) }
         for node in byNode.keys.sorted() where state.nodes[node].alive && state.nodes[node].schedulable {
+            guard mayFitWithout(byNode[node]!, record.demand, node: node, in: state) else { continue }
             let candidates = Array(Set(byNode[node]!)).sorted {
                 let (left, right) = (tasks[$0]!, tasks[$1]!)
                 return (left.spec.priority, -left.sequence) < (right.spec.priority, -right.sequence)
@@ -102,6 +103,56 @@ extension Scheduler {
             if best == nil || cost.lexicographicallyPrecedes(best!.cost) { best = (cost, node, victims) }
         }
         return best.map { ($0.node, $0.victims) }
+    }
+
+    /// A quick bound for a gang of whole-device replicas: whether free devices and those the eligible
+    /// victims hold could hold every replica at all (each replica on one node).
+    private func mayHoldGang(_ record: TaskRecord, evicting eligible: Set<Int>) -> Bool {
+        let demand = record.demand
+        guard record.spec.gang > 1, demand.deviceCount > 0, !demand.sharesDevices else { return true }
+        func matches(_ device: Int) -> Bool { demand.modelKey == 0 || cluster.devices[device].modelKey == demand.modelKey }
+        var available = [Int](repeating: 0, count: cluster.nodes.count)
+        for node in cluster.nodes.indices where cluster.nodes[node].alive && cluster.nodes[node].schedulable {
+            for device in cluster.deviceRange(node) where cluster.devices[device].isFree && matches(device) { available[node] += 1 }
+        }
+        for victim in eligible where !tasks[victim]!.demand.sharesDevices {
+            for choice in tasks[victim]!.choices {
+                for device in choice.devices where matches(device) { available[choice.node] += 1 }
+            }
+        }
+        var replicas = 0
+        for node in cluster.nodes.indices where cluster.nodes[node].alive && cluster.nodes[node].schedulable {
+            replicas += available[node] / demand.deviceCount
+            if replicas >= record.spec.gang { return true }
+        }
+        return false
+    }
+
+    /// A quick bound before the probes: whether the node's free CPU, memory and whole devices, with all
+    /// that the victims hold there, could hold one replica at all.
+    private func mayFitWithout(_ victims: [Int], _ demand: Demand, node: Int, in state: ClusterState) -> Bool {
+        let record = state.nodes[node]
+        let limit = demand.critical ? record.capacity : record.limit
+        var cpu = limit.cpu - record.allocated.cpu
+        var memory = limit.memory - record.allocated.memory
+        var devices = 0
+        let wholeDevices = demand.deviceCount > 0 && !demand.sharesDevices
+        if wholeDevices {
+            for device in state.deviceRange(node) where state.devices[device].isFree {
+                if demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
+            }
+        }
+        for victim in victims {
+            let task = tasks[victim]!
+            for choice in task.choices where choice.node == node {
+                cpu += task.demand.amounts.cpu
+                memory += task.demand.amounts.memory
+                if wholeDevices && !task.demand.sharesDevices {
+                    for device in choice.devices where demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
+                }
+            }
+        }
+        return cpu >= demand.amounts.cpu && memory >= demand.amounts.memory && (!wholeDevices || devices >= demand.deviceCount)
     }
 
     /// Whether the task fits on `node` once `victims` are gone. A probe: the node's amounts and devices are

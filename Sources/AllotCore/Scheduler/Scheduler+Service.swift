@@ -1,5 +1,12 @@
 import HeapModule
 
+/// A task's estimate, the seconds it ran before its current run, and when that run started.
+struct RunClock: Sendable {
+    var estimate: Double
+    var ran = 0.0
+    var started = Double.nan
+}
+
 /// A moment at which a task's service-based priority changes by itself.
 struct ServiceEvent: Comparable, Sendable {
     enum Kind: Int, Sendable {
@@ -39,9 +46,12 @@ extension Scheduler {
     }
 
     static func remainingTimePriority(_ record: TaskRecord, running: Double) -> Int {
-        guard let estimate = record.spec.estimateSeconds else { return -1_000_000_000_000_000 }
-        let remaining = max(0, estimate - record.ran - running)
-        return -Int(min(remaining, 1e15).rounded(.up))
+        remainingTimePriority(estimate: record.spec.estimateSeconds ?? .infinity, ran: record.ran + running)
+    }
+
+    /// Minus the seconds left, rounded up; an unknown estimate (infinite) comes after every known one.
+    static func remainingTimePriority(estimate: Double, ran: Double) -> Int {
+        -Int(min(max(0, estimate - ran), 1e18).rounded(.up))
     }
 
     /// A task joins the queue (submitted, or stopped after running): its priority from its service so far,
@@ -66,6 +76,7 @@ extension Scheduler {
     /// A task starts running at `now`: under least attained service, when it will drop a level.
     mutating func serviceStarted(_ slot: Int, now: Double) {
         tasks[slot]!.serviceStamp += 1
+        runClocks[slot].started = now
         guard case .attainedService(let levels, _) = service else { return }
         scheduleCrossing(slot, started: now, levels: levels, level: levels.level(attained: tasks[slot]!.attained - tasks[slot]!.baseAttained))
     }
@@ -83,6 +94,8 @@ extension Scheduler {
         guard let started = tasks[slot]!.started else { return }
         let ran = max(0, clock - started)
         tasks[slot]!.ran += ran
+        runClocks[slot].ran += ran
+        runClocks[slot].started = .nan
         tasks[slot]!.attained += ran * serviceWeight(tasks[slot]!)
         tasks[slot]!.serviceStamp += 1
     }
@@ -105,7 +118,7 @@ extension Scheduler {
                     let level = max(event.level, levels.level(attained: attained))
                     if tasks[event.slot]!.spec.priority != -level {
                         tasks[event.slot]!.spec.priority = -level
-                        victimVersion += 1
+                        victims.record(-level)
                     }
                     scheduleCrossing(event.slot, started: started, levels: levels, level: level)
                 case .promotion:
@@ -119,14 +132,17 @@ extension Scheduler {
             }
         case .remainingTime:
             guard !pending.isEmpty else { return }
+            var lowered: [Int] = []
             for slot in running {
-                let record = tasks[slot]!
-                let priority = Self.remainingTimePriority(record, running: now - (record.started ?? now))
-                if record.spec.priority != priority {
+                let clock = runClocks[slot]
+                let priority = Self.remainingTimePriority(estimate: clock.estimate, ran: clock.ran + now - clock.started)
+                // Remaining time only shrinks as a task runs: its priority rises, and nothing new becomes evictable.
+                if tasks[slot]!.spec.priority != priority {
+                    if priority < tasks[slot]!.spec.priority { lowered.append(priority) }
                     tasks[slot]!.spec.priority = priority
-                    victimVersion += 1
                 }
             }
+            for priority in lowered { victims.record(priority) }
         }
     }
 

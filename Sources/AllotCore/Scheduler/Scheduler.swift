@@ -25,12 +25,16 @@ public struct Scheduler: Sendable {
     var deferredOrder: [Int]?
     /// Counts releases of capacity (and anything else that may let a task fit that did not).
     var fitVersion = 0
-    /// Counts changes to what a preemption search may evict (starts of preemptible work, priority changes).
-    var victimVersion = 0
+    /// Changes to what a preemption search may evict: the priorities at which running work became
+    /// evictable (a preemptible start, a priority lowered), in order (see ``VictimLog``).
+    var victims = VictimLog()
     /// The latest `now` any call has passed: the time of changes that come without one.
     var clock = 0.0
     /// Level crossings of running tasks and starvation promotions of pending ones, under least attained service.
     var serviceEvents = Heap<ServiceEvent>()
+    /// Per slot, what shortest remaining time reads every cycle, kept apart from the records so that reading
+    /// it copies nothing.
+    var runClocks: [RunClock] = []
     /// Cycles run so far; a pending task's outcome is current when stamped with this count.
     var cycleCount = 0
     /// The task that stopped the last cycle under strict order, if one did.
@@ -200,7 +204,7 @@ extension Scheduler {
         try changed.validate()
         configuration = changed
         fitVersion += 1
-        victimVersion += 1
+        victims.reset()
     }
 
     /// A task's priority changes (an operator's edit, or a policy driver such as least attained service).
@@ -209,7 +213,7 @@ extension Scheduler {
         let slot = try taskSlot(id)
         guard tasks[slot]!.spec.priority != priority else { return }
         let queued = tasks[slot]!.phase == .pending
-        if queued { dequeue(slot) } else { victimVersion += 1 }
+        if queued { dequeue(slot) } else if priority < tasks[slot]!.spec.priority { victims.record(priority) }
         tasks[slot]!.spec.priority = priority
         if queued { enqueue(slot) }
     }
