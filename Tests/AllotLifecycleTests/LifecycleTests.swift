@@ -338,6 +338,37 @@ struct LifecycleTests {
         }
     }
 
+    @Test func underLeastAttainedServiceATickRunsTheCycleThatDemotesAndPreemptsWithGrace() throws {
+        let levels = try AttainedServiceLevels(thresholds: [60])
+        let configuration = SchedulerConfiguration(
+            strategy: FirstFit(),
+            policy: LeastAttainedServicePolicy(levels: levels),
+            headroom: 0,
+            scanIntervalSeconds: 1
+        )
+        var lifecycle = Lifecycle(settings: Self.settings, scheduler: try Scheduler(configuration: configuration))
+        _ = try join(&lifecycle, "n1", gpus: 1)
+        let old = try running(&lifecycle, job(1, cpu: 0, gpus: 1, preemptible: true), at: 0)
+        _ = lifecycle.accepted(job(2, cpu: 0, gpus: 1, preemptible: true), now: 10)
+        // Both at the top level: nothing moves, and nothing is due before job-1 has had 60 GPU-seconds.
+        #expect(lifecycle.cycle(now: 10).isEmpty)
+        _ = commit(&lifecycle)
+        lifecycle.heartbeat("n1", usage: nil, now: 59)
+        #expect(lifecycle.tick(now: 59) == [])
+        lifecycle.heartbeat("n1", usage: nil, now: 61)
+        #expect(lifecycle.tick(now: 61) == [.schedule])
+        let actions = lifecycle.cycle(now: 61)
+        guard case .persist(let batch) = actions.first else {
+            Issue.record("the cycle wrote nothing: \(actions)")
+            return
+        }
+        #expect(batch.attempts.first == ended(old, .preempted, at: 61))
+        #expect(batch.updateJobs.map(\.id) == ["job-1", "job-2"])
+        #expect(batch.updateJobs.first?.reason == "preempted by job-2")
+        #expect(lifecycle.vacating["n1"] == [Lifecycle.Vacating(job: "job-1", attempt: 1, forJob: "job-2", deadline: 61 + 10 + 2)])
+        #expect(lifecycle.scheduler.attainedService("job-1", now: 100) == 61, "service stops when the job is preempted")
+    }
+
     // MARK: - Drain and cancel
 
     @Test func aDrainingNodeIsDrainedWhenItsLastJobEnds() throws {
