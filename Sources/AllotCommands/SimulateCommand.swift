@@ -67,6 +67,12 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "Write a self-contained HTML report here.")
     public var report: String?
 
+    @Flag(
+        help:
+            "Inflation: jobs arrive in trace order and start at once or fail, nothing ends, until the arrived GPU demand reaches the cluster's GPUs; prints the unallocated GPUs as demand grows, under --strategy."
+    )
+    public var inflation = false
+
     @OptionGroup public var output: OutputOptions
 
     public init() {}
@@ -85,6 +91,7 @@ public struct SimulateCommand: ParsableCommand {
     public func run() throws {
         let started = Date()
         let (loaded, setup) = try load()
+        if inflation { return try runInflation(loaded, setup) }
         let selected = try selectedPolicies()
         let progress = ProgressBar(enabled: isatty(STDERR_FILENO) != 0, parts: selected.count)
         let results = Mutex<[Int: (run: SimulationRun, seconds: Double)]>([:])
@@ -118,6 +125,25 @@ public struct SimulateCommand: ParsableCommand {
         fflush(nil)
         let each = zip(runs, wall).map { "\($0.policy.rawValue) \(String(format: "%.2f", $1)) s" }.joined(separator: ", ")
         FileHandle.standardError.write(Data("wall time \(String(format: "%.2f", Date().timeIntervalSince(started))) s (\(each))\n".utf8))
+    }
+
+    func runInflation(_ trace: Trace, _ setup: SimulationSetup) throws {
+        let run: InflationRun
+        do {
+            run = try Simulator(trace: trace, setup: setup).inflation()
+        } catch {
+            throw CommandFailure("simulation failed: \(error)")
+        }
+        if output.output == .json { return print(try JSONOutput.render(InflationDocument(run))) }
+        var table = TextTable(["ARRIVED", "ALLOCATED", "UNALLOCATED GPUS"])
+        for point in run.points {
+            table.add([
+                Quantity.format((point.arrived * 1000).rounded() / 10) + "%", Quantity.format((point.allocated * 1000).rounded() / 10) + "%",
+                Quantity.format((point.unallocatedGPUs * 10).rounded() / 10),
+            ])
+        }
+        print("inflation under \(run.strategy) on \(run.totalGPUs) GPUs: \(run.placed) jobs placed, \(run.failed) failed")
+        print(table.render())
     }
 
     func selectedPolicies() throws -> [SimulationPolicy] {
@@ -219,5 +245,30 @@ final class ProgressBar: Sendable {
 
     func finish() {
         if state.withLock({ $0.shown }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+/// `allot simulate --inflation --output json`.
+struct InflationDocument: Encodable {
+    struct Point: Encodable {
+        var arrived: Double
+        var allocated: Double
+        var unallocatedGPUs: Double
+    }
+
+    var strategy: String
+    var totalGPUs: Int
+    var placed: Int
+    var failed: Int
+    var unallocatedGPUs: Double
+    var points: [Point]
+
+    init(_ run: InflationRun) {
+        strategy = run.strategy
+        totalGPUs = run.totalGPUs
+        placed = run.placed
+        failed = run.failed
+        unallocatedGPUs = run.unallocatedGPUs
+        points = run.points.map { Point(arrived: $0.arrived, allocated: $0.allocated, unallocatedGPUs: $0.unallocatedGPUs) }
     }
 }

@@ -20,6 +20,14 @@ public struct Simulator {
         return replay.run(progress: progress)
     }
 
+    /// The trace's jobs as arrivals without departures until the cluster's GPUs are all asked for
+    /// (see ``Inflation``), under the setup's placement strategy.
+    public func inflation() throws(SchedulerError) -> InflationRun {
+        let widest = setup.nodes.map(\.gpus.count).max() ?? 0
+        let tasks = trace.jobs.enumerated().map { Self.taskSpec($1, index: $0, widest: widest, estimate: nil, policy: .fifo) }
+        return try Inflation.run(tasks, nodes: setup.nodes, strategy: setup.strategy)
+    }
+
     /// The runtime estimates backfill uses: the trace's, or the true duration times seeded noise.
     public func estimates() -> [Double] {
         var generator = SplitMix64(seed: setup.seed)
@@ -52,7 +60,9 @@ extension Simulator {
                     cpuMillis: (job.cpuMillis + divisor - 1) / divisor,
                     memoryBytes: (job.memoryBytes + divisor - 1) / divisor
                 ),
-                gpus: perReplicaGPUs
+                gpus: job.gpuMemoryBytes != nil ? max(perReplicaGPUs, 1) : perReplicaGPUs,
+                gpuModel: job.gpuModel,
+                gpuMemoryBytes: job.gpuMemoryBytes
             ),
             gang: replicas,
             preemptible: true,

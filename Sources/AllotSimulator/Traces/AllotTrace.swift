@@ -1,12 +1,14 @@
 import AllotCore
 import Foundation
 
-/// Allot's own trace format, as CSV (`id,submit,duration,gpus,cpu,memory,tenant,priority,estimate`) or JSON
-/// lines with the same keys. `submit` and `duration` are seconds and required; `cpu` is cores and `memory`
-/// a quantity (`40GiB`) or bytes; the others may be empty or absent (`gpus` 0, tenant `default`, priority 0,
-/// CPU and memory from the defaults). `allot trace export` writes it from a server's job history.
+/// Allot's own trace format, as CSV (`id,submit,duration,gpus,cpu,memory,tenant,priority,estimate,gpu_model,gpu_memory`)
+/// or JSON lines with the same keys. `submit` and `duration` are seconds and required; `cpu` is cores and
+/// `memory` a quantity (`40GiB`) or bytes; the others may be empty or absent (`gpus` 0, tenant `default`,
+/// priority 0, CPU and memory from the defaults). `gpu_model` pins a model; `gpu_memory` (a quantity) makes the
+/// job take that much memory on each of `gpus` shared devices (at least one). `allot trace export` writes it from
+/// a server's job history.
 public enum AllotTrace {
-    public static let columns = ["id", "submit", "duration", "gpus", "cpu", "memory", "tenant", "priority", "estimate"]
+    public static let columns = ["id", "submit", "duration", "gpus", "cpu", "memory", "tenant", "priority", "estimate", "gpu_model", "gpu_memory"]
 
     public static func read(_ text: String, defaults: TraceDefaults = TraceDefaults()) throws(TraceError) -> Trace {
         let firstLine = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
@@ -23,7 +25,7 @@ public enum AllotTrace {
             let fields = [
                 quote(job.id), Quantity.format(job.submit), Quantity.format(job.duration), String(job.gpus),
                 Quantity.formatCPU(job.cpuMillis), String(job.memoryBytes), quote(job.tenant), String(job.priority),
-                job.estimate.map(Quantity.format) ?? "",
+                job.estimate.map(Quantity.format) ?? "", job.gpuModel.map(quote) ?? "", job.gpuMemoryBytes.map(String.init) ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }
@@ -54,7 +56,8 @@ public enum AllotTrace {
                     values: [
                         "id": try field("id"), "submit": try field("submit"), "duration": try field("duration"), "gpus": try field("gpus"),
                         "cpu": try field("cpu"), "memory": try field("memory"), "tenant": try field("tenant"),
-                        "priority": try field("priority"), "estimate": try field("estimate"),
+                        "priority": try field("priority"), "estimate": try field("estimate"), "gpu_model": try field("gpu_model"),
+                        "gpu_memory": try field("gpu_memory"),
                     ],
                     defaults: defaults
                 )
@@ -112,12 +115,15 @@ public enum AllotTrace {
         let count = Int(gpus)
         var cpu = defaults.cpu(gpus: count)
         var memory = defaults.memory(gpus: count)
+        var share: Int64?
         do {
             if let text = value("cpu") { cpu = try Quantity.cpuMillis(text, field: "cpu") }
             if let text = value("memory") { memory = try Quantity.bytes(text, field: "memory") }
+            if let text = value("gpu_memory") { share = try Quantity.bytes(text, field: "gpu_memory") }
         } catch {
             throw TraceError(line: line, error.description)
         }
+        if let share, share <= 0 { throw TraceError(line: line, "gpu_memory must be positive") }
         let priority = value("priority").map { Int($0) } ?? 0
         guard let priority else { throw TraceError(line: line, "priority '\(value("priority")!)' must be an integer") }
         return TraceJob(
@@ -129,7 +135,9 @@ public enum AllotTrace {
             memoryBytes: memory,
             tenant: value("tenant") ?? "default",
             priority: priority,
-            estimate: try number("estimate")
+            estimate: try number("estimate"),
+            gpuModel: value("gpu_model"),
+            gpuMemoryBytes: share
         )
     }
 }

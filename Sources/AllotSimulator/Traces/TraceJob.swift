@@ -18,6 +18,10 @@ public struct TraceJob: Sendable, Equatable {
     public var priority: Int
     /// A user's runtime estimate in seconds, if the trace has one.
     public var estimate: Double?
+    /// The GPU model it must run on, if any.
+    public var gpuModel: String?
+    /// With a value, the job takes this much memory on each of `gpus` shared devices instead of whole ones.
+    public var gpuMemoryBytes: Int64?
 
     public init(
         id: String,
@@ -28,7 +32,9 @@ public struct TraceJob: Sendable, Equatable {
         memoryBytes: Int64,
         tenant: String,
         priority: Int = 0,
-        estimate: Double? = nil
+        estimate: Double? = nil,
+        gpuModel: String? = nil,
+        gpuMemoryBytes: Int64? = nil
     ) {
         self.id = id
         self.submit = submit
@@ -39,6 +45,8 @@ public struct TraceJob: Sendable, Equatable {
         self.tenant = tenant
         self.priority = priority
         self.estimate = estimate
+        self.gpuModel = gpuModel
+        self.gpuMemoryBytes = gpuMemoryBytes
     }
 
     /// GPU-seconds of true work.

@@ -1,0 +1,113 @@
+import AllotCore
+
+/// Arrivals without departures until the cluster is full, as in the "inflation" experiments of Weng et al.
+/// ("Beware of Fragmentation", USENIX ATC'23): tasks arrive one at a time in trace order and either start
+/// at once or fail; nothing ends. What is measured is how much GPU capacity is left unallocated as the arrived
+/// demand grows: a strategy that fragments leaves pieces of GPUs that later tasks cannot use.
+public struct InflationRun: Sendable, Equatable {
+    public struct Point: Sendable, Equatable {
+        /// GPUs asked for by every arrival so far (a share counts its fraction of the device it would take,
+        /// or took), over the cluster's GPUs.
+        public var arrived: Double
+        /// GPUs allocated (a share counts its fraction of its device), over the cluster's GPUs.
+        public var allocated: Double
+        /// GPUs left unallocated: the cluster's GPUs minus those allocated.
+        public var unallocatedGPUs: Double
+    }
+
+    public var strategy: String
+    public var totalGPUs: Int
+    public var placed: Int
+    public var failed: Int
+    /// One point each time the arrived demand passes another 5 % of the cluster, and the last.
+    public var points: [Point]
+
+    public var unallocatedGPUs: Double { points.last?.unallocatedGPUs ?? Double(totalGPUs) }
+}
+
+public enum Inflation {
+    /// Runs the arrivals of `tasks` on `nodes` under `strategy` until the arrived GPU demand reaches
+    /// `until` times the cluster's GPUs (or the tasks run out). Each task starts at once or is dropped.
+    public static func run(
+        _ tasks: [TaskSpec],
+        nodes: [NodeSpec],
+        strategy: any PlacementStrategy,
+        until: Double = 1
+    ) throws(SchedulerError) -> InflationRun {
+        var configuration = SchedulerConfiguration(strategy: strategy, policy: FIFOPolicy(), headroom: 0, preemption: false)
+        configuration.rejectInfeasible = false
+        let scheduler: Scheduler
+        do {
+            scheduler = try Scheduler(configuration: configuration)
+        } catch {
+            throw SchedulerError(.invalidTask, error.description)
+        }
+        var state = scheduler
+        var memory: [NodeID: [Int: Int64]] = [:]
+        for node in nodes {
+            try state.addNode(node)
+            memory[node.id] = Dictionary(node.gpus.map { ($0.index, $0.memoryBytes) }, uniquingKeysWith: { first, _ in first })
+        }
+        let total = nodes.reduce(0) { $0 + $1.gpus.count }
+        // What a share would take of a device when it fails: its fraction of the largest matching device.
+        func largestDevice(_ model: String?) -> Int64 {
+            nodes.flatMap(\.gpus).filter {
+                model == nil || GPUModelName.normalize($0.model).lowercased() == GPUModelName.normalize(model!).lowercased()
+            }.map(\.memoryBytes).max() ?? 1
+        }
+        var run = InflationRun(strategy: strategy.name, totalGPUs: total, placed: 0, failed: 0, points: [])
+        guard total > 0 else { return run }
+        var arrived = 0.0
+        var allocated = 0.0
+        var nextPoint = 0.05
+        for (index, task) in tasks.enumerated() {
+            guard arrived < until * Double(total) else { break }
+            try state.submit(task, now: Double(index))
+            let actions = state.schedule(now: Double(index))
+            if let placements = actions.compactMap({ if case .bind(task.id, let placements) = $0 { placements } else { nil } }).first {
+                var taken = 0.0
+                for replica in placements {
+                    for gpu in replica.gpuIndices {
+                        if let share = replica.gpuMemoryBytes, let capacity = memory[replica.node]?[gpu], capacity > 0 {
+                            taken += Double(share) / Double(capacity)
+                        } else {
+                            taken += 1
+                        }
+                    }
+                }
+                run.placed += 1
+                allocated += taken
+                arrived += taken
+            } else {
+                try state.cancel(task.id)
+                run.failed += 1
+                let request = task.requests
+                if let share = request.gpuMemoryBytes {
+                    arrived += Double(request.deviceCount * task.gang) * Double(share) / Double(largestDevice(request.gpuModel))
+                } else {
+                    arrived += Double(request.gpus * task.gang)
+                }
+            }
+            if arrived >= nextPoint * Double(total) || index == tasks.count - 1 {
+                run.points.append(
+                    InflationRun.Point(
+                        arrived: arrived / Double(total),
+                        allocated: allocated / Double(total),
+                        unallocatedGPUs: Double(total) - allocated
+                    )
+                )
+                while nextPoint * Double(total) <= arrived { nextPoint += 0.05 }
+            }
+        }
+        if let last = run.points.last, last.arrived != arrived / Double(total) {
+            run.points.append(
+                InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
+            )
+        } else if run.points.isEmpty {
+            run.points.append(
+                InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
+            )
+        }
+        return run
+    }
+}
