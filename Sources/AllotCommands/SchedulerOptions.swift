@@ -3,7 +3,7 @@ import ArgumentParser
 
 /// The scheduler settings a command can take from flags, mapped onto ``SchedulerConfiguration``.
 public struct SchedulerOptions: ParsableArguments {
-    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread.")
+    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread, fragmentation.")
     public var strategy: String = "best-fit"
 
     @Option(

@@ -41,7 +41,7 @@ public struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("policy"), help: "A policy to run; repeat to compare (default: all).")
     public var policies: [String] = []
 
-    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread.")
+    @Option(help: "Placement strategy: first-fit, best-fit, worst-fit, binpack, spread, fragmentation.")
     public var strategy: String = "best-fit"
 
     @Option(help: "Seconds of work lost per preemption.")

@@ -103,3 +103,63 @@ struct GPUModelNameTests {
         #expect(scheduler.schedule(now: 0).bound == ["t"])
     }
 }
+
+/// Fragmentation-aware packing on hand-worked cases where best-fit strands GPU capacity.
+struct FragmentationTests {
+    func share(_ id: String, _ gib: Int64, model: String? = nil) -> TaskSpec {
+        TaskSpec(id: TaskID(id), requests: ResourceRequest(gpus: 1, gpuModel: model, gpuMemoryBytes: gib * GiB))
+    }
+
+    func whole(_ id: String, _ gpus: Int, model: String? = nil) -> TaskSpec {
+        TaskSpec(id: TaskID(id), requests: ResourceRequest(gpus: gpus, gpuModel: model))
+    }
+
+    /// Node x has two 80 GiB GPUs, node y one. Best-fit puts a 40 GiB share on x's first GPU (every device is
+    /// equally free; x joined first), and the 2-GPU task behind it finds no node with two free GPUs. With
+    /// half the mix asking for two whole GPUs, the share on x would leave x's 1.5 free GPUs unusable for them
+    /// (0.75 expected), on y only half of y's (−0.25): it goes to y, and the pair fits on x.
+    @Test(arguments: [("best-fit", false), ("fragmentation", true)])
+    func aShareLeavesTwoWholeGPUsTogether(strategy: String, pairStarts: Bool) throws {
+        var scheduler = makeScheduler(strategy: try PlacementStrategies.named(strategy))
+        try scheduler.addNode(gpuNode("x", [80, 80]))
+        try scheduler.addNode(gpuNode("y", [80]))
+        try scheduler.submit(share("share", 40), now: 0)
+        try scheduler.submit(whole("pair", 2), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("share")?.first?.node == NodeID(pairStarts ? "y" : "x"))
+        #expect((actions.placement("pair") != nil) == pairStarts)
+    }
+
+    /// A T4 (16 GiB) and an A100 (80 GiB); an 8 GiB share of any model, then a task that needs the T4 whole.
+    /// Best-fit takes the tightest device, the T4; fragmentation-aware packing sees that only the T4 serves
+    /// T4 work and puts the share on the A100.
+    @Test(arguments: [("best-fit", false), ("fragmentation", true)])
+    func aShareOfAnyModelLeavesTheOnlyT4Free(strategy: String, t4Starts: Bool) throws {
+        var scheduler = makeScheduler(strategy: try PlacementStrategies.named(strategy))
+        try scheduler.addNode(gpuNode("t", [16], model: "T4"))
+        try scheduler.addNode(gpuNode("a", [80], model: "A100"))
+        try scheduler.submit(share("any", 8), now: 0)
+        try scheduler.submit(whole("t4", 1, model: "T4"), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("any")?.first?.node == NodeID(t4Starts ? "a" : "t"))
+        #expect((actions.placement("t4") != nil) == t4Starts)
+    }
+
+    @Test func theMixFollowsRecentDemandsAndKeepsTheHeaviestKinds() {
+        var mix = RequestMix()
+        let small = Demand(amounts: .zero, deviceCount: 1, shareBytes: 1, modelKey: 0, critical: false)
+        let large = Demand(amounts: .zero, deviceCount: 2, shareBytes: 0, modelKey: 0, critical: false)
+        mix.observe(small)
+        mix.observe(large)
+        mix.observe(large)
+        let shares = Dictionary(uniqueKeysWithValues: mix.shares.map { ($0.demand.deviceCount, $0.share) })
+        #expect(abs(shares[1]! + shares[2]! - 1) < 1e-12)
+        #expect(shares[2]! > 2 * shares[1]!, "newer demands weigh a little more")
+        for count in 3..<(3 + RequestMix.capacity) {
+            mix.observe(Demand(amounts: .zero, deviceCount: count, shareBytes: 0, modelKey: 0, critical: false))
+        }
+        #expect(mix.kinds.count == RequestMix.capacity)
+        #expect(mix.kinds.contains(large), "the heaviest kind stays")
+        #expect(!mix.kinds.contains(small), "the lightest goes first")
+    }
+}

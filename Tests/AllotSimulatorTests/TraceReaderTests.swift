@@ -111,7 +111,12 @@ import Testing
         }
         #expect(throws: TraceError.self) { try PhillyTrace.read("when,how_long\n1,2\n") }
         #expect(throws: TraceError(line: 2, "duration is required")) { try AllotTrace.read("submit,duration\n1,\n") }
-        #expect(throws: TraceError(line: 1, "unknown key gpu (known: id, submit, duration, gpus, cpu, memory, tenant, priority, estimate)")) {
+        #expect(
+            throws: TraceError(
+                line: 1,
+                "unknown key gpu (known: id, submit, duration, gpus, cpu, memory, tenant, priority, estimate, gpu_model, gpu_memory)"
+            )
+        ) {
             try AllotTrace.read("{\"submit\":1,\"duration\":2,\"gpu\":1}")
         }
         #expect(throws: TraceError(line: 2, "unknown application 'gpt' (known: bert, cifar10, deepspeech2, imagenet, ncf, yolov3)")) {

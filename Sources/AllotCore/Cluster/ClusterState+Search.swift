@@ -5,6 +5,7 @@ extension ClusterState {
     /// critical work, which may use the headroom the indexes leave out, scans every node.
     func findPlacement(_ demand: Demand, strategy: any PlacementStrategy) -> Choice? {
         if demand.critical { return scanAll(demand, strategy: strategy) }
+        if strategy.measuresFragmentation { return fragmentationPlacement(demand) }
         let window = strategy.window
         var best: Choice?
         var bestScore = -Double.infinity

@@ -43,6 +43,8 @@ struct ClusterState: Sendable {
     private(set) var extendedNames: [String] = []
     let headroom: Double
     let order: CandidateOrder
+    /// The recent mix of demands, which fragmentation-aware placement measures against.
+    var requestMix = RequestMix()
     /// CPU and memory indexes, one pair for nodes without GPUs and one for GPU nodes: work that asks for no
     /// GPU goes to a GPU node only when no plain node fits, so GPU nodes keep the CPU their GPUs need.
     private var cpuIndex: [CandidateIndex]

@@ -13,11 +13,14 @@ public protocol PlacementStrategy: Sendable {
     var window: Int { get }
     /// The score of a candidate from its mean utilization after placement (higher wins); used when ``window`` > 1.
     func score(utilizationAfter: Double) -> Double
+    /// Whether every feasible candidate is scored by the expected fragmentation it adds (``FragmentationAware``).
+    var measuresFragmentation: Bool { get }
 }
 
 extension PlacementStrategy {
     public var window: Int { 1 }
     public func score(utilizationAfter: Double) -> Double { 0 }
+    public var measuresFragmentation: Bool { false }
 }
 
 /// The first node, in join order, where the replica fits.
@@ -62,7 +65,7 @@ public struct Spread: PlacementStrategy {
 
 /// The strategies by name, for configuration edges.
 public enum PlacementStrategies {
-    public static let names = ["first-fit", "best-fit", "worst-fit", "binpack", "spread"]
+    public static let names = ["first-fit", "best-fit", "worst-fit", "binpack", "spread", "fragmentation"]
 
     /// The strategy with this name, or an error listing the valid names.
     public static func named(_ name: String, field: String = "strategy") throws(QuantityError) -> any PlacementStrategy {
@@ -72,6 +75,7 @@ public enum PlacementStrategies {
         case "worst-fit", "worstfit", "wf": return WorstFit()
         case "binpack", "bin-pack": return BinPack()
         case "spread": return Spread()
+        case "fragmentation", "fgd": return FragmentationAware()
         default: throw QuantityError(field: field, value: name, reason: "unknown strategy (use \(names.joined(separator: ", ")))")
         }
     }

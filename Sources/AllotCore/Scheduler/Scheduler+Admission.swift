@@ -5,6 +5,7 @@ extension Scheduler {
         try Self.validate(spec)
         let demand = cluster.compile(spec.requests, critical: spec.slaClass == .critical)
         if checkFeasible && configuration.rejectInfeasible { try refuseInfeasible(spec, demand) }
+        if configuration.strategy.measuresFragmentation { cluster.requestMix.observe(demand) }
         let slot = tasks.count
         tasks.append(TaskRecord(spec: spec, demand: demand, sequence: nextSequence, submitted: now))
         runClocks.append(RunClock(estimate: spec.estimateSeconds ?? .infinity))
