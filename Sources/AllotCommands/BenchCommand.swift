@@ -8,7 +8,7 @@ public struct BenchCommand: AsyncParsableCommand {
         abstract: "Benchmarks that print figures.",
         subcommands: [
             SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self, CostBenchCommand.self,
-            ConsoleBenchCommand.self, ReadBenchCommand.self, ChaosCommand.self, AutoscaleBenchCommand.self,
+            ConsoleBenchCommand.self, ReadBenchCommand.self, ChaosCommand.self, AutoscaleBenchCommand.self, PackingBenchCommand.self,
         ]
     )
 

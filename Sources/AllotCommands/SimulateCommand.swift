@@ -69,7 +69,7 @@ public struct SimulateCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Inflation: jobs arrive in trace order and start at once or fail, nothing ends, until the arrived GPU demand reaches the cluster's GPUs; prints the unallocated GPUs as demand grows, under --strategy."
+            "Inflation: jobs arrive in trace order and start at once or fail, nothing ends, until 1,000 in a row find no room or the trace ends; prints the unallocated GPUs as demand grows, under --strategy."
     )
     public var inflation = false
 

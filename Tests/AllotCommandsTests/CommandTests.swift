@@ -151,6 +151,15 @@ struct CommandTests {
         #expect(run(["bench", "scheduler", "--nodes", "0"]).exitCode != 0)
     }
 
+    @Test func deepQueueBenchPlacesOnlyWhatFits() throws {
+        let result = run(["bench", "scheduler", "--pending", "2000", "--fitting", "0.01", "--policy", "las", "--output", "json"])
+        #expect(result.exitCode == 0, "\(result.message ?? "")")
+        let rows = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as! [[String: Any]]
+        #expect(rows.count == 1 && rows[0]["policy"] as? String == "las")
+        #expect(rows[0]["placed"] as? Int == 20, "one queued task in 100 fits")
+        #expect(run(["bench", "scheduler", "--pending", "10", "--fitting", "0"]).exitCode != 0)
+    }
+
     @Test func discoverReportsThisMachineOrTheDeclaredOne() throws {
         let result = run(["discover", "--name", "fake", "--resources", "cpu=8,memory=32GiB,gpus=2xA100:80GiB", "--output", "json"])
         #expect(result.exitCode == 0, "\(result.message ?? "")")

@@ -51,16 +51,21 @@ import Testing
         #expect(abs(run.unallocatedGPUs - unallocated) < 1e-9)
         #expect(run.failed == failed)
         #expect(run.placed == 5 - failed)
-        #expect(run.points.map(\.arrived).last.map { abs($0 - 1) < 1e-9 } == true, "arrivals stop once the cluster's GPUs are asked for")
+        #expect(run.points.map(\.arrived).last.map { abs($0 - 1) < 1e-9 } == true, "every arrival asked for its GPUs")
         #expect(zip(run.points, run.points.dropFirst()).allSatisfy { $0.arrived <= $1.arrived && $0.allocated <= $1.allocated })
     }
 
-    @Test func inflationStopsWhenTheArrivedDemandReachesTheCluster() throws {
+    @Test func inflationGoesOnUntilTheClusterIsFull() throws {
         let jobs = (0..<10).map {
             TraceJob(id: "j\($0)", submit: Double($0), duration: 1, gpus: 1, cpuMillis: 1000, memoryBytes: 1 << 30, tenant: "t")
         }
         let run = try Simulator(trace: Trace(format: .allot, jobs: jobs), setup: SimulationSetup(nodes: Self.nodes)).inflation()
-        #expect(run.placed == 3 && run.failed == 0)
+        #expect(run.placed == 3 && run.failed == 7)
         #expect(run.unallocatedGPUs == 0)
+        #expect(run.leftover["A100"]?.free == 0 && run.leftover["T4"]?.free == 0)
+        let tasks = jobs.enumerated().map { Simulator.taskSpec($1, index: $0, widest: 2, estimate: nil, policy: .fifo) }
+        // Stopping once the demand reaches the cluster, or after two failures in a row.
+        #expect(try Inflation.run(tasks, nodes: Self.nodes, strategy: BestFit(), until: 1).failed == 0)
+        #expect(try Inflation.run(tasks, nodes: Self.nodes, strategy: BestFit(), patience: 2).failed == 2)
     }
 }

@@ -13,7 +13,7 @@
 public struct FragmentationAware: PlacementStrategy {
     public init() {}
     public var name: String { "fragmentation" }
-    public var order: CandidateOrder { .ascendingFree }
+    public var order: CandidateOrder { .lowestID }
     public var measuresFragmentation: Bool { true }
 }
 

@@ -21,18 +21,29 @@ public struct InflationRun: Sendable, Equatable {
     public var failed: Int
     /// One point each time the arrived demand passes another 5 % of the cluster, and the last.
     public var points: [Point]
+    /// Where the unallocated GPUs are at the end, per model: devices left wholly free, and the free parts
+    /// of devices in use (fragments unless a small enough share comes).
+    public var leftover: [String: (free: Int, partial: Double)] = [:]
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.strategy == rhs.strategy && lhs.totalGPUs == rhs.totalGPUs && lhs.placed == rhs.placed && lhs.failed == rhs.failed
+            && lhs.points == rhs.points
+            && lhs.leftover.mapValues { [Double($0.free), $0.partial] } == rhs.leftover.mapValues { [Double($0.free), $0.partial] }
+    }
 
     public var unallocatedGPUs: Double { points.last?.unallocatedGPUs ?? Double(totalGPUs) }
 }
 
 public enum Inflation {
-    /// Runs the arrivals of `tasks` on `nodes` under `strategy` until the arrived GPU demand reaches
-    /// `until` times the cluster's GPUs (or the tasks run out). Each task starts at once or is dropped.
+    /// Runs the arrivals of `tasks` on `nodes` under `strategy` until the cluster is full: `patience`
+    /// arrivals in a row found no room (or the tasks ran out, or the arrived GPU demand reached `until`
+    /// times the cluster's GPUs). Each task starts at once or is dropped.
     public static func run(
         _ tasks: [TaskSpec],
         nodes: [NodeSpec],
         strategy: any PlacementStrategy,
-        until: Double = 1
+        until: Double = .infinity,
+        patience: Int = 1000
     ) throws(SchedulerError) -> InflationRun {
         var configuration = SchedulerConfiguration(strategy: strategy, policy: FIFOPolicy(), headroom: 0, preemption: false)
         configuration.rejectInfeasible = false
@@ -59,28 +70,33 @@ public enum Inflation {
         guard total > 0 else { return run }
         var arrived = 0.0
         var allocated = 0.0
+        var used: [NodeID: [Int: Double]] = [:]
         var nextPoint = 0.05
+        var failuresInARow = 0
         for (index, task) in tasks.enumerated() {
-            guard arrived < until * Double(total) else { break }
+            guard arrived < until * Double(total), failuresInARow < patience else { break }
             try state.submit(task, now: Double(index))
             let actions = state.schedule(now: Double(index))
             if let placements = actions.compactMap({ if case .bind(task.id, let placements) = $0 { placements } else { nil } }).first {
                 var taken = 0.0
                 for replica in placements {
                     for gpu in replica.gpuIndices {
+                        var part = 1.0
                         if let share = replica.gpuMemoryBytes, let capacity = memory[replica.node]?[gpu], capacity > 0 {
-                            taken += Double(share) / Double(capacity)
-                        } else {
-                            taken += 1
+                            part = Double(share) / Double(capacity)
                         }
+                        taken += part
+                        used[replica.node, default: [:]][gpu, default: 0] += part
                     }
                 }
                 run.placed += 1
+                failuresInARow = 0
                 allocated += taken
                 arrived += taken
             } else {
                 try state.cancel(task.id)
                 run.failed += 1
+                failuresInARow += 1
                 let request = task.requests
                 if let share = request.gpuMemoryBytes {
                     arrived += Double(request.deviceCount * task.gang) * Double(share) / Double(largestDevice(request.gpuModel))
@@ -107,6 +123,15 @@ public enum Inflation {
             run.points.append(
                 InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
             )
+        }
+        for node in nodes {
+            for gpu in node.gpus {
+                let part = used[node.id]?[gpu.index] ?? 0
+                let model = GPUModelName.normalize(gpu.model)
+                var entry = run.leftover[model] ?? (0, 0)
+                if part <= 0 { entry.free += 1 } else { entry.partial += max(0, 1 - part) }
+                run.leftover[model] = entry
+            }
         }
         return run
     }
