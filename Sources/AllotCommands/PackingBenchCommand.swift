@@ -18,8 +18,14 @@ public struct PackingBenchCommand: ParsableCommand {
     @Option(help: "Seed of the synthetic cluster and tasks.")
     public var seed: UInt64 = 1
 
+    @Option(help: "The fraction of GPU tasks pinned to a GPU model.")
+    public var pinned: Double = 0.2
+
     @Option(help: "Strategies to compare (comma-separated).")
     public var strategies: String = "first-fit,best-fit,fragmentation"
+
+    @Option(help: "Stop arrivals once the arrived GPU demand reaches this fraction of the cluster's GPUs (default: when full).")
+    public var until: Double?
 
     @Flag(help: "Also print, per GPU model, the devices left wholly free and the free parts of devices in use.")
     public var verbose = false
@@ -52,11 +58,11 @@ public struct PackingBenchCommand: ParsableCommand {
         let shape = PackingWorkload(nodes: nodes, tasks: 1, seed: seed)
         let gpus = shape.nodes.reduce(0) { $0 + $1.gpus.count }
         // Enough arrivals to ask for every GPU several times over; a run stops when 1,000 in a row find no room.
-        let workload = PackingWorkload(nodes: nodes, tasks: max(1000, gpus * 4), seed: seed)
+        let workload = PackingWorkload(nodes: nodes, tasks: max(1000, gpus * 4), seed: seed, pinnedShare: pinned)
         var rows: [Row] = []
         for strategy in chosen {
             let started = Date()
-            let run = try Inflation.run(workload.tasks, nodes: workload.nodes, strategy: strategy)
+            let run = try Inflation.run(workload.tasks, nodes: workload.nodes, strategy: strategy, until: until ?? .infinity)
             if verbose {
                 let parts = run.leftover.keys.sorted().map {
                     "\($0): \(run.leftover[$0]!.free) free + \(Quantity.format((run.leftover[$0]!.partial * 10).rounded() / 10)) in parts"

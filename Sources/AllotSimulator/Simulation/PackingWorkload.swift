@@ -14,7 +14,7 @@ public struct PackingWorkload: Sendable {
         ("V100", 32, 0.35), ("T4", 16, 0.25), ("A10", 24, 0.2), ("A100", 80, 0.2),
     ]
 
-    public init(nodes count: Int, tasks taskCount: Int, seed: UInt64) {
+    public init(nodes count: Int, tasks taskCount: Int, seed: UInt64, pinnedShare: Double = 0.2) {
         var random = SplitMix64(seed: seed)
         func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
         func pick<T>(_ choices: [(T, Double)]) -> T {
@@ -38,7 +38,7 @@ public struct PackingWorkload: Sendable {
         tasks = (0..<taskCount).map { index in
             let kind = pick([("whole", 0.5), ("cpu", 0.1), ("share", 0.4)])
             let model = pick(modelChoices)
-            let pinned = uniform() < 0.2 ? model.name : nil
+            let pinned = uniform() < pinnedShare ? model.name : nil
             var request: ResourceRequest
             switch kind {
             case "cpu":
