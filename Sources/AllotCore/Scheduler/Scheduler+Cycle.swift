@@ -98,7 +98,9 @@ extension Scheduler {
             observer.decisionFinished(placed: false)
             // The tasks behind it in its group ask for the same with no higher priority: unless it may
             // reclaim what others may not (critical work, a tenant's guarantee), none of them can start.
-            if group >= 0, case .merged = walk, !configuration.preemption || searchable {
+            // (Under strict order without backfill the cycle stops here anyway, and the rest wait behind this head.)
+            let stops = blocking == .wholeQueue && !configuration.backfill && !borrowing(record)
+            if group >= 0, !stops, case .merged = walk, !configuration.preemption || searchable {
                 let memo =
                     blocking == .passOver && !configuration.backfill
                     ? FitMemo(fitVersion: fitVersion, victimVersion: victims.version, head: orderKey(slot), priority: record.spec.priority) : nil
