@@ -2,7 +2,7 @@ import AllotCore
 
 /// Scheduling cycles over a deep queue of which only a fraction can start: every GPU is taken, and the
 /// queue holds `pending` tasks, one in `1 / fitting` a small CPU task that fits and the rest GPU tasks of
-/// four shapes that fit nowhere. Over five rounds (a cycle places what fits, those tasks end and as many
+/// four shapes that fit nowhere. Over nine rounds (a cycle places what fits, those tasks end and as many
 /// new ones arrive), the median time of a cycle that places, and of the next one with nothing changed.
 struct DeepQueueBenchmark {
     var nodes: Int
@@ -45,14 +45,14 @@ struct DeepQueueBenchmark {
                 : ResourceRequest(resources: ResourceVector(cpuMillis: 4000, memoryBytes: 16 << 30), gpus: gpuShapes[index % gpuShapes.count])
             try scheduler.submit(TaskSpec(id: TaskID("queued-\(index)"), requests: request, estimateSeconds: 3600), now: 1)
         }
-        // Five rounds: a cycle places what fits; then those end and as many new small tasks arrive.
+        // Nine rounds: a cycle places what fits; then those end and as many new small tasks arrive.
         let clock = ContinuousClock()
         var cycles: [Double] = []
         var idle: [Double] = []
         var placed = 0
         var now = 2.0
         var arrivals = pending
-        for _ in 0..<5 {
+        for _ in 0..<9 {
             var start = clock.now
             let actions = scheduler.schedule(now: now)
             cycles.append((clock.now - start).inSeconds)

@@ -12,25 +12,25 @@ extension Scheduler {
     }
 
     mutating func markRunning(_ slot: Int, _ choices: [Choice]) {
-        var record = tasks[slot]!
-        record.phase = .running
-        record.choices = choices
-        record.extraCPU = Array(repeating: 0, count: choices.count)
-        record.extraMemory = Array(repeating: 0, count: choices.count)
-        record.outcome = .notConsidered
-        tasks[slot] = record
+        // Changed in place: a copy of the whole record costs more than the rest of a start.
+        tasks[slot]!.phase = .running
+        tasks[slot]!.choices = choices
+        tasks[slot]!.extraCPU = Array(repeating: 0, count: choices.count)
+        tasks[slot]!.extraMemory = Array(repeating: 0, count: choices.count)
+        tasks[slot]!.outcome = .notConsidered
         dequeue(slot)
         serviceStarted(slot, now: clock)
         running.insert(slot)
-        if record.spec.preemptible {
+        if tasks[slot]!.spec.preemptible {
             preemptibleRunning.insert(slot)
-            victims.record(record.spec.priority)
+            victims.record(tasks[slot]!.spec.priority)
         }
         for choice in choices {
             nodeTasks[choice.node].insert(slot)
             dirtyNodes.insert(choice.node)
         }
-        tenantUsage[record.spec.tenant, default: .zero] = (tenantUsage[record.spec.tenant] ?? .zero) + usage(of: record)
+        let tenant = tasks[slot]!.spec.tenant
+        tenantUsage[tenant, default: .zero] = (tenantUsage[tenant] ?? .zero) + usage(of: tasks[slot]!)
     }
 
     /// Releases a running task's resources and puts it back in the queue.

@@ -32,7 +32,8 @@ extension Scheduler {
             guard let (slot, group, entry) = walk.next(entry: { queueEntry($0) }) else { break }
             observer.decisionStarted()
             examinedWithoutStart += 1
-            if let problem = quotaProblem(tasks[slot]!) {
+            // Without tenant limits there is no quota to check (and no record to copy for it).
+            if !configuration.tenants.isEmpty, let problem = quotaProblem(tasks[slot]!) {
                 setOutcome(slot, .quota(problem))
                 walk.passed(queue)
                 observer.decisionFinished(placed: false)
@@ -46,7 +47,7 @@ extension Scheduler {
                 observer.decisionFinished(placed: false)
                 continue
             }
-            let known = failed.covers(tasks[slot]!)
+            let known = !failed.isEmpty && failed.covers(tasks[slot]!)
             if !known,
                 let choices = Self.placeGang(tasks[slot]!.demand, count: tasks[slot]!.spec.gang, strategy: strategy, in: &cluster)
             {
@@ -59,7 +60,7 @@ extension Scheduler {
                     continue
                 }
                 start(slot, choices, now: now)
-                gate?.started(tasks[slot]!)
+                if gate != nil { gate!.started(tasks[slot]!) }
                 bound.append(slot)
                 examinedWithoutStart -= 1
                 walk.started(queue, entry: entry ?? queueEntry(slot))
@@ -184,6 +185,8 @@ extension Scheduler {
 /// work, so one at a lower or equal priority (not critical, no guarantee to reclaim) finds no more victims.
 struct FailedShapes {
     private var shapes: [(demand: Demand, gang: Int, priority: Int)] = []
+
+    var isEmpty: Bool { shapes.isEmpty }
 
     func covers(_ record: TaskRecord) -> Bool {
         let demand = record.demand
