@@ -11,21 +11,7 @@ extension ClusterState {
         var bestScore = -Double.infinity
         var feasible = 0
         visitCandidates(for: demand) { candidate in
-            let choice: Choice
-            if demand.sharesDevices {
-                let node = devices[candidate].node
-                guard amountsFit(demand, node: node) else { return true }
-                if demand.deviceCount == 1 {
-                    guard modelMatches(candidate, demand.modelKey) else { return true }
-                    choice = Choice(node: node, devices: [candidate])
-                } else {
-                    guard let chosen = pickDevices(demand, node: node) else { return true }
-                    choice = Choice(node: node, devices: chosen)
-                }
-            } else {
-                guard amountsFit(demand, node: candidate), let chosen = pickDevices(demand, node: candidate) else { return true }
-                choice = Choice(node: candidate, devices: chosen)
-            }
+            guard let choice = choice(demand, candidate: candidate) else { return true }
             if window == 1 {
                 best = choice
                 return false
@@ -39,6 +25,22 @@ extension ClusterState {
             return feasible < window
         }
         return best
+    }
+
+    /// Where the replica would go at a candidate of ``visitCandidates(for:_:)`` (a device for a share of one
+    /// device, else a node), or `nil` when it does not fit there.
+    func choice(_ demand: Demand, candidate: Int) -> Choice? {
+        if demand.sharesDevices {
+            let node = devices[candidate].node
+            guard amountsFit(demand, node: node) else { return nil }
+            if demand.deviceCount == 1 {
+                guard modelMatches(candidate, demand.modelKey) else { return nil }
+                return Choice(node: node, devices: [candidate])
+            }
+            return pickDevices(demand, node: node).map { Choice(node: node, devices: $0) }
+        }
+        guard amountsFit(demand, node: candidate) else { return nil }
+        return pickDevices(demand, node: candidate).map { Choice(node: candidate, devices: $0) }
     }
 
     /// Whether the replica fits on this node now, and on which devices.

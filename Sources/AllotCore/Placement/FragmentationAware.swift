@@ -80,17 +80,7 @@ extension ClusterState {
             return nil
         }
         visitCandidates(for: demand) { candidate in
-            if demand.sharesDevices && demand.deviceCount == 1 {
-                let node = devices[candidate].node
-                guard amountsFit(demand, node: node), demand.modelKey == 0 || devices[candidate].modelKey == demand.modelKey else {
-                    return true
-                }
-                consider(Choice(node: node, devices: [candidate]))
-            } else {
-                let node = demand.sharesDevices ? devices[candidate].node : candidate
-                guard amountsFit(demand, node: node), let chosen = pickDevices(demand, node: node) else { return true }
-                consider(Choice(node: node, devices: chosen))
-            }
+            if let choice = choice(demand, candidate: candidate) { consider(choice) }
             return true
         }
         return best

@@ -45,10 +45,6 @@ extension Scheduler {
         return Double(record.demand.amounts.cpu) / 1000 * replicas
     }
 
-    static func remainingTimePriority(_ record: TaskRecord, running: Double) -> Int {
-        remainingTimePriority(estimate: record.spec.estimateSeconds ?? .infinity, ran: record.ran + running)
-    }
-
     /// Minus the seconds left, rounded up; an unknown estimate (infinite) comes after every known one.
     static func remainingTimePriority(estimate: Double, ran: Double) -> Int {
         -Int(min(max(0, estimate - ran), 1e18).rounded(.up))
@@ -65,11 +61,11 @@ extension Scheduler {
             let level = levels.level(attained: record.attained - record.baseAttained)
             tasks[slot]!.spec.priority = -level
             if let starvationFactor, level > 0 {
-                let wait = starvationFactor * (record.ran - record.baseRan)
+                let wait = starvationFactor * (runClocks[slot].ran - record.baseRan)
                 serviceEvents.insert(ServiceEvent(time: now + wait, kind: .promotion, slot: slot, stamp: record.serviceStamp, level: 0))
             }
         case .remainingTime:
-            tasks[slot]!.spec.priority = Self.remainingTimePriority(tasks[slot]!, running: 0)
+            tasks[slot]!.spec.priority = Self.remainingTimePriority(estimate: runClocks[slot].estimate, ran: runClocks[slot].ran)
         }
     }
 
@@ -93,7 +89,6 @@ extension Scheduler {
     mutating func serviceStopped(_ slot: Int) {
         guard let started = tasks[slot]!.started else { return }
         let ran = max(0, clock - started)
-        tasks[slot]!.ran += ran
         runClocks[slot].ran += ran
         runClocks[slot].started = .nan
         tasks[slot]!.attained += ran * serviceWeight(tasks[slot]!)
@@ -125,7 +120,7 @@ extension Scheduler {
                     guard record.phase == .pending else { continue }
                     dequeue(event.slot)
                     tasks[event.slot]!.baseAttained = record.attained
-                    tasks[event.slot]!.baseRan = record.ran
+                    tasks[event.slot]!.baseRan = runClocks[event.slot].ran
                     tasks[event.slot]!.spec.priority = 0
                     enqueue(event.slot)
                 }

@@ -36,10 +36,10 @@ struct TaskRecord: Sendable {
     var outcomeCycle = 0
     /// The group of the pending queue it is in, or -1.
     var group = -1
-    /// Service received before the current run: resource-seconds (GPUs, or cores without GPUs) and seconds.
+    /// Service received before the current run, in resource-seconds (GPUs, or cores without GPUs); the seconds
+    /// it ran are in the scheduler's ``RunClock`` of its slot.
     var attained = 0.0
-    var ran = 0.0
-    /// Service received when it was last at the top level (least attained service's starvation guard).
+    /// Service and seconds run when it was last at the top level (least attained service's starvation guard).
     var baseAttained = 0.0
     var baseRan = 0.0
     /// When it last joined the queue.

@@ -47,13 +47,12 @@ public enum Inflation {
     ) throws(SchedulerError) -> InflationRun {
         var configuration = SchedulerConfiguration(strategy: strategy, policy: FIFOPolicy(), headroom: 0, preemption: false)
         configuration.rejectInfeasible = false
-        let scheduler: Scheduler
+        var state: Scheduler
         do {
-            scheduler = try Scheduler(configuration: configuration)
+            state = try Scheduler(configuration: configuration)
         } catch {
             throw SchedulerError(.invalidTask, error.description)
         }
-        var state = scheduler
         var memory: [NodeID: [Int: Int64]] = [:]
         for node in nodes {
             try state.addNode(node)
@@ -61,11 +60,11 @@ public enum Inflation {
         }
         let total = nodes.reduce(0) { $0 + $1.gpus.count }
         // What a share would take of a device when it fails: its fraction of the largest matching device.
-        func largestDevice(_ model: String?) -> Int64 {
-            nodes.flatMap(\.gpus).filter {
-                model == nil || GPUModelName.normalize($0.model).lowercased() == GPUModelName.normalize(model!).lowercased()
-            }.map(\.memoryBytes).max() ?? 1
-        }
+        func modelKey(_ model: String) -> String { GPUModelName.normalize(model).lowercased() }
+        var largest: [String: Int64] = [:]
+        for gpu in nodes.flatMap(\.gpus) { largest[modelKey(gpu.model)] = max(largest[modelKey(gpu.model)] ?? 0, gpu.memoryBytes) }
+        let largestOfAny = largest.values.max() ?? 1
+        func largestDevice(_ model: String?) -> Int64 { model.map { largest[modelKey($0)] ?? 1 } ?? largestOfAny }
         var run = InflationRun(strategy: strategy.name, totalGPUs: total, placed: 0, failed: 0, points: [])
         guard total > 0 else { return run }
         var arrived = 0.0
@@ -73,6 +72,9 @@ public enum Inflation {
         var used: [NodeID: [Int: Double]] = [:]
         var nextPoint = 0.05
         var failuresInARow = 0
+        func point() -> InflationRun.Point {
+            InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
+        }
         for (index, task) in tasks.enumerated() {
             guard arrived < until * Double(total), failuresInARow < patience else { break }
             try state.submit(task, now: Double(index))
@@ -104,26 +106,13 @@ public enum Inflation {
                     arrived += Double(request.gpus * task.gang)
                 }
             }
-            if arrived >= nextPoint * Double(total) || index == tasks.count - 1 {
-                run.points.append(
-                    InflationRun.Point(
-                        arrived: arrived / Double(total),
-                        allocated: allocated / Double(total),
-                        unallocatedGPUs: Double(total) - allocated
-                    )
-                )
+            if arrived >= nextPoint * Double(total) {
+                run.points.append(point())
                 while nextPoint * Double(total) <= arrived { nextPoint += 0.05 }
             }
         }
-        if let last = run.points.last, last.arrived != arrived / Double(total) {
-            run.points.append(
-                InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
-            )
-        } else if run.points.isEmpty {
-            run.points.append(
-                InflationRun.Point(arrived: arrived / Double(total), allocated: allocated / Double(total), unallocatedGPUs: Double(total) - allocated)
-            )
-        }
+        // The last state, unless the last point already is it.
+        if run.points.last?.arrived != arrived / Double(total) { run.points.append(point()) }
         for node in nodes {
             for gpu in node.gpus {
                 let part = used[node.id]?[gpu.index] ?? 0
