@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Pure domain: resources, nodes, tasks, placement, queue policies, the scheduler state machine,
@@ -99,7 +101,7 @@ let package = Package(
             dependencies: ["AllotCore", "AllotAPI", "AllotStore"],
             swiftSettings: strictSettings
         ),
-        // Test helpers shared by test targets: a store that fails writes on demand.
+        // Test helpers shared by test targets: a store that fails writes on demand, a throwaway PostgreSQL server.
         .target(
             name: "AllotTestSupport",
             dependencies: ["AllotStore", "AllotAPI"],
@@ -109,6 +111,17 @@ let package = Package(
         .target(
             name: "AllotStoreSQLite",
             dependencies: ["AllotStore", "AllotAPI", "AllotCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // The PostgreSQL store (postgres-nio) for replicated servers.
+        .target(
+            name: "AllotStorePostgres",
+            dependencies: [
+                "AllotStore", "AllotAPI",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // The control plane: the scheduler driven by the store, the HTTP API, authentication.
@@ -167,6 +180,7 @@ let package = Package(
                 "AllotServer",
                 "AllotStore",
                 "AllotStoreSQLite",
+                "AllotStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -226,7 +240,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotStoreTests",
-            dependencies: ["AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "AllotStore", "AllotStoreSQLite", "AllotStorePostgres", "AllotTestSupport", "AllotAPI", "AllotCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -241,7 +258,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage",
+                "allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage", "AllotTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

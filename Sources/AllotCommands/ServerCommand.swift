@@ -2,6 +2,7 @@ import AllotAPI
 import AllotCloud
 import AllotServer
 import ArgumentParser
+import Foundation
 import Hummingbird
 import ServiceLifecycle
 import UnixSignals
@@ -10,10 +11,24 @@ import UnixSignals
 public struct ServerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run the control plane (HTTP API + embedded SQLite store); agents join over the network."
+        abstract: "Run the control plane (HTTP API + embedded SQLite store, or PostgreSQL); agents join over the network."
     )
 
     @OptionGroup public var options: ServeOptions
+
+    @Option(
+        name: .customLong("store"),
+        help: ArgumentHelp(
+            "Keep the state in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require] (also ALLOT_STORE; default: SQLite under --data-dir).",
+            valueName: "url"
+        )
+    )
+    public var store: String?
+
+    /// `--store`, or `ALLOT_STORE` when it is not given.
+    var storeURL: String? {
+        store ?? ProcessInfo.processInfo.environment["ALLOT_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     public init() {}
 
@@ -21,7 +36,7 @@ public struct ServerCommand: AsyncParsableCommand {
 
     public func run() async throws {
         options.log.bootstrap()
-        let (plane, access, admin, agent) = try await options.open()
+        let (plane, access, admin, agent) = try await options.open(store: storeURL)
         let host = options.host
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")

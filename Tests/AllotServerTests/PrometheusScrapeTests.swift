@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import AllotTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -98,23 +99,5 @@ import FoundationNetworking
             try await Task.sleep(for: .milliseconds(500))
         }
         return last
-    }
-
-    /// A loopback port nothing listens on now.
-    func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw APIError(.internalServerError, .internal, "no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

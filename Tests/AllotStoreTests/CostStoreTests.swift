@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct CostStoreTests {
     @Test(arguments: Backend.allCases) func attemptsAndBillingPeriodsAreFoundByTheTimeTheyOverlap(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let placement = ReplicaPlacement(node: NodeID("n1"), gpuIndices: [0, 1], cpuMillis: 4_000, memoryBytes: 1 << 30)
         let closed = JobAttempt(
             job: "a",
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases) func billedRowsReplaceTheirKeyAndAreFoundByDay(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let first = BilledCost(source: "focus", day: "2026-11-02", resource: "i-1", service: "EC2", cloud: "aws", cost: 3)
         let other = BilledCost(source: "focus", day: "2026-11-03", resource: "i-1", service: "EC2", cloud: "aws", cost: 4)
         let sameDayOtherService = BilledCost(source: "focus", day: "2026-11-02", resource: "i-1", service: "EBS", cloud: "aws", cost: 1)
@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases) func budgetsAndFeedbackRoundTrip(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         var budget = Budget(name: "vision-monthly", tenant: "vision", amount: 1_000, hard: true, createdAt: 5)
         try await store.saveBudget(budget)
         try await store.saveBudget(Budget(name: "all", amount: 50_000, createdAt: 6))

@@ -8,7 +8,8 @@ extension Backend {
     func makeHistory() throws -> any HistoryStore {
         switch self {
         case .memory: return MemoryHistoryStore()
-        case .sqlite: return try SQLiteHistoryStore(path: temporaryDatabase() + ".history")
+        // A server on PostgreSQL keeps its usage history in a local SQLite file too.
+        case .sqlite, .postgres: return try SQLiteHistoryStore(path: temporaryDatabase() + ".history")
         }
     }
 }
@@ -18,7 +19,7 @@ extension Backend {
         HistoryChunk(series: series, tier: tier, start: start, points: values.map { HistoryPoint(time: $0.0, value: $0.1) })
     }
 
-    @Test(arguments: Backend.allCases) func chunksAreKeptContinuedAndPruned(_ backend: Backend) async throws {
+    @Test(arguments: [Backend.memory, .sqlite]) func chunksAreKeptContinuedAndPruned(_ backend: Backend) async throws {
         let store = try backend.makeHistory()
         try await store.writeHistory(
             [

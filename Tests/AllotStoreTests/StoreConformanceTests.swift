@@ -1,7 +1,9 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import AllotStorePostgres
 import AllotStoreSQLite
+import AllotTestSupport
 import Foundation
 import Testing
 
@@ -9,13 +11,16 @@ import Testing
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     case sqlite
+    /// A fresh database on the test process's throwaway PostgreSQL server.
+    case postgres
 
     var testDescription: String { rawValue }
 
-    func make() throws -> any AllotStore {
+    func make() async throws -> any AllotStore {
         switch self {
         case .memory: return MemoryStore()
         case .sqlite: return try SQLiteStore(path: temporaryDatabase())
+        case .postgres: return try await PostgresStore.open(PostgresURL(parsing: try PostgresCluster.shared().makeDatabase()))
         }
     }
 }
@@ -41,7 +46,7 @@ func job(_ id: String, sequence: Int64, tenant: String = "default", state: JobSt
 struct StoreConformanceTests {
     @Test(arguments: Backend.allCases)
     func jobsRoundTripInSubmissionOrder(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         var running = job("b", sequence: 2, tenant: "t2", state: .running)
         running.placements = [ReplicaPlacement(node: "n1", gpuIndices: [0, 1], cpuMillis: 500, memoryBytes: 0)]
         try await store.insertJobs([job("a", sequence: 1), running, job("c", sequence: 3, tenant: "t2")])
@@ -58,7 +63,7 @@ struct StoreConformanceTests {
     /// A page over several states, tenants and a cursor, both ways: the same as filtering everything.
     @Test(arguments: Backend.allCases)
     func pagesOverSeveralStatesMatchAFullFilter(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let states: [JobState] = [.succeeded, .failed, .pending, .cancelled, .running]
         let all = (1...60).map { index in
             job("j\(index)", sequence: Int64(index), tenant: index % 4 == 0 ? "t2" : "t1", state: states[index * 7 % states.count])
@@ -83,7 +88,7 @@ struct StoreConformanceTests {
 
     @Test(arguments: Backend.allCases)
     func aDuplicateInsertsNothing(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         try await store.insertJobs([job("a", sequence: 1)])
         await #expect(throws: StoreError(.duplicateJob, "job a already exists")) {
             try await store.insertJobs([job("new", sequence: 2), job("a", sequence: 3)])
@@ -93,7 +98,7 @@ struct StoreConformanceTests {
 
     @Test(arguments: Backend.allCases)
     func updatesReplaceWholeRecordsAllOrNone(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         try await store.insertJobs([job("a", sequence: 1), job("b", sequence: 2)])
         var done = job("a", sequence: 1, state: .succeeded)
         done.exitCode = 0
@@ -109,7 +114,7 @@ struct StoreConformanceTests {
 
     @Test(arguments: Backend.allCases)
     func nodesAttemptsLogsAndSettings(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let inventory = NodeInventory(name: "n2", cpu: NodeInventory.CPU(model: "x", logicalCores: 4), memoryBytes: 1 << 33)
         var node = NodeStatus(name: "n2", inventory: inventory, joinedAt: 1, lastHeartbeatAt: 1)
         try await store.saveNode(node)
@@ -143,7 +148,7 @@ struct StoreConformanceTests {
 
     @Test(arguments: Backend.allCases)
     func concurrentWritersLoseNothing(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
                 group.addTask {
@@ -184,7 +189,7 @@ struct SQLiteStoreTests {
 struct WriteBatchTests {
     @Test(arguments: Backend.allCases)
     func aBatchIsOneTransaction(backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         try await store.insertJobs([job("a", sequence: 1)])
         var batch = WriteBatch(insertJobs: [job("b", sequence: 2)], updateJobs: [job("a", sequence: 1, state: .running)])
         batch.merge(

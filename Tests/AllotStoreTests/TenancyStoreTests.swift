@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct TenancyStoreTests {
     @Test(arguments: Backend.allCases) func tenantsRoundTripAndReplace(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let org = Tenant(name: "acme", weight: 2, limit: ResourceQuota(cpu: 64, gpus: 16, gpusByModel: ["A100": 8]), createdAt: 10)
         let team = Tenant(name: "acme-vision", parent: "acme", guaranteed: ResourceQuota(gpus: 4), createdAt: 11)
         try await store.saveTenant(team)
@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases) func tokensKeepDigestsAndRevocation(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         let first = APIToken(id: "tok-1", name: "ci", role: .member, tenant: "acme", secretHash: String(repeating: "a", count: 64), createdAt: 5)
         let second = APIToken(
             id: "tok-2",
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases) func auditAppendsInOrderAndFiltersByTenant(_ backend: Backend) async throws {
-        let store = try backend.make()
+        let store = try await backend.make()
         var stored: [AuditEntry] = []
         for (index, tenant) in ["a", "b", "a", "c"].enumerated() {
             let entry = AuditEntry(

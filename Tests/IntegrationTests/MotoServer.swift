@@ -1,5 +1,6 @@
 import AllotAWS
 import AllotCloud
+import AllotTestSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -56,21 +57,4 @@ final class MotoServer: Sendable {
     }
 
     func stop() { process.terminate(within: 5) }
-}
-
-/// A port nothing listens on now (bound and released).
-func freePort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw LiveError("socket: \(errno)") }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-    }
-    guard bound else { throw LiveError("bind: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
