@@ -27,7 +27,8 @@ public final class PostgresCluster: Sendable {
     /// The directory of the newest installed PostgreSQL's binaries, if any.
     public static var binDirectory: String? {
         let root = "/usr/lib/postgresql"
-        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()  // none installed: nil below
+        // None installed: nil below.
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
         return versions.last.map { "\(root)/\($0)/bin" }.flatMap { FileManager.default.fileExists(atPath: $0 + "/initdb") ? $0 : nil }
     }
 
@@ -92,7 +93,8 @@ public final class PostgresCluster: Sendable {
 
     /// Stops the server at once (no checkpoint) and removes its files.
     public func stop() {
-        _ = try? shell("kill -QUIT $(head -1 '\(directory)/data/postmaster.pid') 2>/dev/null; sleep 0.5; rm -rf '\(directory)'", asPostgres: false)  // best effort
+        // Best effort: the watchdog tries again when the process ends.
+        _ = try? shell("kill -QUIT $(head -1 '\(directory)/data/postmaster.pid') 2>/dev/null; sleep 0.5; rm -rf '\(directory)'", asPostgres: false)
     }
 
     /// Starts a process that stops the server and removes its directory once this process is gone.
