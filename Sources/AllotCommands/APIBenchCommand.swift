@@ -2,6 +2,8 @@ import AllotAPI
 import AllotClient
 import AllotCore
 import AllotServer
+import AllotStore
+import AllotStorePostgres
 import AllotStoreSQLite
 import ArgumentParser
 import Foundation
@@ -13,16 +15,25 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// `allot bench api`: durable job submissions per second over HTTP on the embedded SQLite store.
+/// `allot bench api`: durable job submissions per second over HTTP on the embedded SQLite store, or on
+/// PostgreSQL with `--store`.
 ///
-/// It starts a server on loopback with a fresh database (WAL, `synchronous = FULL`: a `201` means the job is
-/// on disk), joins one large node so every job is feasible and gets scheduled as in real use, and submits the
+/// It starts a server on loopback with a fresh database (SQLite in WAL mode with `synchronous = FULL`, or a new
+/// database on the given PostgreSQL server, dropped afterwards: a `201` means the job is committed), joins one large node so every job is feasible and gets scheduled as in real use, and submits the
 /// jobs over `--concurrency` keep-alive connections with a small SwiftNIO client.
 public struct APIBenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "api",
         abstract: "Submit jobs over HTTP to a server on loopback (SQLite, synchronous=FULL); print durable submissions/s and latency p50/p99."
     )
+
+    @Option(
+        help: ArgumentHelp(
+            "Measure on PostgreSQL: a server's URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE); a fresh database is made on it and dropped afterwards.",
+            valueName: "url"
+        )
+    )
+    public var store: String?
 
     @Option(help: "Jobs to submit.") public var jobs: Int = 10_000
     @Option(help: "Connections, each with one request in flight.") public var concurrency: Int = 64
@@ -104,7 +115,28 @@ public struct APIBenchCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-bench-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStore(path: directory + "/allot.sqlite")
+        let store: any AllotStore
+        var dropDatabase: (PostgresURL, String)?
+        if let text = self.store {
+            let server = try PostgresURL(parsing: text)
+            let name = "allot_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+            try await PostgresStore.administer(server, ["CREATE DATABASE \(name)"])
+            dropDatabase = (server, name)
+            store = try await PostgresStore.open(server.with(database: name))
+        } else {
+            store = try SQLiteStore(path: directory + "/allot.sqlite")
+        }
+        let measured: Swift.Result<(Result, Result?), any Error>
+        do { measured = .success(try await measure(store: store)) } catch { measured = .failure(error) }
+        if let (server, name) = dropDatabase {
+            await (store as? PostgresStore)?.close()
+            // Best effort: the measurement is over; a database left behind is named for what it was.
+            try? await PostgresStore.administer(server, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+        }
+        return try measured.get()
+    }
+
+    func measure(store: any AllotStore) async throws -> (Result, Result?) {
         var configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0))
         // One token drives the whole load here: its request quota would measure the quota.
         configuration.tokenRequestsPerSecond = 0

@@ -202,6 +202,8 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownJob = "unknown_job"
         case corrupt
         case database
+        /// A write of a server that is no longer the leader (another took over): it must stop writing.
+        case fenced
     }
 
     public var code: Code

@@ -71,7 +71,18 @@ enum PostgresMigrations {
                 "CREATE TABLE billed_cost (key TEXT PRIMARY KEY, day TEXT NOT NULL, record TEXT NOT NULL)",
                 "CREATE INDEX billed_cost_by_day ON billed_cost (day)",
             ]
-        )
+        ),
+        Migration(
+            name: "v2: the leader's lease",
+            statements: [
+                """
+                CREATE TABLE leader (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), term BIGINT NOT NULL, holder TEXT NOT NULL, address TEXT NOT NULL,
+                    expires_at TIMESTAMPTZ NOT NULL)
+                """,
+                "INSERT INTO leader (id, term, holder, address, expires_at) VALUES (1, 0, '', '', '-infinity')",
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet recorded, in order, each in one transaction; returns the names applied.

@@ -3,6 +3,7 @@ import AllotStore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Allot's state in PostgreSQL (postgres-nio's connection pool). Rows keep their searchable fields in columns and
 /// the whole record as JSON text, as in the SQLite store; each call is one transaction, committed (and so durable,
@@ -15,6 +16,8 @@ public final class PostgresStore: AllotStore {
     /// How long one call may take before it fails.
     public let timeout: Duration
     private let running: Task<Void, Never>
+    /// The term every write must still hold, once this server leads (see ``lead(term:)``).
+    let fence = Mutex<Int64?>(nil)
 
     private init(url: PostgresURL, client: PostgresClient, timeout: Duration, logger: Logger) {
         self.url = url
@@ -55,6 +58,22 @@ public final class PostgresStore: AllotStore {
             timeout: timeout,
             logger: logger
         )
+    }
+
+    /// Runs administrative statements (one at a time, outside a transaction) on the URL's database.
+    public static func administer(_ url: PostgresURL, _ statements: [String], timeout: Duration = .seconds(30)) async throws(StoreError) {
+        let configuration = try url.connectionConfiguration()
+        let logger = Logger(label: "allot.store.postgres")
+        try await Deadline.run(timeout, "PostgreSQL at \(url)") {
+            let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+            do {
+                for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            } catch {
+                try? await connection.close()  // the error that matters is the statement's
+                throw error
+            }
+            try await connection.close()
+        }
     }
 
     /// Closes the pool: calls still running fail.
@@ -264,12 +283,18 @@ public final class PostgresStore: AllotStore {
 
     // MARK: - Helpers
 
-    /// Runs one transaction on a pooled connection within the deadline.
+    /// Runs one transaction on a pooled connection within the deadline. Once this server leads, the transaction
+    /// first checks (and holds, until it ends) the leader's term: a write of a deposed leader fails with
+    /// ``StoreError/Code/fenced`` and changes nothing.
     func transaction<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         let client = client
         let logger = logger
+        let term = fence.withLock { $0 }
         return try await Deadline.run(timeout, "PostgreSQL (\(what))") {
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await client.withTransaction(logger: logger) { connection in
+                if let term { try await Self.checkTerm(term, connection, logger) }
+                return try await body(connection)
+            }
         }
     }
 
