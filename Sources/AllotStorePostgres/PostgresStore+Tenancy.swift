@@ -38,35 +38,31 @@ extension PostgresStore {
         return try await transaction("append to the audit log") { connection in try await Self.appendAudit(entries, connection, logger) }
     }
 
-    /// Numbers the entries one past the largest stored and inserts them. Appenders take turns on the table's
-    /// lock (readers go on), so numbers are dense and a reader paging by sequence never skips an entry that
-    /// commits later with a smaller number.
+    /// Numbers the entries one past the largest stored and inserts them, in one statement after the table's lock:
+    /// appenders take turns (readers go on), so numbers are dense and a reader paging by sequence never skips an
+    /// entry that commits later with a smaller number. The number lives in its column; the stored record's own
+    /// is replaced by it when read.
     static func appendAudit(_ entries: [AuditEntry], _ connection: PostgresConnection, _ logger: Logger) async throws -> [AuditEntry] {
         guard !entries.isEmpty else { return [] }
         try await connection.query("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE", logger: logger)
-        var next: Int64 = 1
-        for try await value in try await connection.query("SELECT COALESCE(MAX(sequence), 0)::bigint + 1 FROM audit", logger: logger).decode(
-            Int64.self
-        ) {
-            next = value
-        }
-        var stored: [AuditEntry] = []
-        var records: [String] = []
-        for entry in entries {
-            var numbered = entry
-            numbered.sequence = next
-            next += 1
-            records.append(try encode(numbered))
-            stored.append(numbered)
-        }
-        try await connection.query(
+        let records = try entries.map { entry throws(StoreError) in try encode(entry) }
+        var first = Int64.max
+        for try await value in try await connection.query(
             """
             INSERT INTO audit (sequence, tenant, record)
-            SELECT * FROM unnest(\(stored.map(\.sequence))::bigint[], \(stored.map(\.tenant))::text[], \(records)::text[])
+            SELECT (SELECT COALESCE(MAX(sequence), 0) FROM audit) + e.n, e.tenant, e.record
+            FROM unnest(\(entries.map(\.tenant))::text[], \(records)::text[]) WITH ORDINALITY AS e(tenant, record, n)
+            RETURNING sequence
             """,
             logger: logger
-        )
-        return stored
+        ).decode(Int64.self) {
+            first = min(first, value)
+        }
+        return entries.enumerated().map { index, entry in
+            var numbered = entry
+            numbered.sequence = first + Int64(index)
+            return numbered
+        }
     }
 
     public func audit(_ query: AuditQuery) async throws(StoreError) -> [AuditEntry] {
@@ -74,10 +70,20 @@ extension PostgresStore {
         let limit = query.limit.map { Int64(max(0, $0)) }
         let sql: PostgresQuery
         if let tenants = query.tenants {
-            sql = "SELECT record FROM audit WHERE sequence > \(after) AND tenant = ANY(\(tenants.sorted())::text[]) ORDER BY sequence LIMIT \(limit)"
+            sql =
+                "SELECT sequence, record FROM audit WHERE sequence > \(after) AND tenant = ANY(\(tenants.sorted())::text[]) ORDER BY sequence LIMIT \(limit)"
         } else {
-            sql = "SELECT record FROM audit WHERE sequence > \(after) ORDER BY sequence LIMIT \(limit)"
+            sql = "SELECT sequence, record FROM audit WHERE sequence > \(after) ORDER BY sequence LIMIT \(limit)"
         }
-        return try await records(AuditEntry.self, sql)
+        let rows = try await read("read the audit log") { client in
+            var rows: [(Int64, String)] = []
+            for try await row in try await client.query(sql).decode((Int64, String).self) { rows.append(row) }
+            return rows
+        }
+        return try rows.map { sequence, text throws(StoreError) in
+            var entry = try Self.decode(AuditEntry.self, text)
+            entry.sequence = sequence
+            return entry
+        }
     }
 }

@@ -99,20 +99,27 @@ public final class PostgresStore: AllotStore {
         try await transaction("commit") { connection in
             if !inserts.isEmpty { try await Self.insert(inserts, connection, logger) }
             if !updates.isEmpty { try await Self.update(updates, connection, logger) }
-            for (attempt, record) in attempts {
+            if !attempts.isEmpty {
+                // One statement for all; NaN stands for an attempt that has not ended (arrays carry no nulls here).
                 try await connection.query(
                     """
                     INSERT INTO job_attempt (job, number, charged_from, ended_at, record)
-                    VALUES (\(attempt.job.rawValue), \(Int64(attempt.number)), \(attempt.chargedFrom), \(attempt.endedAt), \(record))
+                    SELECT job, number, charged_from, NULLIF(ended_at, 'NaN'), record
+                    FROM unnest(\(attempts.map(\.0.job.rawValue))::text[], \(attempts.map { Int64($0.0.number) })::bigint[],
+                                \(attempts.map(\.0.chargedFrom))::float8[], \(attempts.map { $0.0.endedAt ?? .nan })::float8[],
+                                \(attempts.map(\.1))::text[]) AS a(job, number, charged_from, ended_at, record)
                     ON CONFLICT (job, number) DO UPDATE
                     SET charged_from = excluded.charged_from, ended_at = excluded.ended_at, record = excluded.record
                     """,
                     logger: logger
                 )
             }
-            for (name, record) in nodes {
+            if !nodes.isEmpty {
                 try await connection.query(
-                    "INSERT INTO node (name, record) VALUES (\(name), \(record)) ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+                    """
+                    INSERT INTO node (name, record) SELECT * FROM unnest(\(nodes.map(\.0))::text[], \(nodes.map(\.1))::text[])
+                    ON CONFLICT (name) DO UPDATE SET record = excluded.record
+                    """,
                     logger: logger
                 )
             }
