@@ -27,6 +27,10 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case csrf
     /// The store does not take writes (or reads) now; nothing was changed, and the call may be tried again (503).
     case storeUnavailable = "store_unavailable"
+    /// This server follows another on a shared store; the body's `leader` says where to go (307).
+    case notLeader = "not_leader"
+    /// Several servers share a store and none leads this moment (a failover); try again shortly (503).
+    case noLeader = "no_leader"
     /// The bundled price catalog cannot be read (500).
     case catalogUnavailable = "catalog_unavailable"
     /// Anything else that went wrong inside the server (500).

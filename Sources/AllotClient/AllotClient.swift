@@ -1,6 +1,7 @@
 import AllotAPI
 import Foundation
 import NIOHTTP1
+import NIOPosix
 
 /// A failed call: the server's error code and message, or a transport failure.
 public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -20,17 +21,30 @@ public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// The typed HTTP client of the Allot API, used by the CLI and the agent.
 public struct AllotClient: Sendable {
-    public let server: URL
     let token: String
-    /// Set for a steady caller (an agent): calls other than long polls reuse one connection.
-    let connection: KeepAliveConnection?
+    /// The servers, the one in use, and (for a steady caller, an agent) a keep-alive connection to each.
+    let list: ServerList
+
+    /// The server calls go to now.
+    public var server: URL { list.now }
 
     /// A client of the server at `server` (`http://host:port`; put a TLS-terminating proxy in front for HTTPS).
     /// With `keepAlive`, calls share one connection in turn (long polls still get their own).
     public init(server: URL, token: String, keepAlive: Bool = false) {
-        self.server = server
+        self.init(servers: [server], token: token, keepAlive: keepAlive)
+    }
+
+    /// A client of several servers on one store: it follows a follower's redirect to the leader, and moves on
+    /// to the next server when the one in use cannot be reached (a call that cannot have changed anything is
+    /// tried there at once; any other fails, and the next call goes there).
+    public init(servers: [URL], token: String, keepAlive: Bool = false) {
         self.token = token
-        connection = keepAlive ? server.host.map { KeepAliveConnection(host: $0, port: server.port ?? 80) } : nil
+        list = ServerList(servers, keepAlive: keepAlive)
+    }
+
+    /// Parses `--server` as one URL or several separated by commas; `nil` names the first bad entry.
+    public static func servers(_ text: String) -> Result<[URL], ServerListError> {
+        ServerList.parse(text).mapError { ServerListError(entry: $0.entry) }
     }
 
     // MARK: - Tenants, tokens, audit
@@ -191,7 +205,10 @@ public struct AllotClient: Sendable {
         String(decoding: try await send(method, path), as: UTF8.self)
     }
 
-    /// Sends a request; the body of a 2xx answer, else the server's error.
+    /// Sends a request; the body of a 2xx answer, else the server's error. With several servers it follows a
+    /// follower's `307` to the leader, waits out a failover (`503 no_leader`), and tries the next server when
+    /// one cannot be reached: at once for a call that cannot have changed anything (a read, or a connection
+    /// that was never made), else on the next call.
     func send(
         _ method: String,
         _ path: String,
@@ -200,6 +217,55 @@ public struct AllotClient: Sendable {
         timeout: Double = 30,
         longPoll: Bool = false
     ) async throws(ClientError) -> Data {
+        let several = list.servers.count > 1
+        var attempts = 0
+        while true {
+            attempts += 1
+            let server = list.now
+            let (status, data): (Int, Data)
+            do {
+                (status, data) = try await exchange(server, method, path, query: query, body: body, timeout: timeout, longPoll: longPoll)
+            } catch  where error.code == .unreachable && several {
+                list.skip(server)
+                let harmless = method == "GET" || method == "HEAD" || error.message.contains(Self.notConnected)
+                guard harmless && attempts < 3 * list.servers.count else { throw error }
+                continue
+            }
+            // A redirect or a failover is followed even with one server given (a follower's address).
+            if attempts < 3 * list.servers.count + 20 {
+                if status == 307, let leader = try? JSONDecoder().decode(LeaderRedirect.self, from: data), let url = URL(string: leader.leader) {
+                    list.follow(url)
+                    continue
+                }
+                if status == 503, (try? JSONDecoder().decode(APIErrorBody.self, from: data))?.error.code == .noLeader {
+                    try? await Task.sleep(for: .milliseconds(250))  // only cancellation ends it early, and then the call
+                    if Task.isCancelled { throw ClientError(status: nil, code: .unreachable, message: "cancelled") }
+                    continue
+                }
+            }
+            guard (200..<300).contains(status) else {
+                if let body = try? JSONDecoder().decode(APIErrorBody.self, from: data) {
+                    throw ClientError(status: status, code: body.error.code, message: body.error.message)
+                }
+                throw ClientError(status: status, code: .unknown, message: "HTTP \(status): " + String(decoding: data.prefix(200), as: UTF8.self))
+            }
+            return data
+        }
+    }
+
+    /// Said of a server whose connection was never made (nothing was sent).
+    static let notConnected = "no connection was made"
+
+    /// One exchange with one server: its status and body.
+    private func exchange(
+        _ server: URL,
+        _ method: String,
+        _ path: String,
+        query: [URLQueryItem],
+        body: Data?,
+        timeout: Double,
+        longPoll: Bool
+    ) async throws(ClientError) -> (Int, Data) {
         guard server.scheme == "http", let host = server.host else {
             throw ClientError(status: nil, code: .badServer, message: "\(server): only http:// servers are supported (terminate TLS in front)")
         }
@@ -210,37 +276,34 @@ public struct AllotClient: Sendable {
         guard let uri = components.string else { throw ClientError(status: nil, code: .badServer, message: "invalid URL for \(path)") }
         var headers = [("Authorization", "Bearer \(token)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let status: Int
-        let data: Data
         do {
-            if let connection, !longPoll {
-                (status, data) = try await connection.send(
-                    method: HTTPMethod(rawValue: method),
-                    uri: uri,
-                    headers: headers,
-                    body: body,
-                    timeout: timeout
-                )
-            } else {
-                (status, data) = try await HTTPTransport.send(
-                    method: HTTPMethod(rawValue: method),
-                    host: host,
-                    port: server.port ?? 80,
-                    uri: uri,
-                    headers: headers,
-                    body: body,
-                    timeout: timeout
-                )
+            if let connection = list.connection(for: server), !longPoll {
+                return try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)
             }
+            return try await HTTPTransport.send(
+                method: HTTPMethod(rawValue: method),
+                host: host,
+                port: server.port ?? 80,
+                uri: uri,
+                headers: headers,
+                body: body,
+                timeout: timeout
+            )
+        } catch let error as NIOConnectionError {
+            throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server) (\(Self.notConnected)): \(error)")
         } catch {
             throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server): \(error)")
         }
-        guard (200..<300).contains(status) else {
-            if let body = try? JSONDecoder().decode(APIErrorBody.self, from: data) {
-                throw ClientError(status: status, code: body.error.code, message: body.error.message)
-            }
-            throw ClientError(status: status, code: .unknown, message: "HTTP \(status): " + String(decoding: data.prefix(200), as: UTF8.self))
-        }
-        return data
     }
+}
+
+/// A follower's answer: where the leader is.
+struct LeaderRedirect: Decodable {
+    var leader: String
+}
+
+/// A `--server` list entry that is not an http(s) URL with a host.
+public struct ServerListError: Error, CustomStringConvertible {
+    public var entry: String
+    public var description: String { "invalid value \"\(entry)\": expected a URL such as http://10.0.0.1:7070, or several separated by commas" }
 }

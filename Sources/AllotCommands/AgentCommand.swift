@@ -14,7 +14,7 @@ public struct AgentCommand: AsyncParsableCommand {
         abstract: "Join this machine to a server: report its resources and run the jobs placed on it."
     )
 
-    @Option(help: "The server URL.")
+    @Option(help: "The server URL, or several servers' on one store separated by commas (the agent follows the leader).")
     public var server: String
 
     @Option(help: "The agent join token the server printed.")
@@ -43,9 +43,7 @@ public struct AgentCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        guard let url = URL(string: server), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ValidationError("--server: invalid value \"\(server)\": expected a URL such as http://10.0.0.1:7070")
-        }
+        if case .failure(let error) = AllotClient.servers(server) { throw ValidationError("--server: \(error)") }
         if let resources {
             do { _ = try ResourceOverride.parse(resources) } catch {
                 throw ValidationError("--\(error.field): invalid value \"\(error.value)\": \(error.reason)")
@@ -58,7 +56,7 @@ public struct AgentCommand: AsyncParsableCommand {
 
     public func run() async throws {
         log.bootstrap()
-        let service = try makeService(client: AllotClient(server: URL(string: server)!, token: token, keepAlive: true))
+        let service = try makeService(client: AllotClient(servers: try AllotClient.servers(server).get(), token: token, keepAlive: true))
         announce("allot agent \(service.name) reporting to \(server)")
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: log.logger("allot.agent"))

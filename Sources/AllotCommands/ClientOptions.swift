@@ -5,7 +5,9 @@ import Foundation
 /// `--server` and `--token` for commands that talk to a server; they default to `ALLOT_SERVER` / `ALLOT_TOKEN`,
 /// then to the credentials `allot dev` saved (`~/.config/allot/credentials.json`), then to a local server.
 public struct ClientOptions: ParsableArguments {
-    @Option(help: "The server URL (default: $ALLOT_SERVER, the saved credentials, or http://127.0.0.1:7070).")
+    @Option(
+        help: "The server URL, or several servers' separated by commas (default: $ALLOT_SERVER, the saved credentials, or http://127.0.0.1:7070)."
+    )
     public var server: String?
 
     @Option(help: "The API token (default: $ALLOT_TOKEN or the saved credentials).")
@@ -46,13 +48,15 @@ public struct ClientOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let saved = FileManager.default.contents(atPath: Self.credentialsPath).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
         let address = server ?? environment["ALLOT_SERVER"] ?? saved?.server ?? "http://127.0.0.1:7070"
-        guard let url = URL(string: address), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ValidationError("--server: invalid value \"\(address)\": expected a URL such as http://127.0.0.1:7070")
+        let urls: [URL]
+        switch AllotClient.servers(address) {
+        case .success(let parsed): urls = parsed
+        case .failure(let error): throw ValidationError("--server: \(error)")
         }
         guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
             throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
         }
-        return AllotClient(server: url, token: token)
+        return AllotClient(servers: urls, token: token)
     }
 }
 

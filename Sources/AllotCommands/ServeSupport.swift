@@ -2,7 +2,6 @@ import AllotAPI
 import AllotCore
 import AllotServer
 import AllotStore
-import AllotStorePostgres
 import AllotStoreSQLite
 import ArgumentParser
 import Foundation
@@ -140,23 +139,16 @@ public struct ServeOptions: ParsableArguments {
         return configuration
     }
 
-    /// Opens the store (`store`: a PostgreSQL URL; the SQLite file under the data directory without one) and the
-    /// control plane, and loads (or creates) the tokens and the default tenant.
-    func open(store storeURL: String? = nil) async throws -> (ControlPlane, Directory, admin: String?, agent: String?) {
+    /// Opens the control plane on a store (the SQLite file under the data directory unless one is given), and
+    /// loads (or creates) the tokens and the default tenant. `advertisedLeader`: this server's URL when it leads
+    /// several on a shared store.
+    func open(
+        store given: (any AllotStore)? = nil,
+        advertisedLeader: String? = nil
+    ) async throws -> (ControlPlane, Directory, admin: String?, agent: String?) {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
-        let store: any AllotStore
-        if let storeURL {
-            do {
-                let url = try PostgresURL(parsing: storeURL)
-                store = try await PostgresStore.open(url, logger: log.logger("allot.store"))
-                log.logger("allot.server").notice("store: PostgreSQL at \(url)")
-            } catch {
-                throw CommandFailure("--store: \(error.description)")
-            }
-        } else {
-            store = try SQLiteStore(path: dataDirectory + "/allot.sqlite")
-        }
+        let store = try given ?? SQLiteStore(path: dataDirectory + "/allot.sqlite")
         let (authenticator, created) = try await Authenticator.load(from: store)
         if let created { try writeSecret(created.agent, to: dataDirectory + "/agent-token") }
         // The admin token is shown once, at creation, and kept only as a digest (earlier versions kept it here).
@@ -171,10 +163,12 @@ public struct ServeOptions: ParsableArguments {
         let agent = created?.agent ?? readSecret(dataDirectory + "/agent-token")
         do {
             let history = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
+            var configuration = try serverConfiguration()
+            configuration.advertisedLeader = advertisedLeader
             let plane = try await ControlPlane.start(
                 store: store,
                 history: history,
-                configuration: try serverConfiguration(),
+                configuration: configuration,
                 logger: log.logger("allot.server"),
                 runsWorkers: false
             )

@@ -1,13 +1,19 @@
 import AllotAPI
 import AllotCloud
 import AllotServer
+import AllotStore
+import AllotStorePostgres
 import ArgumentParser
 import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
-/// `allot server`: the control plane alone; agents join with the printed join token.
+/// `allot server`: the control plane alone; agents join with the printed join token. On PostgreSQL (`--store`)
+/// any number of servers may run against one database: one leads (schedules, runs the lifecycle, talks to agents),
+/// the others follow, redirecting calls to it, and take over when its lease runs out.
 public struct ServerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "server",
@@ -25,18 +31,87 @@ public struct ServerCommand: AsyncParsableCommand {
     )
     public var store: String?
 
-    /// `--store`, or `ALLOT_STORE` when it is not given.
-    var storeURL: String? {
-        store ?? ProcessInfo.processInfo.environment["ALLOT_STORE"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    @Option(help: "With --store: the URL other servers, agents and clients reach this server at (default: http://HOST:PORT).")
+    public var advertise: String?
+
+    @Option(help: "With --store: seconds a leader's lease lasts without renewal; a follower takes over within it plus a third.")
+    public var lease: Double = 3
 
     public init() {}
 
     static let adminTokenKept = "admin token: shown at the first start only (`allot token list` lists it; `allot token rotate-admin` replaces it)"
 
+    /// `--store`, or `ALLOT_STORE` when it is not given.
+    var storeURL: String? {
+        store ?? ProcessInfo.processInfo.environment["ALLOT_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func validate() throws {
+        guard lease >= 0.3, lease.isFinite else { throw ValidationError("--lease: must be at least 0.3 seconds") }
+        if let advertise {
+            guard let url = URL(string: advertise), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("--advertise: invalid value \"\(advertise)\": expected a URL such as http://10.0.0.1:7070")
+            }
+        }
+    }
+
     public func run() async throws {
         options.log.bootstrap()
-        let (plane, access, admin, agent) = try await options.open(store: storeURL)
+        guard let storeURL else { return try await serve(store: nil, leading: nil) }
+        let url: PostgresURL
+        let store: PostgresStore
+        do {
+            url = try PostgresURL(parsing: storeURL)
+            store = try await PostgresStore.open(url, logger: options.log.logger("allot.store"))
+        } catch {
+            throw CommandFailure("--store: \(error.description)")
+        }
+        let logger = options.log.logger("allot.server")
+        logger.notice("store: PostgreSQL at \(url)")
+        let identity = ReplicaIdentity(
+            address: advertise ?? "http://\(options.host):\(options.port)",
+            lease: .milliseconds(Int64((lease * 1000).rounded()))
+        )
+        guard let term = try await follow(store: store, identity: identity, logger: logger) else { return }
+        store.lead(term: term)
+        announce("allot server leads (term \(term)) as \(identity.address)")
+        try await serve(store: store, leading: (identity, term))
+    }
+
+    /// Serves as a follower until this server takes the lease (its term) or is asked to stop (`nil`).
+    func follow(store: PostgresStore, identity: ReplicaIdentity, logger: Logger) async throws -> Int64? {
+        if let term = try? await store.acquireLease(holder: identity.holder, address: identity.address, for: identity.lease) {
+            return term  // no store now: the follower's loop below says so and tries again
+        }
+        let host = options.host
+        let follower = buildFollowerApplication(
+            host: host,
+            port: options.port,
+            leader: { try? await store.currentLease() },  // a store away: no leader known, 503
+            logger: logger
+        ) { port in
+            let lease = try? await store.currentLease()  // only for the line printed
+            announce("allot server following on http://\(host):\(port) (leader: \(lease.map(\.address) ?? "unknown"))")
+        }
+        let waiter = LeaseWaiter(store: store, identity: identity, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: follower),
+                    .init(service: waiter, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        return waiter.term.value
+    }
+
+    /// Runs the control plane: on `store` (SQLite under the data directory without one), as the leader of
+    /// several when `leading` says so.
+    func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?) async throws {
+        let (plane, access, admin, agent) = try await options.open(store: store, advertisedLeader: leading?.identity.address)
         let host = options.host
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")
@@ -45,7 +120,12 @@ public struct ServerCommand: AsyncParsableCommand {
             announce(admin.map { "admin token: \($0) (shown once: keep it; `allot token rotate-admin` replaces it)" } ?? Self.adminTokenKept)
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }
-        var services: [any Service] = [ControlPlaneService(plane: plane), app]
+        var services: [any Service] = []
+        if let store, let leading {
+            // First in the group, so it stops last: the lease is given up after the last write.
+            services.append(LeaseKeeper(store: store, identity: leading.identity, term: leading.term, logger: logger))
+        }
+        services += [ControlPlaneService(plane: plane), app]
         if let autoscaler = try options.autoscalerConfiguration() {
             guard let agent else { throw CommandFailure("--autoscale: no agent join token in \(directory)/agent-token to give the machines") }
             let scaler = try Autoscaler(
@@ -68,6 +148,29 @@ public struct ServerCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let lost as LeadershipLost {
+            throw CommandFailure("stopped leading: \(lost.description)")
+        }
+    }
+}
+
+/// A follower's wait for the lease, as a service: it ends (and with it the follower's group) once this server
+/// holds the lease, or at graceful shutdown.
+struct LeaseWaiter: Service {
+    let store: any LeaseStore
+    let identity: ReplicaIdentity
+    let logger: Logger
+    let term = Box()
+
+    final class Box: Sendable {
+        private let stored = Mutex<Int64?>(nil)
+        var value: Int64? { stored.withLock { $0 } }
+        func set(_ value: Int64?) { stored.withLock { $0 = value } }
+    }
+
+    func run() async throws {
+        term.set(await waitForLease(store: store, identity: identity, logger: logger))
     }
 }

@@ -116,7 +116,7 @@ enum OpenAPIDocument {
           },
           "security": [{"bearer": []}],
           "paths": {
-            "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
+            "/health": {"get": {"summary": "Liveness; with several servers on one store, also this server's role (leader or follower) and the leader's URL", "security": [], "responses": {"200": {"description": "ok"}}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}},
             "/v1/jobs": {
               "post": {"summary": "Submit a job", "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobSubmission"}}}},

@@ -98,9 +98,16 @@ public struct APIRoutes: Sendable {
     }
 
     func add(to router: Router<AllotRequestContext>) {
+        let leader = plane.configuration.advertisedLeader
         router.get("/health") { _, _ in
-            guard let problem = await plane.storeProblem() else { return jsonResponse(["status": "ok"]) }
-            var response = jsonResponse(["status": "degraded", "reason": "store: \(problem)"], status: .serviceUnavailable)
+            var fields: [String: String] = leader.map { ["role": "leader", "leader": $0] } ?? [:]
+            guard let problem = await plane.storeProblem() else {
+                fields["status"] = "ok"
+                return jsonResponse(fields)
+            }
+            fields["status"] = "degraded"
+            fields["reason"] = "store: \(problem)"
+            var response = jsonResponse(fields, status: .serviceUnavailable)
             response.headers[.retryAfter] = "1"
             return response
         }

@@ -2,30 +2,36 @@ import AllotStore
 import PostgresNIO
 import Synchronization
 
-/// Bounds a database call in time. The call runs in its own task; when the deadline passes first the caller gets
-/// an error at once and the call is cancelled (a query already sent to a server that stopped answering ends when
-/// its connection does).
+/// Bounds a database call in time. The call runs in its own task; when the deadline passes first, or the caller
+/// is cancelled, the caller gets an error at once and the call is cancelled (a query already sent to a server
+/// that stopped answering ends when its connection does).
 enum Deadline {
     static func run<T: Sendable>(
         _ timeout: Duration,
         _ what: String,
         _ body: @escaping @Sendable () async throws -> T
     ) async throws(StoreError) -> T {
-        let outcome: Result<T, StoreError> = await withCheckedContinuation { continuation in
-            let once = Once(continuation)
-            let work = Task {
-                do {
-                    once.resume(.success(try await body()))
-                } catch {
-                    once.resume(.failure(storeError(error, what)))
+        let race = Race<Result<T, StoreError>>()
+        let outcome = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                race.wait(continuation)
+                let work = Task {
+                    do {
+                        race.finish(.success(try await body()))
+                    } catch {
+                        race.finish(.failure(storeError(error, what)))
+                    }
                 }
+                race.stopOnFinish(work)
+                race.stopOnFinish(
+                    Task {
+                        do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the work ended first
+                        race.finish(.failure(StoreError(.database, "\(what) did not answer within \(timeout)")))
+                    }
+                )
             }
-            once.setTimer(
-                Task {
-                    do { try await Task.sleep(for: timeout) } catch { return }  // cancelled: the work ended first
-                    if once.resume(.failure(StoreError(.database, "\(what) did not answer within \(timeout)"))) { work.cancel() }
-                }
-            )
+        } onCancel: {
+            race.finish(.failure(StoreError(.database, "\(what): cancelled")))
         }
         return try outcome.get()
     }
@@ -50,35 +56,49 @@ enum Deadline {
     }
 }
 
-/// Resumes a continuation once (later results are dropped) and then cancels the timer.
-private final class Once<T: Sendable>: Sendable {
+/// The first of several outcomes wins: it resumes the waiter (at once, or when it starts waiting) and cancels the
+/// tasks still running; later outcomes are dropped.
+private final class Race<T: Sendable>: Sendable {
     private struct State {
         var continuation: CheckedContinuation<T, Never>?
-        var timer: Task<Void, Never>?
+        var outcome: T?
+        var resumed = false
+        var tasks: [Task<Void, Never>] = []
     }
 
-    private let state: Mutex<State>
+    private let state = Mutex(State())
 
-    init(_ continuation: CheckedContinuation<T, Never>) { state = Mutex(State(continuation: continuation)) }
-
-    func setTimer(_ timer: Task<Void, Never>) {
-        let resumed = state.withLock { state in
-            state.timer = timer
-            return state.continuation == nil
+    func wait(_ continuation: CheckedContinuation<T, Never>) {
+        let ready: T? = state.withLock { state in
+            guard let outcome = state.outcome, !state.resumed else {
+                state.continuation = continuation
+                return nil
+            }
+            state.resumed = true
+            return outcome
         }
-        if resumed { timer.cancel() }
+        if let ready { continuation.resume(returning: ready) }
     }
 
-    /// Whether this call was the one that resumed.
-    @discardableResult
-    func resume(_ value: T) -> Bool {
-        let taken = state.withLock { state in
-            defer { state.continuation = nil }
-            return (state.continuation, state.timer)
+    /// Cancels the task once an outcome is in (at once if one already is).
+    func stopOnFinish(_ task: Task<Void, Never>) {
+        let finished = state.withLock { state in
+            state.tasks.append(task)
+            return state.outcome != nil
         }
-        guard let continuation = taken.0 else { return false }
-        continuation.resume(returning: value)
-        taken.1?.cancel()
-        return true
+        if finished { task.cancel() }
+    }
+
+    func finish(_ outcome: T) {
+        let (continuation, tasks): (CheckedContinuation<T, Never>?, [Task<Void, Never>]) = state.withLock { state in
+            guard state.outcome == nil else { return (nil, []) }
+            state.outcome = outcome
+            guard let continuation = state.continuation else { return (nil, state.tasks) }
+            state.continuation = nil
+            state.resumed = true
+            return (continuation, state.tasks)
+        }
+        continuation?.resume(returning: outcome)
+        for task in tasks { task.cancel() }
     }
 }

@@ -3,30 +3,12 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// Which of several servers on one database leads: a lease row with a term and an expiry on the database's
-/// clock (so the servers' clocks need not agree). A server takes the lease only when it has expired, which
-/// raises the term; the leader renews it well before it runs out. Every write of the leader checks the term in
-/// its own transaction (``PostgresStore/lead(term:)``), holding the row shared until it commits, so a server that
-/// took over is never overwritten by the one before it: that one's next write fails with
-/// ``StoreError/Code/fenced``.
-public struct LeaderLease: Sendable, Equatable {
-    public var term: Int64
-    /// Who holds it (a server's own id), empty before anyone has.
-    public var holder: String
-    /// Where the holder is reached (its advertised URL).
-    public var address: String
-    /// Whether it is still held now, on the database's clock.
-    public var live: Bool
-
-    public init(term: Int64, holder: String, address: String, live: Bool) {
-        self.term = term
-        self.holder = holder
-        self.address = address
-        self.live = live
-    }
-}
-
-extension PostgresStore {
+// Which of several servers on one database leads: a lease row with a term and an expiry on the database's
+// clock (so the servers' clocks need not agree). A server takes the lease only when it has expired, which raises
+// the term; the leader renews it well before it runs out. Every write of the leader checks the term in its own
+// transaction, holding the row shared until it commits, so a server that took over is never overwritten by the
+// one before it: that one's next write fails with `StoreError.Code.fenced`.
+extension PostgresStore: LeaseStore {
     /// Takes the lease if it has expired (or was never taken); returns the new term, or `nil` while another holds it.
     public func acquireLease(holder: String, address: String, for duration: Duration) async throws(StoreError) -> Int64? {
         let milliseconds = Self.milliseconds(duration)

@@ -1,0 +1,59 @@
+import Foundation
+import Synchronization
+
+/// The servers a client may talk to (several replicas on one store) and the one it talks to now: the leader
+/// once a follower has named it, the next one in the list when the current one cannot be reached.
+final class ServerList: Sendable {
+    let servers: [URL]
+    /// Keep-alive connections per server (`host:port`), for steady callers.
+    let connections: [String: KeepAliveConnection]
+    private let current: Mutex<URL>
+
+    init(_ servers: [URL], keepAlive: Bool) {
+        precondition(!servers.isEmpty, "a client needs a server")
+        self.servers = servers
+        current = Mutex(servers[0])
+        var connections: [String: KeepAliveConnection] = [:]
+        if keepAlive {
+            for server in servers {
+                guard let host = server.host else { continue }
+                connections[Self.key(server)] = KeepAliveConnection(host: host, port: server.port ?? 80)
+            }
+        }
+        self.connections = connections
+    }
+
+    var now: URL { current.withLock { $0 } }
+
+    /// Talks to `leader` from now on (a follower's redirect).
+    func follow(_ leader: URL) { current.withLock { $0 = leader } }
+
+    /// Moves on from `failed` to the next server in the list (unless another call already has).
+    func skip(_ failed: URL) {
+        current.withLock { current in
+            guard current == failed else { return }
+            let index = servers.firstIndex(of: failed) ?? -1
+            current = servers[(index + 1) % servers.count]
+        }
+    }
+
+    func connection(for server: URL) -> KeepAliveConnection? { connections[Self.key(server)] }
+
+    static func key(_ server: URL) -> String { "\(server.host ?? ""):\(server.port ?? 80)" }
+
+    /// Parses `URL[,URL…]`; `nil` with the first bad entry when one is not an http(s) URL with a host.
+    static func parse(_ text: String) -> Result<[URL], ParseFailure> {
+        var urls: [URL] = []
+        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+            guard let url = URL(string: part), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                return .failure(ParseFailure(entry: part))
+            }
+            urls.append(url)
+        }
+        return urls.isEmpty ? .failure(ParseFailure(entry: text)) : .success(urls)
+    }
+
+    struct ParseFailure: Error {
+        var entry: String
+    }
+}
