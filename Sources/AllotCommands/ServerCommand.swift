@@ -80,19 +80,21 @@ public struct ServerCommand: AsyncParsableCommand {
 
     /// Serves as a follower until this server takes the lease (its term) or is asked to stop (`nil`).
     func follow(store: PostgresStore, identity: ReplicaIdentity, logger: Logger) async throws -> Int64? {
+        // A store that fails here is tried again by the follower's loop, which says so.
         if let term = try? await store.acquireLease(holder: identity.holder, address: identity.address, for: identity.lease) {
-            return term  // no store now: the follower's loop below says so and tries again
+            return term
         }
         let host = options.host
         let follower = buildFollowerApplication(
             host: host,
             port: options.port,
             leader: { try? await store.currentLease() },  // a store away: no leader known, 503
-            logger: logger
-        ) { port in
-            let lease = try? await store.currentLease()  // only for the line printed
-            announce("allot server following on http://\(host):\(port) (leader: \(lease.map(\.address) ?? "unknown"))")
-        }
+            logger: logger,
+            onServerRunning: { port in
+                let lease = try? await store.currentLease()  // only for the line printed
+                announce("allot server following on http://\(host):\(port) (leader: \(lease.map(\.address) ?? "unknown"))")
+            }
+        )
         let waiter = LeaseWaiter(store: store, identity: identity, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
