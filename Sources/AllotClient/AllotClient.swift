@@ -218,6 +218,8 @@ public struct AllotClient: Sendable {
         longPoll: Bool = false
     ) async throws(ClientError) -> Data {
         let several = list.servers.count > 1
+        // How long a call may spend finding the leader (a failover takes the lease plus a check).
+        let deadline = ContinuousClock.now + .seconds(Self.leaderSearchSeconds)
         var attempts = 0
         while true {
             attempts += 1
@@ -228,18 +230,28 @@ public struct AllotClient: Sendable {
             } catch  where error.code == .unreachable && several {
                 list.skip(server)
                 let harmless = method == "GET" || method == "HEAD" || error.message.contains(Self.notConnected)
-                guard harmless && attempts < 3 * list.servers.count else { throw error }
+                guard harmless && ContinuousClock.now < deadline else { throw error }
+                // Round the list once at once; after that, a follower may still name the dead leader: wait a little.
+                if attempts >= list.servers.count { try await pause() }
                 continue
             }
             // A redirect or a failover is followed even with one server given (a follower's address).
-            if attempts < 3 * list.servers.count + 20 {
+            if ContinuousClock.now < deadline {
                 if status == 307, let leader = try? JSONDecoder().decode(LeaderRedirect.self, from: data), let url = URL(string: leader.leader) {
                     list.follow(url)
+                    if attempts > 2 * list.servers.count { try await pause() }
                     continue
                 }
-                if status == 503, (try? JSONDecoder().decode(APIErrorBody.self, from: data))?.error.code == .noLeader {
-                    try? await Task.sleep(for: .milliseconds(250))  // only cancellation ends it early, and then the call
-                    if Task.isCancelled { throw ClientError(status: nil, code: .unreachable, message: "cancelled") }
+                let refusal = status == 503 ? (try? JSONDecoder().decode(APIErrorBody.self, from: data))?.error.code : nil
+                if refusal == .noLeader {
+                    try await pause()
+                    continue
+                }
+                // A server whose store fails changed nothing; with others to ask (it may be a leader cut off from the
+                // database, about to step down), ask the next.
+                if refusal == .storeUnavailable && several {
+                    list.skip(server)
+                    try await pause()
                     continue
                 }
             }
@@ -250,6 +262,16 @@ public struct AllotClient: Sendable {
                 throw ClientError(status: status, code: .unknown, message: "HTTP \(status): " + String(decoding: data.prefix(200), as: UTF8.self))
             }
             return data
+        }
+    }
+
+    /// How long one call may spend following redirects and waiting out a failover.
+    static let leaderSearchSeconds: Int64 = 15
+
+    /// A short wait between tries while the servers change leader; cancellation ends the call.
+    private func pause() async throws(ClientError) {
+        do { try await Task.sleep(for: .milliseconds(200)) } catch {
+            throw ClientError(status: nil, code: .unreachable, message: "cancelled while looking for the leader")
         }
     }
 
