@@ -19,7 +19,8 @@ import UnixSignals
 /// PostgreSQL with `--store`.
 ///
 /// It starts a server on loopback with a fresh database (SQLite in WAL mode with `synchronous = FULL`, or a new
-/// database on the given PostgreSQL server, dropped afterwards: a `201` means the job is committed), joins one large node so every job is feasible and gets scheduled as in real use, and submits the
+/// database on the given PostgreSQL server, dropped afterwards, written as a leader whose every transaction
+/// checks its term: a `201` means the job is committed), joins one large node so every job is feasible and gets scheduled as in real use, and submits the
 /// jobs over `--concurrency` keep-alive connections with a small SwiftNIO client.
 public struct APIBenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -122,7 +123,13 @@ public struct APIBenchCommand: AsyncParsableCommand {
             let name = "allot_bench_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
             try await PostgresStore.administer(server, ["CREATE DATABASE \(name)"])
             dropDatabase = (server, name)
-            store = try await PostgresStore.open(server.with(database: name))
+            let postgres = try await PostgresStore.open(server.with(database: name))
+            // As the leader of replicated servers: every write checks the lease's term in its transaction.
+            guard let term = try await postgres.acquireLease(holder: "bench", address: "http://127.0.0.1", for: .seconds(3600)) else {
+                throw CommandFailure("the fresh database's lease is taken")
+            }
+            postgres.lead(term: term)
+            store = postgres
         } else {
             store = try SQLiteStore(path: directory + "/allot.sqlite")
         }
