@@ -126,6 +126,9 @@ public struct AgentDirective: Codable, Equatable, Sendable {
     public var gracePeriodSeconds: Double
     /// Set when the server needs the node's inventory (it does not know the node).
     public var inventoryRequested: Bool
+    /// The leader's term when several servers share a store: an agent refuses a directive of a term older than
+    /// one it has seen, so a deposed leader can never make it start or keep anything.
+    public var term: Int64?
 
     public init(
         epoch: String,
@@ -133,8 +136,10 @@ public struct AgentDirective: Codable, Equatable, Sendable {
         assignments: [Assignment],
         scanIntervalSeconds: Double,
         gracePeriodSeconds: Double,
-        inventoryRequested: Bool = false
+        inventoryRequested: Bool = false,
+        term: Int64? = nil
     ) {
+        self.term = term
         self.epoch = epoch
         self.version = version
         self.assignments = assignments

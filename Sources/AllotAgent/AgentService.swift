@@ -47,6 +47,8 @@ public actor AgentService: Service {
     var output: [AgentReport.Output] = []
     var sendInventory = true
     var applied: (epoch: String, version: Int)?
+    /// The highest leader term seen in a directive: one from an older term is refused.
+    var term: Int64 = 0
     var scanInterval: Double
     var grace: Double = 10
     var dirty = true
@@ -146,6 +148,13 @@ public actor AgentService: Service {
     // MARK: - Reconciling
 
     func apply(_ directive: AgentDirective) {
+        if let term = directive.term {
+            guard term >= self.term else {
+                logger.warning("refused a directive of an older leader", metadata: ["term": "\(term)", "current": "\(self.term)"])
+                return
+            }
+            self.term = term
+        }
         if let applied, applied.epoch == directive.epoch, directive.version < applied.version { return }
         applied = (directive.epoch, directive.version)
         scanInterval = directive.scanIntervalSeconds

@@ -144,7 +144,8 @@ public struct ServeOptions: ParsableArguments {
     /// several on a shared store.
     func open(
         store given: (any AllotStore)? = nil,
-        advertisedLeader: String? = nil
+        advertisedLeader: String? = nil,
+        leaderTerm: Int64? = nil
     ) async throws -> (ControlPlane, Directory, admin: String?, agent: String?) {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: dataDirectory)
@@ -165,6 +166,7 @@ public struct ServeOptions: ParsableArguments {
             let history = try SQLiteHistoryStore(path: dataDirectory + "/history.sqlite")
             var configuration = try serverConfiguration()
             configuration.advertisedLeader = advertisedLeader
+            configuration.leaderTerm = leaderTerm
             let plane = try await ControlPlane.start(
                 store: store,
                 history: history,

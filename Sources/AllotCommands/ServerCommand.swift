@@ -113,7 +113,11 @@ public struct ServerCommand: AsyncParsableCommand {
     /// Runs the control plane: on `store` (SQLite under the data directory without one), as the leader of
     /// several when `leading` says so.
     func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?) async throws {
-        let (plane, access, admin, agent) = try await options.open(store: store, advertisedLeader: leading?.identity.address)
+        let (plane, access, admin, agent) = try await options.open(
+            store: store,
+            advertisedLeader: leading?.identity.address,
+            leaderTerm: leading?.term
+        )
         let host = options.host
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")

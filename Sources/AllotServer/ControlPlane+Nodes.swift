@@ -151,7 +151,8 @@ extension ControlPlane {
             assignments: assignments,
             scanIntervalSeconds: configuration.scanIntervalSeconds,
             gracePeriodSeconds: configuration.gracePeriodSeconds,
-            inventoryRequested: inventoryRequested || !scheduled.contains(name)
+            inventoryRequested: inventoryRequested || !scheduled.contains(name),
+            term: configuration.leaderTerm
         )
     }
 

@@ -55,6 +55,8 @@ public struct ServerConfiguration: Sendable {
     /// This server's advertised URL when it is one of several on a shared store (and leads, since only the
     /// leader runs a control plane): `GET /health` then says `"role": "leader"` and gives it.
     public var advertisedLeader: String?
+    /// The leader's term then, sent with every directive.
+    public var leaderTerm: Int64?
     /// What a task that asks for no CPU or no memory is given per replica (as a Kubernetes LimitRange's
     /// default request, or Slurm's one CPU per task), so that nothing runs for free; a zero leaves it at none.
     /// `allot server` and `allot dev` give 1 CPU and 512 MiB (`--default-cpu`, `--default-memory`).
