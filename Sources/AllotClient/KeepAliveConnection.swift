@@ -5,7 +5,7 @@ import NIOPosix
 
 /// One HTTP/1.1 connection reused for one request after another (an agent's reports every scan interval), so
 /// that a steady caller does not open and close a connection each time. Reopened when the server has closed it;
-/// requests wait their turn.
+/// requests that overlap are written one after the other and answered in order.
 actor KeepAliveConnection {
     let host: String
     let port: Int
@@ -25,12 +25,27 @@ actor KeepAliveConnection {
         let response = channel.eventLoop.makePromise(of: ResponseHandler.Response.self)
         let request = head
         try await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: ResponseHandler.self).expect(response)
+            // On the event loop the channel's state is certain: one that closed after `open` saw it active (the
+            // server died) would never answer, and nothing would be left to fail the wait.
+            do {
+                guard channel.isActive else { throw ChannelError.ioOnClosedChannel }
+                try channel.pipeline.syncOperations.handler(type: ResponseHandler.self).expect(response)
+            } catch {
+                response.fail(error)  // a promise is always completed
+                throw error
+            }
             channel.write(HTTPClientRequestPart.head(request), promise: nil)
             if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            // A write that fails (the connection reset meanwhile) fails the wait too.
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { response.fail($0) }
+            channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
         }.get()
-        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { channel.close(promise: nil) }
+        // The deadline fails the wait itself, whatever state the connection is in, then closes it.
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+            response.fail(HTTPTransport.Failure(description: "no answer within \(timeout) s"))
+            channel.close(promise: nil)
+        }
         defer { timer.cancel() }
         do {
             let answer = try await response.futureResult.get()
@@ -73,14 +88,14 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         var keepAlive: Bool
     }
 
-    private var promise: EventLoopPromise<Response>?
+    /// The callers waiting, in the order their requests were written (HTTP/1.1 answers in that order).
+    private var waiting: [EventLoopPromise<Response>] = []
     private var status = 0
     private var body: [UInt8] = []
     private var keepAlive = true
 
     func expect(_ promise: EventLoopPromise<Response>) {
-        self.promise = promise
-        body = []
+        waiting.append(promise)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -88,12 +103,12 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let head):
             status = Int(head.status.code)
             keepAlive = head.isKeepAlive
+            body = []
         case .body(var buffer):
             body += buffer.readBytes(length: buffer.readableBytes) ?? []
         case .end:
-            let waiting = promise
-            promise = nil
-            waiting?.succeed(Response(status: status, body: body, keepAlive: keepAlive))
+            guard !waiting.isEmpty else { return }  // an answer nobody waits for any more (it timed out)
+            waiting.removeFirst().succeed(Response(status: status, body: body, keepAlive: keepAlive))
         }
     }
 
@@ -108,8 +123,8 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func fail(_ error: any Error) {
-        let waiting = promise
-        promise = nil
-        waiting?.fail(error)
+        let failed = waiting
+        waiting = []
+        for promise in failed { promise.fail(error) }
     }
 }

@@ -345,19 +345,7 @@ public final class PostgresStore: AllotStore {
         return result
     }
 
-    static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String {
-        do {
-            return String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
-        } catch {
-            throw StoreError(.corrupt, "cannot encode \(T.self): \(error)")
-        }
-    }
+    static func encode<T: Encodable>(_ value: T) throws(StoreError) -> String { try StoredRecord.encode(value) }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws(StoreError) -> T {
-        do {
-            return try JSONDecoder().decode(type, from: Data(text.utf8))
-        } catch {
-            throw StoreError(.corrupt, "stored \(T.self) cannot be read: \(error)")
-        }
-    }
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws(StoreError) -> T { try StoredRecord.decode(type, text) }
 }

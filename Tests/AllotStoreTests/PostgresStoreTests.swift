@@ -87,11 +87,12 @@ import Glibc
         let url = PostgresURL(host: "127.0.0.1", port: try freePort(), user: "allot", database: "allot", tls: .disable)
         let started = ContinuousClock.now
         await #expect {
-            _ = try await PostgresStore.open(url, timeout: .seconds(20))
+            _ = try await PostgresStore.open(url, timeout: .seconds(120))
         } throws: { error in
             "\(error)".contains("127.0.0.1:\(url.port)") && (error as? StoreError)?.code == .database
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Refused at once, not at the deadline (bounded loosely: a loaded machine stalls every test for seconds).
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 
     /// A peer that accepts the connection and never answers (a stopped database): an error at the deadline.
@@ -111,10 +112,12 @@ import Glibc
         let url = PostgresURL(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)), user: "allot", database: "allot", tls: .disable)
         let started = ContinuousClock.now
         await #expect {
-            _ = try await PostgresStore.open(url, timeout: .milliseconds(800))
+            _ = try await PostgresStore.open(url, timeout: .seconds(2))
         } throws: { error in
-            "\(error)".contains("did not answer within")
+            "\(error)".contains("did not answer within 2")
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Without the deadline the call would wait forever on the silent peer (bounded loosely: a loaded machine
+        // stalls every test for seconds).
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 }

@@ -169,17 +169,7 @@ final class LiveCluster: Sendable {
 
     /// Polls until `condition` holds.
     func eventually<T>(_ what: String, within seconds: Double = 30, _ condition: () async throws -> T?) async throws -> T {
-        let deadline = Date().addingTimeInterval(seconds)
-        var last: (any Error)?
-        while Date() < deadline {
-            do {
-                if let value = try await condition() { return value }
-            } catch {
-                last = error
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw LiveError("\(what): not within \(seconds) s\(last.map { " (last error: \($0))" } ?? "")")
+        try await IntegrationTests.eventually(what, within: seconds, condition)
     }
 
     func finished(_ id: JobID) async throws -> Job {
