@@ -89,6 +89,7 @@ public struct ServerCommand: AsyncParsableCommand {
             host: host,
             port: options.port,
             leader: { try? await store.currentLease() },  // a store away: no leader known, 503
+            reads: FollowerReads(store: store),
             logger: logger,
             onServerRunning: { port in
                 let lease = try? await store.currentLease()  // only for the line printed

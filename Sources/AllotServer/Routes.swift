@@ -138,47 +138,7 @@ public struct APIRoutes: Sendable {
             return jsonResponse(try await plane.submit(submission), status: .created)
         }
         router.get("/v1/jobs") { request, context in
-            let caller = try context.caller()
-            var query = JobQuery()
-            let parameters = request.uri.queryParameters
-            if let state = parameters.get("state") {
-                var states: Set<JobState> = []
-                for name in state.split(separator: ",") {
-                    guard let value = JobState(rawValue: String(name)) else {
-                        throw APIError(
-                            .badRequest,
-                            .invalidField,
-                            "state: unknown state \"\(name)\" (use \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))"
-                        )
-                    }
-                    states.insert(value)
-                }
-                query.states = states
-            }
-            query.tenant = parameters.get("tenant")
-            if let limit = parameters.get("limit") {
-                // A positive 64-bit whole number; past the largest page it is the largest page.
-                guard let value = Int(limit), value > 0 else { throw APIError(.badRequest, .invalidField, "limit: expected a positive whole number") }
-                query.limit = value
-            }
-            if let after = parameters.get("after") {
-                guard let value = Int64(after) else { throw APIError(.badRequest, .invalidField, "after: expected a sequence number") }
-                query.afterSequence = value
-            }
-            if let tenant = query.tenant, !caller.sees(tenant) { return jsonResponse([JobView]()) }
-            query.tenants = caller.scope
-            query.limit = min(query.limit ?? ControlPlane.defaultPage, ControlPlane.largestPage)
-            let views = try await plane.jobs(query)
-            var response = jsonResponse(views)
-            // A full page: the next one starts after its last job (RFC 8288).
-            if let last = views.last, views.count == query.limit {
-                var next = [("after", "\(last.job.sequence)"), ("limit", "\(query.limit ?? 0)")]
-                if let state = parameters.get("state") { next.append(("state", state)) }
-                if let tenant = query.tenant { next.append(("tenant", tenant)) }
-                let link = next.map { "\($0)=\(queryEscaped($1))" }.joined(separator: "&")
-                response.headers[HTTPField.Name("Link")!] = "</v1/jobs?\(link)>; rel=\"next\""
-            }
-            return response
+            try await JobListing.respond(to: request, caller: try context.caller()) { query in try await plane.jobs(query) }
         }
         router.get("/v1/jobs/:id") { _, context in
             jsonResponse(try await plane.job(JobID(try context.parameters.require("id"))))

@@ -53,17 +53,21 @@ public struct Authenticator: Sendable {
 
     /// The store's authenticator, creating tokens on first use. Newly created tokens are returned (to show once).
     public static func load(from store: any AllotStore) async throws(StoreError) -> (Authenticator, created: (admin: String, agent: String)?) {
-        if let admin = try await store.setting(adminKey), let agent = try await store.setting(agentKey),
-            let adminHash = hexBytes(admin), let agentHash = hexBytes(agent)
-        {
-            return (Authenticator(adminHash: adminHash, agentHash: agentHash), nil)
-        }
+        if let existing = try await existing(in: store) { return (existing, nil) }
         let admin = newToken()
         let agent = newToken()
         let authenticator = Authenticator(adminToken: admin, agentToken: agent)
         try await store.setSetting(adminKey, hex(authenticator.adminHash))
         try await store.setSetting(agentKey, hex(authenticator.agentHash))
         return (authenticator, (admin, agent))
+    }
+
+    /// The store's authenticator, or `nil` before the first server has created one; writes nothing (a follower).
+    public static func existing(in store: any AllotStore) async throws(StoreError) -> Authenticator? {
+        guard let admin = try await store.setting(adminKey), let agent = try await store.setting(agentKey),
+            let adminHash = hexBytes(admin), let agentHash = hexBytes(agent)
+        else { return nil }
+        return Authenticator(adminHash: adminHash, agentHash: agentHash)
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }

@@ -8,8 +8,9 @@ import Testing
 /// Several servers on one PostgreSQL database: one lease, terms that only rise, and writes fenced by term.
 @Suite struct LeaderLeaseTests {
     func twoServers() async throws -> (PostgresStore, PostgresStore) {
-        let url = try PostgresURL(parsing: try PostgresCluster.shared().makeDatabase())
-        return (try await PostgresStore.open(url), try await PostgresStore.open(url))
+        let url = try await PostgresTestDatabase.make()
+        let timeout = PostgresTestDatabase.openTimeout
+        return (try await PostgresStore.open(url, timeout: timeout), try await PostgresStore.open(url, timeout: timeout))
     }
 
     /// Ends the lease now, as if its time had run out (without waiting, which a loaded machine makes uncertain).

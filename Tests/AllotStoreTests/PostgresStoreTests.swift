@@ -37,11 +37,12 @@ import Glibc
         let cluster = try PostgresCluster.shared()
         let text = try cluster.makeDatabase()
         let url = try PostgresURL(parsing: text)
-        let first = try await PostgresStore.open(url)
+        let timeout = PostgresTestDatabase.openTimeout
+        let first = try await PostgresStore.open(url, timeout: timeout)
         try await first.insertJobs([job("a", sequence: 1)])
         // Two more servers starting together on the same database: each finds the schema done.
-        async let second = PostgresStore.open(url)
-        async let third = PostgresStore.open(url)
+        async let second = PostgresStore.open(url, timeout: timeout)
+        async let third = PostgresStore.open(url, timeout: timeout)
         let (b, c) = try await (second, third)
         #expect(try await b.job("a") != nil)
         #expect(try await c.lastJobSequence() == 1)
@@ -53,8 +54,8 @@ import Glibc
     /// The database itself refuses to change, delete or truncate audit entries, whoever connects.
     @Test func theAuditLogIsAppendOnlyInTheDatabase() async throws {
         let cluster = try PostgresCluster.shared()
-        let url = try PostgresURL(parsing: try cluster.makeDatabase())
-        let store = try await PostgresStore.open(url)
+        let url = try await PostgresTestDatabase.make()
+        let store = try await PostgresStore.open(url, timeout: PostgresTestDatabase.openTimeout)
         _ = try await store.appendAudit([AuditEntry(at: 1, actor: "tok-1", role: "admin", tenant: "a", action: "DELETE /v1/jobs/{id}", status: 200)])
         for statement in ["UPDATE audit SET tenant = 'x'", "DELETE FROM audit", "TRUNCATE audit"] {
             #expect {
@@ -71,13 +72,13 @@ import Glibc
         var wrong = try PostgresURL(parsing: cluster.url())
         wrong.password = "not-the-password"
         await #expect {
-            _ = try await PostgresStore.open(wrong)
+            _ = try await PostgresStore.open(wrong, timeout: PostgresTestDatabase.openTimeout)
         } throws: { error in
             "\(error)".contains("password authentication failed") && !"\(error)".contains("not-the-password")
         }
         let missing = try PostgresURL(parsing: cluster.url(database: "no_such_database"))
         await #expect {
-            _ = try await PostgresStore.open(missing)
+            _ = try await PostgresStore.open(missing, timeout: PostgresTestDatabase.openTimeout)
         } throws: { error in
             "\(error)".contains("no_such_database") && "\(error)".contains("does not exist")
         }

@@ -20,7 +20,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .memory: return MemoryStore()
         case .sqlite: return try SQLiteStore(path: temporaryDatabase())
-        case .postgres: return try await PostgresStore.open(PostgresURL(parsing: try PostgresCluster.shared().makeDatabase()))
+        case .postgres: return try await PostgresTestDatabase.open()
         }
     }
 }

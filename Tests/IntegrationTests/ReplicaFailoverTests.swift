@@ -206,6 +206,87 @@ extension HeavyTests {
                 #expect(old.output.contains("stopped leading"), "\(old.output.suffix(2000))")
             }
         }
+
+        /// A follower answers job reads from the database itself (no redirect), with the leader's tokens, roles and
+        /// tenant visibility; what it does not hold goes to the leader.
+        @Test func aFollowerAnswersJobReadsFromTheDatabase() async throws {
+            let replicas = try await ReplicaSet(count: 2)
+            defer { replicas.stop() }
+            try replicas.startAgent("rack-a")
+            let leader = replicas.client(from: 0)
+            _ = try await eventually("the agent joined", within: 30) { try await leader.nodes().count == 1 ? true : nil }
+            var jobs: [JobID] = []
+            for index in 0..<3 {
+                jobs.append(try await leader.submit(["command": ["echo", "job \(index) done"], "requests": ["cpu": 0.5, "memory": "64MiB"]]).id)
+            }
+            let follower = replicas.urls[1]
+            let admin = replicas.adminToken
+
+            // Acknowledged on the leader: durable, so the follower has it at once.
+            let one = try await HTTPCall.get(follower + "/v1/jobs/\(jobs[0].rawValue)", token: admin)
+            #expect(one.status == 200, "\(one)")
+            #expect(try JSONDecoder().decode(JobView.self, from: one.body).job.id == jobs[0])
+            let page = try await HTTPCall.get(follower + "/v1/jobs?limit=2", token: admin)
+            #expect(page.status == 200)
+            #expect(try JSONDecoder().decode([JobView].self, from: page.body).map(\.job.id) == Array(jobs.prefix(2)))
+            #expect(page.headers.contains("rel=\"next\""), "\(page.headers)")
+            let finished = try await eventually("the first job's output on the follower", within: 30) { () async throws -> [LogChunk]? in
+                let logs = try await HTTPCall.get(follower + "/v1/jobs/\(jobs[0].rawValue)/logs", token: admin)
+                let chunks = try JSONDecoder().decode([LogChunk].self, from: logs.body)
+                return logs.status == 200 && chunks.map(\.text).joined() == "job 0 done\n" ? chunks : nil
+            }
+            #expect(!finished.isEmpty)
+            #expect(try await HTTPCall.get(follower + "/v1/jobs/job-999999", token: admin).status == 404)
+
+            // Not held by the follower: redirected to the leader.
+            let nodes = try await HTTPCall.get(follower + "/v1/nodes", token: admin)
+            #expect(nodes.status == 307 && nodes.headers.contains("\(replicas.urls[0])/v1/nodes"), "\(nodes)")
+
+            // Tokens: none or a bad one refused; another tenant's viewer sees nothing of the default tenant.
+            #expect(try await HTTPCall.get(follower + "/v1/jobs", token: nil).status == 401)
+            #expect(try await HTTPCall.get(follower + "/v1/jobs", token: "allot_not-a-token").status == 401)
+            _ = try await leader.createTenant(TenantRequest(name: "team-b"))
+            let viewer = try await leader.createToken(TokenRequest(name: "b viewer", role: .viewer, tenant: "team-b"))
+            let secret = try #require(viewer.secret)
+            let hidden = try await eventually("the new token works on the follower", within: 5) { () async throws -> Int? in
+                let answer = try await HTTPCall.get(follower + "/v1/jobs/\(jobs[0].rawValue)", token: secret)
+                return answer.status == 401 ? nil : answer.status
+            }
+            #expect(hidden == 404)
+            let theirs = try await HTTPCall.get(follower + "/v1/jobs", token: secret)
+            #expect(theirs.status == 200)
+            #expect(try JSONDecoder().decode([JobView].self, from: theirs.body).isEmpty)
+
+            // Revoked on the leader: refused by the follower within a second or so.
+            _ = try await leader.revokeToken(viewer.id)
+            let revokedAt = ContinuousClock.now
+            _ = try await eventually("the revoked token refused on the follower", within: 5) { () async throws -> Bool? in
+                try await HTTPCall.get(follower + "/v1/jobs", token: secret).status == 401 ? true : nil
+            }
+            #expect(ContinuousClock.now - revokedAt < .seconds(3))
+        }
+    }
+}
+
+/// One GET with curl (redirects not followed): status, raw header lines and body.
+struct HTTPCall: CustomStringConvertible {
+    var status: Int
+    var headers: String
+    var body: Data
+
+    var description: String { "\(status) \(headers) \(String(decoding: body, as: UTF8.self).prefix(500))" }
+
+    static func get(_ url: String, token: String?) async throws -> HTTPCall {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        let headerFile = NSTemporaryDirectory() + "allot-headers-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: headerFile) }  // best effort: a temporary file
+        process.arguments = ["-s", "--max-time", "10", "-D", headerFile] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [url]
+        let (body, status) = try await runToEnd(process)
+        guard status == 0 else { throw LiveError("curl \(url) exited \(status)") }
+        let headers = try String(contentsOfFile: headerFile, encoding: .utf8)
+        let code = headers.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return HTTPCall(status: code, headers: headers, body: body)
     }
 }
 

@@ -7,17 +7,22 @@ import Logging
 import NIOCore
 
 /// What a server that does not lead answers, on the port it will serve from once it leads: `GET /health` with its
-/// role and the leader's address, and every other call redirected there with `307 Temporary Redirect` (method and
-/// body kept). Redirecting, not forwarding: the client then talks to the leader directly, one hop, and a client
-/// that does not follow redirects sees where to go. With no live leader the answer is `503` with `Retry-After`.
+/// role and the leader's address; the job reads from the database (``FollowerReads``), when given; and every
+/// other call redirected to the leader with `307 Temporary Redirect` (method and body kept). Redirecting, not
+/// forwarding: the client then talks to the leader directly, one hop, and a client that does not follow
+/// redirects sees where to go. With no live leader the answer is `503` with `Retry-After`.
 public func buildFollowerApplication(
     host: String,
     port: Int,
     leader: @escaping @Sendable () async -> LeaderLease?,
+    reads: FollowerReads? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let responder = CallbackResponder<BasicRequestContext> { request, _ in
+    let responder = CallbackResponder<AllotRequestContext> { request, context in
+        if let reads, FollowerReads.serves(request) {
+            return await reads.respond(to: request, from: context.remoteAddress?.ipAddress ?? "unknown")
+        }
         let lease = await leader()
         let address = lease.flatMap { $0.live && !$0.address.isEmpty ? $0.address : nil }
         if request.method == .get && request.uri.path == "/health" {

@@ -46,6 +46,21 @@ public actor Directory {
         }
     }
 
+    /// Rereads tenants and tokens from the store and writes nothing: a follower's copy of what the leader
+    /// changed (a new token works there, a revoked one stops working).
+    public func reload() async throws(APIError) {
+        do {
+            let tenants = try await store.tenants()
+            let tokens = try await store.tokens()
+            tenantsByName = Dictionary(tenants.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
+            tokensByDigest = [:]
+            tokensByID = [:]
+            for token in tokens { remember(token) }
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+
     /// Calls `observer` with every tenant now and after each change (the control plane's quotas and weights).
     public func observeTenants(_ observer: @escaping @Sendable ([Tenant]) async throws(APIError) -> Void) async throws(APIError) {
         tenantsChanged = observer
