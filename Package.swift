@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "AllotStorage",
             dependencies: [
-                "AllotAWS",
+                "AllotAWS", "AllotAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,3 +1,4 @@
+import AllotAPI
 import Crypto
 import Foundation
 
@@ -121,7 +122,7 @@ public struct SigV4Signer: Sendable {
         }
         let date = hmac(Array("AWS4\(credentials.secretAccessKey)".utf8), String(amzDate.prefix(8)))
         let key = hmac(hmac(hmac(date, region), service), "aws4_request")
-        return hmac(key, stringToSign).map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hmac(key, stringToSign))
     }
 
     /// Each segment URI-encoded; with `normalize`, `.`, `..` and empty segments resolved first (RFC 3986).
@@ -163,5 +164,5 @@ public struct SigV4Signer: Sendable {
         value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ").trimmingCharacters(in: .whitespaces)
     }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ digest: some Sequence<UInt8>) -> String { Hex.encode(digest) }
 }

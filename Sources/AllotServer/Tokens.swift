@@ -1,3 +1,4 @@
+import AllotAPI
 import AllotStore
 import Crypto
 import Foundation
@@ -35,7 +36,7 @@ public struct Authenticator: Sendable {
     /// A new random token: `allot_` and 64 hex digits (256 bits).
     public static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "allot_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return "allot_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     static func hash(_ token: String) -> [UInt8] { Array(SHA256.hash(data: Data(token.utf8))) }
@@ -70,7 +71,7 @@ public struct Authenticator: Sendable {
         return Authenticator(adminHash: adminHash, agentHash: agentHash)
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    static func hex(_ bytes: [UInt8]) -> String { Hex.encode(bytes) }
 
     static func hexBytes(_ text: String) -> [UInt8]? {
         guard text.count % 2 == 0 else { return nil }

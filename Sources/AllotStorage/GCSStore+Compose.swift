@@ -1,3 +1,4 @@
+import AllotAPI
 import Crypto
 import Foundation
 import NIOCore
@@ -16,7 +17,7 @@ extension GCSStore {
     /// a run after a kill finds the parts already there and sends only the rest. The whole is checked against
     /// the parts: by MD5 where the server gives one, else by the CRC32C of the parts combined.
     public func upload(_ key: String, size: Int64, md5: String) async throws(StorageError) -> any UploadSession {
-        let digest = SHA256.hash(data: Data("\(bucket)\n\(prefix + key)\n\(size)\n\(md5)".utf8)).map { String(format: "%02x", $0) }.joined()
+        let digest = Hex.encode(SHA256.hash(data: Data("\(bucket)\n\(prefix + key)\n\(size)\n\(md5)".utf8)))
         return GCSCompositeUpload(store: self, key: key, size: size, md5: md5, parts: Self.partsRoot + digest.prefix(32) + "/")
     }
 

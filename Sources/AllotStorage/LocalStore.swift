@@ -1,3 +1,4 @@
+import AllotAPI
 import Crypto
 import Foundation
 import NIOCore
@@ -102,7 +103,7 @@ public struct LocalStore: ObjectStore {
         } catch {
             throw StorageError(code: "ReadFailed", message: "\(path(object.key)): \(error)")
         }
-        return digest.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(digest.finalize())
     }
 
     /// Renames a complete partial file over its final name (atomic on one file system).

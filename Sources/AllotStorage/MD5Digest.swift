@@ -1,3 +1,4 @@
+import AllotAPI
 import Crypto
 import Foundation
 import NIOCore
@@ -20,7 +21,7 @@ struct MD5Digest {
     }
 
     var hex: String {
-        mutating get { finalized().map { String(format: "%02x", $0) }.joined() }
+        mutating get { Hex.encode(finalized()) }
     }
 
     var base64: String {
@@ -36,6 +37,6 @@ struct MD5Digest {
     /// Hex from base64 (`md5Hash`), `nil` when it is not a 16-byte digest.
     static func hex(base64 text: String) -> String? {
         guard let data = Data(base64Encoded: text), data.count == 16 else { return nil }
-        return data.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(data)
     }
 }

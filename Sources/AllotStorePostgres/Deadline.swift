@@ -36,6 +36,16 @@ enum Deadline {
         return try outcome.get()
     }
 
+    /// The store error code for a SQLSTATE that Allot's own procedures raise (migration v3).
+    static func allotCode(_ state: String) -> StoreError.Code? {
+        switch state {
+        case "AL001": .fenced
+        case "AL002": .duplicateJob
+        case "AL003": .unknownJob
+        default: nil
+        }
+    }
+
     /// A store error that says what failed and the server's reason, without the query's values.
     static func storeError(_ error: any Error, _ what: String) -> StoreError {
         if let error = error as? StoreError { return error }
@@ -44,6 +54,9 @@ enum Deadline {
             if let cause = error.beginError ?? error.closureError ?? error.commitError { return storeError(cause, what) }
         }
         if let error = error as? PSQLError {
+            if let info = error.serverInfo, let code = info[.sqlState].flatMap(allotCode) {
+                return StoreError(code, info[.message] ?? "\(code)")
+            }
             if let info = error.serverInfo {
                 let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 let detail = info[.detail].map { ": \($0)" } ?? ""

@@ -83,6 +83,94 @@ enum PostgresMigrations {
                 "INSERT INTO leader (id, term, holder, address, expires_at) VALUES (1, 0, '', '', '-infinity')",
             ]
         ),
+        Migration(
+            name: "v3: a batch committed in one call",
+            statements: [
+                """
+                CREATE PROCEDURE allot_commit(
+                    fence BIGINT,
+                    job_ids TEXT[], job_sequences BIGINT[], job_tenants TEXT[], job_states TEXT[], job_records TEXT[],
+                    update_ids TEXT[], update_tenants TEXT[], update_states TEXT[], update_records TEXT[],
+                    attempt_jobs TEXT[], attempt_numbers BIGINT[], attempt_from FLOAT8[], attempt_ended FLOAT8[], attempt_records TEXT[],
+                    node_names TEXT[], node_records TEXT[],
+                    billing_nodes TEXT[], billing_starts FLOAT8[], billing_ends FLOAT8[], billing_records TEXT[],
+                    audit_tenants TEXT[], audit_records TEXT[]
+                ) LANGUAGE plpgsql AS $$
+                DECLARE
+                    current_term BIGINT;
+                    written TEXT[];
+                    missing TEXT;
+                BEGIN
+                    IF fence IS NOT NULL THEN
+                        SELECT term INTO current_term FROM leader WHERE id = 1 FOR SHARE;
+                        IF current_term IS DISTINCT FROM fence THEN
+                            RAISE EXCEPTION 'this server''s term % as leader is over (the term is now %): it no longer writes',
+                                fence, COALESCE(current_term, -1) USING ERRCODE = 'AL001';
+                        END IF;
+                    END IF;
+                    IF cardinality(job_ids) > 0 THEN
+                        WITH inserted AS (
+                            INSERT INTO job (id, sequence, tenant, state, record)
+                            SELECT * FROM unnest(job_ids, job_sequences, job_tenants, job_states, job_records)
+                            ON CONFLICT (id) DO NOTHING
+                            RETURNING id)
+                        SELECT array_agg(id) INTO written FROM inserted;
+                        IF COALESCE(cardinality(written), 0) < cardinality(job_ids) THEN
+                            -- The first of the batch not inserted: known before, or its second appearance in the batch.
+                            SELECT j.id INTO missing FROM unnest(job_ids) WITH ORDINALITY AS j(id, n)
+                            WHERE NOT (j.id = ANY(COALESCE(written, '{}')))
+                               OR j.n > (SELECT min(k.n) FROM unnest(job_ids) WITH ORDINALITY AS k(id, n) WHERE k.id = j.id)
+                            ORDER BY j.n LIMIT 1;
+                            RAISE EXCEPTION 'job % already exists', missing USING ERRCODE = 'AL002';
+                        END IF;
+                    END IF;
+                    IF cardinality(update_ids) > 0 THEN
+                        WITH updated AS (
+                            UPDATE job SET tenant = u.tenant, state = u.state, record = u.record
+                            FROM unnest(update_ids, update_tenants, update_states, update_records) AS u(id, tenant, state, record)
+                            WHERE job.id = u.id
+                            RETURNING job.id)
+                        SELECT array_agg(id) INTO written FROM updated;
+                        IF COALESCE(cardinality(written), 0) < cardinality(update_ids) THEN
+                            SELECT u.id INTO missing FROM unnest(update_ids) WITH ORDINALITY AS u(id, n)
+                            WHERE NOT (u.id = ANY(COALESCE(written, '{}'))) ORDER BY u.n LIMIT 1;
+                            RAISE EXCEPTION 'unknown job %', missing USING ERRCODE = 'AL003';
+                        END IF;
+                    END IF;
+                    IF cardinality(attempt_jobs) > 0 THEN
+                        -- NaN stands for an attempt that has not ended (arrays carry no nulls here).
+                        INSERT INTO job_attempt (job, number, charged_from, ended_at, record)
+                        SELECT job, number, charged_from, NULLIF(ended_at, 'NaN'), record
+                        FROM unnest(attempt_jobs, attempt_numbers, attempt_from, attempt_ended, attempt_records)
+                            AS a(job, number, charged_from, ended_at, record)
+                        ON CONFLICT (job, number) DO UPDATE
+                        SET charged_from = excluded.charged_from, ended_at = excluded.ended_at, record = excluded.record;
+                    END IF;
+                    IF cardinality(node_names) > 0 THEN
+                        INSERT INTO node (name, record) SELECT * FROM unnest(node_names, node_records)
+                        ON CONFLICT (name) DO UPDATE SET record = excluded.record;
+                    END IF;
+                    IF cardinality(billing_nodes) > 0 THEN
+                        INSERT INTO node_billing (node, starts_at, ends_at, record)
+                        SELECT node, starts_at, NULLIF(ends_at, 'NaN'), record
+                        FROM unnest(billing_nodes, billing_starts, billing_ends, billing_records) AS b(node, starts_at, ends_at, record)
+                        ON CONFLICT (node, starts_at) DO UPDATE SET ends_at = excluded.ends_at, record = excluded.record;
+                    END IF;
+                    IF cardinality(audit_records) > 0 THEN
+                        -- Appenders take turns (see appendAudit); the insert, a statement of its own, reads the largest
+                        -- number after the lock is held.
+                        LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE;
+                        INSERT INTO audit (sequence, tenant, record)
+                        SELECT (SELECT COALESCE(MAX(sequence), 0) FROM audit) + e.n, e.tenant, e.record
+                        FROM unnest(audit_tenants, audit_records) WITH ORDINALITY AS e(tenant, record, n);
+                    END IF;
+                    -- Durable before the call answers (an implicit transaction would commit only after it has).
+                    COMMIT;
+                END
+                $$
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations not yet recorded, in order, each in one transaction; returns the names applied.

@@ -84,9 +84,12 @@ public final class PostgresStore: AllotStore {
 
     // MARK: - Jobs
 
+    /// One call of the `allot_commit` procedure (migration v3): one round trip to the database for the whole
+    /// batch, which checks the leader's term, writes everything and commits before it answers. A known job id
+    /// (or one twice in the batch) or an unknown one to update fails the whole batch and changes nothing.
     public func commit(_ batch: WriteBatch) async throws(StoreError) {
         let inserts = try batch.insertJobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
-        let updates = try batch.updateJobs.map { job throws(StoreError) in (job, try Self.encode(job)) }
+        let updates = try Self.lastOfEach(batch.updateJobs, key: \.id.rawValue).map { job throws(StoreError) in (job, try Self.encode(job)) }
         let attempts = try Self.lastOfEach(batch.attempts, key: { "\($0.job.rawValue)\u{0}\($0.number)" }).map { attempt throws(StoreError) in
             (attempt, try Self.encode(attempt))
         }
@@ -94,90 +97,27 @@ public final class PostgresStore: AllotStore {
         let billing = try Self.lastOfEach(batch.billing, key: { "\($0.node)\u{0}\($0.start)" }).map { period throws(StoreError) in
             (period, try Self.encode(period))
         }
-        let audit = batch.audit
+        let audit = try batch.audit.map { entry throws(StoreError) in (entry.tenant, try Self.encode(entry)) }
+        let term = fence.withLock { $0 }
+        // NaN stands for "not ended" (arrays carry no nulls here); the procedure turns it back into NULL.
+        let call: PostgresQuery = """
+            CALL allot_commit(
+                \(term)::bigint,
+                \(inserts.map(\.0.id.rawValue))::text[], \(inserts.map(\.0.sequence))::bigint[], \(inserts.map(\.0.tenant))::text[],
+                \(inserts.map(\.0.state.rawValue))::text[], \(inserts.map(\.1))::text[],
+                \(updates.map(\.0.id.rawValue))::text[], \(updates.map(\.0.tenant))::text[], \(updates.map(\.0.state.rawValue))::text[],
+                \(updates.map(\.1))::text[],
+                \(attempts.map(\.0.job.rawValue))::text[], \(attempts.map { Int64($0.0.number) })::bigint[],
+                \(attempts.map(\.0.chargedFrom))::float8[], \(attempts.map { $0.0.endedAt ?? .nan })::float8[], \(attempts.map(\.1))::text[],
+                \(nodes.map(\.0))::text[], \(nodes.map(\.1))::text[],
+                \(billing.map(\.0.node))::text[], \(billing.map(\.0.start))::float8[], \(billing.map { $0.0.end ?? .nan })::float8[],
+                \(billing.map(\.1))::text[],
+                \(audit.map(\.0))::text[], \(audit.map(\.1))::text[])
+            """
+        let client = client
         let logger = logger
-        try await transaction("commit") { connection in
-            if !inserts.isEmpty { try await Self.insert(inserts, connection, logger) }
-            if !updates.isEmpty { try await Self.update(updates, connection, logger) }
-            if !attempts.isEmpty {
-                // One statement for all; NaN stands for an attempt that has not ended (arrays carry no nulls here).
-                try await connection.query(
-                    """
-                    INSERT INTO job_attempt (job, number, charged_from, ended_at, record)
-                    SELECT job, number, charged_from, NULLIF(ended_at, 'NaN'), record
-                    FROM unnest(\(attempts.map(\.0.job.rawValue))::text[], \(attempts.map { Int64($0.0.number) })::bigint[],
-                                \(attempts.map(\.0.chargedFrom))::float8[], \(attempts.map { $0.0.endedAt ?? .nan })::float8[],
-                                \(attempts.map(\.1))::text[]) AS a(job, number, charged_from, ended_at, record)
-                    ON CONFLICT (job, number) DO UPDATE
-                    SET charged_from = excluded.charged_from, ended_at = excluded.ended_at, record = excluded.record
-                    """,
-                    logger: logger
-                )
-            }
-            if !nodes.isEmpty {
-                try await connection.query(
-                    """
-                    INSERT INTO node (name, record) SELECT * FROM unnest(\(nodes.map(\.0))::text[], \(nodes.map(\.1))::text[])
-                    ON CONFLICT (name) DO UPDATE SET record = excluded.record
-                    """,
-                    logger: logger
-                )
-            }
-            for (period, record) in billing {
-                try await connection.query(
-                    """
-                    INSERT INTO node_billing (node, starts_at, ends_at, record) VALUES (\(period.node), \(period.start), \(period.end), \(record))
-                    ON CONFLICT (node, starts_at) DO UPDATE SET ends_at = excluded.ends_at, record = excluded.record
-                    """,
-                    logger: logger
-                )
-            }
-            if !audit.isEmpty { _ = try await Self.appendAudit(audit, connection, logger) }
-        }
-    }
-
-    /// Inserts jobs in one statement; a known id (or sequence number) fails the whole transaction.
-    private static func insert(_ rows: [(Job, String)], _ connection: PostgresConnection, _ logger: Logger) async throws {
-        let ids = rows.map(\.0.id.rawValue)
-        let inserted = try await strings(
-            connection.query(
-                """
-                INSERT INTO job (id, sequence, tenant, state, record)
-                SELECT * FROM unnest(\(ids)::text[], \(rows.map(\.0.sequence))::bigint[], \(rows.map(\.0.tenant))::text[],
-                                     \(rows.map(\.0.state.rawValue))::text[], \(rows.map(\.1))::text[])
-                ON CONFLICT (id) DO NOTHING
-                RETURNING id
-                """,
-                logger: logger
-            )
-        )
-        if inserted.count < ids.count {
-            var remaining = Set(inserted)
-            // The first job of the batch that was not inserted: either known before or twice in the batch.
-            let duplicate = ids.first { id in remaining.remove(id) == nil } ?? ids[0]
-            throw StoreError(.duplicateJob, "job \(duplicate) already exists")
-        }
-    }
-
-    /// Replaces job records in one statement; an unknown id fails the whole transaction.
-    private static func update(_ rows: [(Job, String)], _ connection: PostgresConnection, _ logger: Logger) async throws {
-        let latest = lastOfEach(rows, key: \.0.id.rawValue)
-        let ids = latest.map(\.0.id.rawValue)
-        let updated = try await strings(
-            connection.query(
-                """
-                UPDATE job SET tenant = u.tenant, state = u.state, record = u.record
-                FROM unnest(\(ids)::text[], \(latest.map(\.0.tenant))::text[], \(latest.map(\.0.state.rawValue))::text[],
-                            \(latest.map(\.1))::text[]) AS u(id, tenant, state, record)
-                WHERE job.id = u.id
-                RETURNING job.id
-                """,
-                logger: logger
-            )
-        )
-        if updated.count < ids.count {
-            let found = Set(updated)
-            throw StoreError(.unknownJob, "unknown job \(ids.first { !found.contains($0) } ?? ids[0])")
+        try await Deadline.run(timeout, "PostgreSQL (commit)") {
+            for try await _ in try await client.query(call, logger: logger) {}
         }
     }
 

@@ -1,3 +1,4 @@
+import AllotAPI
 import Crypto
 import Foundation
 import HTTPTypes
@@ -39,7 +40,7 @@ enum WebSession {
 
     /// The form token for a session: a digest of its secret, which a page from elsewhere cannot know.
     static func csrf(for token: String) -> String {
-        SHA256.hash(data: Data("allot-csrf|\(token)".utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data("allot-csrf|\(token)".utf8)))
     }
 
     /// Whether a submitted form token matches the session's (compared in constant time).
