@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Pure domain: resources, nodes, tasks, placement, queue policies, the scheduler state machine,
@@ -107,6 +109,18 @@ let package = Package(
             dependencies: ["AllotStore", "AllotAPI"],
             swiftSettings: strictSettings
         ),
+        // TLS material: the cluster's private certificate authority, server certificates, SwiftNIO SSL configurations.
+        .target(
+            name: "AllotTLS",
+            dependencies: [
+                "AllotAPI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The embedded SQLite store (GRDB).
         .target(
             name: "AllotStoreSQLite",
@@ -131,6 +145,8 @@ let package = Package(
                 "AllotCore", "AllotAPI", "AllotStore", "AllotCloud", "AllotLifecycle",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -180,6 +196,7 @@ let package = Package(
                 "AllotServer",
                 "AllotStore",
                 "AllotStoreSQLite",
+                "AllotTLS",
                 "AllotStorePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -249,8 +266,13 @@ let package = Package(
         .testTarget(
             name: "AllotServerTests",
             dependencies: [
-                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", "AllotCloud", "AllotTestSupport",
+                "AllotServer", "AllotStore", "AllotStoreSQLite", "AllotAPI", "AllotCore", "AllotCloud", "AllotTestSupport", "AllotTLS",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings

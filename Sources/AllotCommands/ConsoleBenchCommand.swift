@@ -115,7 +115,7 @@ public struct ConsoleBenchCommand: AsyncParsableCommand {
         let access = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
         try await access.load()
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
+        let app = try buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }

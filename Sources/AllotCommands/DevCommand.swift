@@ -34,7 +34,7 @@ public struct DevCommand: AsyncParsableCommand {
         }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let serverLogger = options.log.logger("allot.dev")
-        let app = buildApplication(plane: plane, directory: directory, host: options.host, port: options.port, logger: serverLogger) { port in
+        let app = try buildApplication(plane: plane, directory: directory, host: options.host, port: options.port, logger: serverLogger) { port in
             continuation.yield(port)
             continuation.finish()
         }

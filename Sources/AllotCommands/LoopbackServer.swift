@@ -34,7 +34,7 @@ struct LoopbackServer: Sendable {
         try await access.load()
         try await access.observeTenants { tenants throws(APIError) in try await plane.setTenants(tenants) }
         await access.sendAudit { entry in await plane.recordAudit(entry) }
-        let app = buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
+        let app = try buildApplication(plane: plane, directory: access, port: 0, logger: logger) { port in
             continuation.yield(port)
             continuation.finish()
         }

@@ -3,6 +3,7 @@ import AllotCloud
 import AllotServer
 import AllotStore
 import AllotStorePostgres
+import AllotTLS
 import ArgumentParser
 import Foundation
 import Hummingbird
@@ -37,6 +38,27 @@ public struct ServerCommand: AsyncParsableCommand {
     @Option(help: "With --store: seconds a leader's lease lasts without renewal; a follower takes over within it plus a third.")
     public var lease: Double = 3
 
+    @Flag(
+        help:
+            "Serve HTTPS with a certificate from this server's own authority, made at the first start under DATA-DIR/tls/ (clients pin tls/ca.pem or the printed fingerprint)."
+    )
+    public var tls = false
+
+    @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp("Serve HTTPS with your own certificate chain (PEM; with --tls-key).", valueName: "file")
+    )
+    public var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("The private key of --tls-cert (PEM).", valueName: "file"))
+    public var tlsKey: String?
+
+    @Option(
+        name: .customLong("tls-san"),
+        help: ArgumentHelp("With --tls: one more DNS name or IP address for the server certificate (repeat the option for more).", valueName: "name")
+    )
+    public var tlsNames: [String] = []
+
     public init() {}
 
     static let adminTokenKept = "admin token: shown at the first start only (`allot token list` lists it; `allot token rotate-admin` replaces it)"
@@ -48,6 +70,9 @@ public struct ServerCommand: AsyncParsableCommand {
 
     public func validate() throws {
         guard lease >= 0.3, lease.isFinite else { throw ValidationError("--lease: must be at least 0.3 seconds") }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key: give both or neither") }
+        if tls && tlsCertificate != nil { throw ValidationError("--tls makes its own certificate; --tls-cert brings yours: give one of them") }
+        if !tlsNames.isEmpty && !tls { throw ValidationError("--tls-san: names the generated certificate, so it needs --tls") }
         if let advertise {
             guard let url = URL(string: advertise), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("--advertise: invalid value \"\(advertise)\": expected a URL such as http://10.0.0.1:7070")
@@ -69,7 +94,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let logger = options.log.logger("allot.server")
         logger.notice("store: PostgreSQL at \(url)")
         let identity = ReplicaIdentity(
-            address: advertise ?? "http://\(options.host):\(options.port)",
+            address: advertise ?? "\(scheme)://\(options.host):\(options.port)",
             lease: .milliseconds(Int64((lease * 1000).rounded()))
         )
         guard let term = try await follow(store: store, identity: identity, logger: logger) else { return }
@@ -85,15 +110,17 @@ public struct ServerCommand: AsyncParsableCommand {
             return term
         }
         let host = options.host
-        let follower = buildFollowerApplication(
+        let scheme = scheme
+        let follower = try buildFollowerApplication(
             host: host,
             port: options.port,
+            tls: try serverTLS()?.configuration,
             leader: { try? await store.currentLease() },  // a store away: no leader known, 503
             reads: FollowerReads(store: store),
             logger: logger,
             onServerRunning: { port in
                 let lease = try? await store.currentLease()  // only for the line printed
-                announce("allot server following on http://\(host):\(port) (leader: \(lease.map(\.address) ?? "unknown"))")
+                announce("allot server following on \(scheme)://\(host):\(port) (leader: \(lease.map(\.address) ?? "unknown"))")
             }
         )
         let waiter = LeaseWaiter(store: store, identity: identity, logger: logger)
@@ -122,8 +149,12 @@ public struct ServerCommand: AsyncParsableCommand {
         let host = options.host
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")
-        let app = buildApplication(plane: plane, directory: access, host: host, port: options.port, logger: logger) { port in
-            announce("allot server listening on http://\(host):\(port)")
+        let tls = try serverTLS()
+        let scheme = scheme
+        let app = try buildApplication(plane: plane, directory: access, host: host, port: options.port, tls: tls?.configuration, logger: logger) {
+            port in
+            announce("allot server listening on \(scheme)://\(host):\(port)")
+            if let tls { announce(tls.announcement) }
             announce(admin.map { "admin token: \($0) (shown once: keep it; `allot token rotate-admin` replaces it)" } ?? Self.adminTokenKept)
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }

@@ -5,8 +5,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 
 extension APIError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -216,15 +218,17 @@ public struct APIRoutes: Sendable {
     }
 }
 
-/// Builds the HTTP application: routes, error mapping, authentication, a scheduler ticker.
+/// Builds the HTTP application: routes, error mapping, authentication, a scheduler ticker. With `tls` it serves
+/// HTTPS only (plain HTTP on that port gets no answer).
 public func buildApplication(
     plane: ControlPlane,
     directory: Directory,
     host: String = "127.0.0.1",
     port: Int = 7070,
+    tls: TLSConfiguration? = nil,
     logger: Logger = Logger(label: "allot.server", factory: { _ in SwiftLogNoOpLogHandler() }),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let router = Router(context: AllotRequestContext.self)
     router.add(middleware: EmptyQueryValuesMiddleware())
     router.add(middleware: RequestMetricsMiddleware(metrics: plane.metrics))
@@ -236,14 +240,15 @@ public func buildApplication(
     // After authentication and quotas, so that only admitted reads queue.
     router.add(middleware: ReadPriorityMiddleware(gate: ReadGate(limit: plane.configuration.concurrentReads, queueLimit: 10_000)))
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
+    let http1 = HTTPServerBuilder.http1(
+        configuration: HTTP1Channel.Configuration(
+            additionalChannelHandlers: [MalformedRequestHandler()],
+            idleTimeout: plane.configuration.idleConnectionSeconds.map { .milliseconds(Int64($0 * 1000)) }
+        )
+    )
     return Application(
         router: router,
-        server: .http1(
-            configuration: HTTP1Channel.Configuration(
-                additionalChannelHandlers: [MalformedRequestHandler()],
-                idleTimeout: plane.configuration.idleConnectionSeconds.map { .milliseconds(Int64($0 * 1000)) }
-            )
-        ),
+        server: try tls.map { configuration in try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration) } ?? http1,
         configuration: .init(
             address: .hostname(host, port: port),
             serverName: "allot",

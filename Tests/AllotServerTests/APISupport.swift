@@ -18,5 +18,5 @@ struct APIUnderTest {
         try await directory.load()
     }
 
-    func app(_ plane: ControlPlane) -> some ApplicationProtocol { buildApplication(plane: plane, directory: directory, port: 0) }
+    func app(_ plane: ControlPlane) throws -> some ApplicationProtocol { try buildApplication(plane: plane, directory: directory, port: 0) }
 }

@@ -19,7 +19,7 @@ struct EventStreamTests {
         let root = Identity(actor: "test", role: .admin, tenant: "default", scope: nil)
         let token = try await directory.createToken(TokenRequest(name: "watcher", role: .member, tenant: "default"), by: root)
         let secret = try #require(token.secret)
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0)
         try await app.test(.router) { client in
             let stream = Task {
                 try await client.execute(uri: "/v1/events", method: .get, headers: [.authorization: "Bearer \(secret)"])

@@ -322,7 +322,7 @@ import Testing
     @Test func everyEndpointEveryRoleOwnAndOtherTenant() async throws {
         let store = MemoryStore()
         let world = try await makeWorld(store: store)
-        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let app = try buildApplication(plane: world.plane, directory: world.directory, port: 0)
         let plane = world.plane
         let directory = world.directory
         let fresh: @Sendable (String) async throws -> String = { tenant in try await self.job(plane, tenant: tenant) }

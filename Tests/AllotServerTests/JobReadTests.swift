@@ -86,7 +86,7 @@ struct JobReadTests {
         let admin = Authenticator.newToken()
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
         try await directory.load()
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0)
         let decoder = JSONDecoder()
         try await app.test(.router) { client in
             let headers: HTTPFields = [.authorization: "Bearer \(admin)"]
@@ -116,7 +116,7 @@ extension JobReadTests {
         let api = try await APIUnderTest(store)
         let admin = api.admin
         await api.directory.sendAudit { entry in await plane.recordAudit(entry) }
-        let app = api.app(plane)
+        let app = try api.app(plane)
         let decoder = JSONDecoder()
         try await app.test(.router) { client in
             let headers: HTTPFields = [.authorization: "Bearer \(admin)", .contentType: "application/json"]

@@ -17,7 +17,7 @@ import Testing
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
         let api = try await APIUnderTest(store)
         let admin = api.admin
-        let app = api.app(plane)
+        let app = try api.app(plane)
         try await app.test(.live) { client in
             let huge = "Bearer " + String(repeating: "x", count: 100 << 10)
             let response = try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: huge])

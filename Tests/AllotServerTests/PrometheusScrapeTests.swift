@@ -30,7 +30,7 @@ import FoundationNetworking
         let admin = Authenticator.newToken()
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
         try await directory.load()
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             let exposition = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(admin)"])

@@ -36,7 +36,7 @@ import Testing
         let (admin, agent) = (api.admin, api.agent)
         let root = try #require(await api.directory.identify(admin))
         let other = try #require(try await api.directory.createToken(TokenRequest(name: "other", role: .viewer), by: root).secret)
-        let app = api.app(plane)
+        let app = try api.app(plane)
         try await app.test(.router) { client in
             for _ in 0..<3 {
                 #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"]).status == .ok)

@@ -27,7 +27,7 @@ import Testing
         let agent = Authenticator.newToken()
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: agent))
         try await directory.load()
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0)
         try await app.test(.router) { client in
             #expect(try await client.execute(uri: "/v1/jobs", method: .get, headers: [.authorization: "Bearer \(admin)"]).status == .ok)
             for attempt in 0..<20 {
@@ -56,7 +56,7 @@ import Testing
         let admin = Authenticator.newToken()
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: admin, agentToken: Authenticator.newToken()))
         try await directory.load()
-        let app = buildApplication(plane: plane, directory: directory, port: 0)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0)
         try await app.test(.router) { client in
             func signIn(_ token: String) async throws -> HTTPResponse.Status {
                 let console = WebConsoleTests()

@@ -56,7 +56,7 @@ import Testing
         )
         intent.instanceID = "i-0abc"
         world.plane.provisioning.publish(intents: [intent], decisions: [:])
-        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let app = try buildApplication(plane: world.plane, directory: world.directory, port: 0)
         let admin = try #require(world.secrets[.admin])
         try await app.test(.router) { client in
             let session = try await signIn(client, admin)
@@ -68,7 +68,7 @@ import Testing
 
     @Test func theCostsPageShowsTheBillsBesideTheEstimate() async throws {
         let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
-        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let app = try buildApplication(plane: world.plane, directory: world.directory, port: 0)
         let admin = try #require(world.secrets[.admin])
         try await app.test(.router) { client in
             let session = try await signIn(client, admin)
@@ -86,7 +86,7 @@ import Testing
 
     @Test func pagesNeedASessionFormsNeedTheirTokenAndTenantsSeeOnlyTheirOwn() async throws {
         let world = try await IsolationMatrixTests().makeWorld(store: MemoryStore())
-        let app = buildApplication(plane: world.plane, directory: world.directory, port: 0)
+        let app = try buildApplication(plane: world.plane, directory: world.directory, port: 0)
         let admin = try #require(world.secrets[.admin])
         try await app.test(.router) { client in
             // Without a session every page sends the browser to the sign-in page.

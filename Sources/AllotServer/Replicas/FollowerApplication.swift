@@ -3,8 +3,11 @@ import AllotStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOSSL
 
 /// What a server that does not lead answers, on the port it will serve from once it leads: `GET /health` with its
 /// role and the leader's address; the job reads from the database (``FollowerReads``), when given; and every
@@ -14,11 +17,12 @@ import NIOCore
 public func buildFollowerApplication(
     host: String,
     port: Int,
+    tls: TLSConfiguration? = nil,
     leader: @escaping @Sendable () async -> LeaderLease?,
     reads: FollowerReads? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let responder = CallbackResponder<AllotRequestContext> { request, context in
         if let reads, FollowerReads.serves(request) {
             return await reads.respond(to: request, from: context.remoteAddress?.ipAddress ?? "unknown")
@@ -46,8 +50,10 @@ public func buildFollowerApplication(
         response.headers[.location] = target
         return response
     }
+    let http1 = HTTPServerBuilder.http1()
     return Application(
         responder: responder,
+        server: try tls.map { configuration in try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration) } ?? http1,
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
