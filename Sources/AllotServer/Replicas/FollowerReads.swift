@@ -47,18 +47,10 @@ public actor FollowerReads {
     }
 
     private func answer(_ request: Request, from address: String) async throws -> Response {
-        let secret = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil }
-        guard let secret, let caller = try await identify(secret) else {
-            if failures.isBlocked(address) {
-                throw APIError(
-                    .tooManyRequests,
-                    .tooManyRequests,
-                    "too many failed sign-ins from this address; try again in a minute",
-                    retryAfter: 60
-                )
-            }
+        guard let secret = bearerToken(request), let caller = try await identify(secret) else {
+            if failures.isBlocked(address) { throw APIError.tooManyFailedSignIns }
             failures.record(address)
-            throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token")
+            throw APIError.invalidToken
         }
         guard let rule = AccessControl.rule(method: request.method, path: request.uri.path) else {
             throw APIError.notFound("\(request.method.rawValue) \(request.uri.path)")

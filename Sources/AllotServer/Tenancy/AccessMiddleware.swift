@@ -21,7 +21,7 @@ public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The caller; routes behind the middleware always have one.
     public func caller() throws(APIError) -> Identity {
-        guard let identity else { throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token") }
+        guard let identity else { throw APIError.invalidToken }
         return identity
     }
 }
@@ -46,24 +46,17 @@ struct AccessMiddleware: RouterMiddleware {
         // header), may use the session cookie.
         let readOnly = request.method == .get || request.method == .head
         let cookie = rule?.requirement == .session || (readOnly && request.headers[.authorization] == nil) ? WebSession.token(request) : nil
-        let secret = cookie ?? request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil }
+        let secret = cookie ?? bearerToken(request)
         let known: Identity? = if let secret { await directory.identify(secret) } else { nil }
         guard let identity = known else {
             // Guessing is slowed per address; a valid credential from that address (an agent, an admin) still
             // passes, so a burst of bad tokens locks nobody out.
-            if failures.isBlocked(address) {
-                throw APIError(
-                    .tooManyRequests,
-                    .tooManyRequests,
-                    "too many failed sign-ins from this address; try again in a minute",
-                    retryAfter: 60
-                )
-            }
+            if failures.isBlocked(address) { throw APIError.tooManyFailedSignIns }
             if rule?.requirement == .session {
                 return WebSession.redirect("/ui/sign-in", cookie: cookie == nil ? nil : WebSession.clearCookie)
             }
             failures.record(address)
-            throw APIError(.unauthorized, .unauthorized, "missing or invalid bearer token")
+            throw APIError.invalidToken
         }
         if !identity.isAgent, let wait = quotas.take(identity.actor) {
             throw APIError(
@@ -121,6 +114,22 @@ struct AccessMiddleware: RouterMiddleware {
         )
         await directory.record(entry)
     }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+func bearerToken(_ request: Request) -> String? {
+    request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst("Bearer ".count)) : nil }
+}
+
+extension APIError {
+    static let invalidToken = APIError(.unauthorized, .unauthorized, "missing or invalid bearer token")
+    /// An address past its failed sign-ins (``FailedSignIns``); valid credentials from it still pass.
+    static let tooManyFailedSignIns = APIError(
+        .tooManyRequests,
+        .tooManyRequests,
+        "too many failed sign-ins from this address; try again in a minute",
+        retryAfter: 60
+    )
 }
 
 /// Failed sign-ins per client address: more than `limit` within `window` seconds blocks the address until the
