@@ -28,18 +28,23 @@ public struct AllotClient: Sendable {
     /// The server calls go to now.
     public var server: URL { list.now }
 
-    /// A client of the server at `server` (`http://host:port`; put a TLS-terminating proxy in front for HTTPS).
-    /// With `keepAlive`, calls share one connection in turn (long polls still get their own).
-    public init(server: URL, token: String, keepAlive: Bool = false) {
-        self.init(servers: [server], token: token, keepAlive: keepAlive)
+    /// What `https://` servers' certificates must chain to.
+    let trust: ClientTrust
+
+    /// A client of the server at `server` (`http://host:port`, or `https://` with `trust` saying which authority
+    /// its certificate must chain to). With `keepAlive`, calls share one connection in turn (long polls still get
+    /// their own).
+    public init(server: URL, token: String, keepAlive: Bool = false, trust: ClientTrust = .system) {
+        self.init(servers: [server], token: token, keepAlive: keepAlive, trust: trust)
     }
 
     /// A client of several servers on one store: it follows a follower's redirect to the leader, and moves on
     /// to the next server when the one in use cannot be reached (a call that cannot have changed anything is
     /// tried there at once; any other fails, and the next call goes there).
-    public init(servers: [URL], token: String, keepAlive: Bool = false) {
+    public init(servers: [URL], token: String, keepAlive: Bool = false, trust: ClientTrust = .system) {
         self.token = token
-        list = ServerList(servers, keepAlive: keepAlive)
+        self.trust = trust
+        list = ServerList(servers, keepAlive: keepAlive, trust: trust)
     }
 
     /// Parses `--server` as one URL or several separated by commas; `nil` names the first bad entry.
@@ -288,9 +293,11 @@ public struct AllotClient: Sendable {
         timeout: Double,
         longPoll: Bool
     ) async throws(ClientError) -> (Int, Data) {
-        guard server.scheme == "http", let host = server.host else {
-            throw ClientError(status: nil, code: .badServer, message: "\(server): only http:// servers are supported (terminate TLS in front)")
+        guard server.scheme == "http" || server.scheme == "https", let host = server.host else {
+            throw ClientError(status: nil, code: .badServer, message: "\(server): expected an http:// or https:// URL")
         }
+        // https:// is TLS or an error, never plain text.
+        let tls = server.scheme == "https" ? try trust.context() : nil
         var components = URLComponents()
         let base = server.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
@@ -305,15 +312,20 @@ public struct AllotClient: Sendable {
             return try await HTTPTransport.send(
                 method: HTTPMethod(rawValue: method),
                 host: host,
-                port: server.port ?? 80,
+                port: ServerList.port(server),
                 uri: uri,
                 headers: headers,
                 body: body,
-                timeout: timeout
+                timeout: timeout,
+                tls: tls
             )
         } catch let error as NIOConnectionError {
             throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server) (\(Self.notConnected)): \(error)")
         } catch {
+            if let explained = trust.explain(error, server: server) {
+                // Refused in the handshake: nothing was sent, the token included.
+                throw ClientError(status: nil, code: .badServer, message: "\(explained); nothing was sent")
+            }
             throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server): \(error)")
         }
     }

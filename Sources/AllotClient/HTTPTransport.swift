@@ -2,10 +2,19 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One HTTP/1.1 exchange over its own connection, with SwiftNIO: cancellation closes the connection at once
 /// (Foundation's URLSession on Linux can deadlock when a task awaiting it is cancelled), and a timeout closes it too.
 enum HTTPTransport {
+    /// TLS first in the pipeline, for `tls`: the name dialled is sent (SNI) and checked against the certificate; an
+    /// address is checked against the certificate's addresses.
+    static func addTLS(_ tls: NIOSSLContext?, host: String, to channel: any Channel) throws {
+        guard let tls else { return }
+        let address = (try? SocketAddress(ipAddress: host, port: 0)) != nil  // not an address: a name
+        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: address ? nil : host))
+    }
+
     struct Failure: Error, CustomStringConvertible {
         var description: String
     }
@@ -17,12 +26,14 @@ enum HTTPTransport {
         uri: String,
         headers: [(String, String)],
         body: Data?,
-        timeout: Double
+        timeout: Double,
+        tls: NIOSSLContext? = nil
     ) async throws -> (status: Int, body: Data) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try addTLS(tls, host: host, to: channel)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                 }

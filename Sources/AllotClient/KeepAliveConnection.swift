@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One HTTP/1.1 connection reused for one request after another (an agent's reports every scan interval), so
 /// that a steady caller does not open and close a connection each time. Reopened when the server has closed it;
@@ -9,11 +10,14 @@ import NIOPosix
 actor KeepAliveConnection {
     let host: String
     let port: Int
+    /// For an `https://` server: what its certificate must chain to.
+    let trust: ClientTrust?
     private var channel: (any Channel)?
 
-    init(host: String, port: Int) {
+    init(host: String, port: Int, trust: ClientTrust? = nil) {
         self.host = host
         self.port = port
+        self.trust = trust
     }
 
     func send(method: HTTPMethod, uri: String, headers: [(String, String)], body: Data?, timeout: Double) async throws -> (status: Int, body: Data) {
@@ -59,10 +63,13 @@ actor KeepAliveConnection {
 
     private func open() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
+        let tls = try trust?.context()
+        let host = host
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try HTTPTransport.addTLS(tls, host: host, to: channel)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler())
                 }

@@ -9,7 +9,7 @@ final class ServerList: Sendable {
     let connections: [String: KeepAliveConnection]
     private let current: Mutex<URL>
 
-    init(_ servers: [URL], keepAlive: Bool) {
+    init(_ servers: [URL], keepAlive: Bool, trust: ClientTrust = .system) {
         precondition(!servers.isEmpty, "a client needs a server")
         self.servers = servers
         current = Mutex(servers[0])
@@ -17,7 +17,8 @@ final class ServerList: Sendable {
         if keepAlive {
             for server in servers {
                 guard let host = server.host else { continue }
-                connections[Self.key(server)] = KeepAliveConnection(host: host, port: server.port ?? 80)
+                let secure = server.scheme == "https"
+                connections[Self.key(server)] = KeepAliveConnection(host: host, port: Self.port(server), trust: secure ? trust : nil)
             }
         }
         self.connections = connections
@@ -39,7 +40,10 @@ final class ServerList: Sendable {
 
     func connection(for server: URL) -> KeepAliveConnection? { connections[Self.key(server)] }
 
-    static func key(_ server: URL) -> String { "\(server.host ?? ""):\(server.port ?? 80)" }
+    static func key(_ server: URL) -> String { "\(server.scheme ?? "")://\(server.host ?? ""):\(port(server))" }
+
+    /// The URL's port, or its scheme's.
+    static func port(_ server: URL) -> Int { server.port ?? (server.scheme == "https" ? 443 : 80) }
 
     /// Parses `URL[,URL…]`; `nil` with the first bad entry when one is not an http(s) URL with a host.
     static func parse(_ text: String) -> Result<[URL], ParseFailure> {

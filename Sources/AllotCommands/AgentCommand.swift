@@ -20,6 +20,14 @@ public struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The agent join token the server printed.")
     public var token: String
 
+    @Option(
+        help: ArgumentHelp(
+            "The certificate authority (PEM) an https:// server's certificate must chain to, such as the server's tls/ca.pem (default: $ALLOT_CA, or the system's authorities).",
+            valueName: "file"
+        )
+    )
+    public var ca: String?
+
     @Option(help: "The node name (the host name when absent).")
     public var name: String?
 
@@ -56,7 +64,14 @@ public struct AgentCommand: AsyncParsableCommand {
 
     public func run() async throws {
         log.bootstrap()
-        let service = try makeService(client: AllotClient(servers: try AllotClient.servers(server).get(), token: token, keepAlive: true))
+        let authority = ca ?? ProcessInfo.processInfo.environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 }
+        let client = AllotClient(
+            servers: try AllotClient.servers(server).get(),
+            token: token,
+            keepAlive: true,
+            trust: authority.map { .authority($0) } ?? .system
+        )
+        let service = try makeService(client: client)
         announce("allot agent \(service.name) reporting to \(server)")
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: log.logger("allot.agent"))

@@ -13,11 +13,21 @@ public struct ClientOptions: ParsableArguments {
     @Option(help: "The API token (default: $ALLOT_TOKEN or the saved credentials).")
     public var token: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "The certificate authority (PEM) an https:// server's certificate must chain to, such as the server's tls/ca.pem (default: $ALLOT_CA, the saved credentials', or the system's authorities).",
+            valueName: "file"
+        )
+    )
+    public var ca: String?
+
     public init() {}
 
     struct Credentials: Codable {
         var server: String
         var token: String
+        /// The authority the server's certificate chains to (an absolute path), when not the system's.
+        var ca: String?
     }
 
     static var credentialsPath: String {
@@ -25,11 +35,15 @@ public struct ClientOptions: ParsableArguments {
         return home + "/.config/allot/credentials.json"
     }
 
-    /// Saves credentials readable by the owner only (mode 0600).
-    static func save(server: String, token: String) throws {
+    /// Saves credentials readable by the owner only (mode 0600). Without `ca`, the authority saved for the same
+    /// server is kept.
+    static func save(server: String, token: String, ca: String? = nil) throws {
         let path = credentialsPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let data = try JSONEncoder().encode(Credentials(server: server, token: token))
+        // No saved credentials (or unreadable ones, which this replaces): no authority to keep.
+        let saved = FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
+        let authority = ca.map(absolutePath) ?? (saved?.server == server ? saved?.ca : nil)
+        let data = try JSONEncoder().encode(Credentials(server: server, token: token, ca: authority))
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw CommandFailure("cannot write \(path)")
         }
@@ -56,8 +70,14 @@ public struct ClientOptions: ParsableArguments {
         guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
             throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
         }
-        return AllotClient(servers: urls, token: token)
+        let authority = ca ?? environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.ca
+        return AllotClient(servers: urls, token: token, trust: authority.map { .authority($0) } ?? .system)
     }
+}
+
+/// `path` made absolute against the working directory (a saved path must not depend on where the CLI runs).
+func absolutePath(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 /// Runs an async command body, turning client errors into plain messages.

@@ -10,6 +10,8 @@ public struct LoginCommand: AsyncParsableCommand {
 
     @Option(help: "The server URL.") public var server: String
     @Option(help: "The API token.") public var token: String
+    @Option(help: ArgumentHelp("The certificate authority (PEM) of an https:// server, saved with the token.", valueName: "file"))
+    public var ca: String?
 
     public init() {}
 
@@ -17,9 +19,10 @@ public struct LoginCommand: AsyncParsableCommand {
         var options = ClientOptions()
         options.server = server
         options.token = token
+        options.ca = ca
         let client = try options.client()
         let tenants = try await withClientErrors { try await client.tenants() }
-        try ClientOptions.save(server: server, token: token)
+        try ClientOptions.save(server: server, token: token, ca: ca)
         print("signed in to \(server); tenants visible: \(tenants.map(\.name).joined(separator: ", "))")
     }
 }

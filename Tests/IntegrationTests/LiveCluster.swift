@@ -129,12 +129,17 @@ final class LiveCluster: Sendable {
         agentToken = try await process.line(startingWith: "agent join token: ")
     }
 
-    var client: AllotClient { AllotClient(server: URL(string: url)!, token: adminToken) }
+    /// The authority a server started with `--tls` made (its certificate chains to it), when it serves HTTPS.
+    var authority: String? { url.hasPrefix("https://") ? directory + "/server/tls/ca.pem" : nil }
+
+    var client: AllotClient {
+        AllotClient(server: URL(string: url)!, token: adminToken, trust: authority.map { .authority($0) } ?? .system)
+    }
 
     func startAgent(_ name: String, resources: String, pricing: String? = nil, environment: [String: String] = [:]) throws {
         let agent = try LiveProcess(
             ["agent", "--server", url, "--token", agentToken, "--name", name, "--resources", resources, "--data-dir", "agent-\(name)"]
-                + (pricing.map { ["--pricing", $0] } ?? []),
+                + (pricing.map { ["--pricing", $0] } ?? []) + (authority.map { ["--ca", $0] } ?? []),
             directory: directory,
             environment: environment
         )

@@ -1,0 +1,62 @@
+import AllotAPI
+import AllotClient
+import Foundation
+import Testing
+
+/// `allot server --tls` end to end: the agent and the CLI pin the authority the server made, a job runs and its
+/// output comes back over HTTPS; a CLI that does not pin it, or asks for plain HTTP, gets nothing from the server.
+@Suite(.serialized) struct HTTPSClusterTests {
+    func cli(_ arguments: [String]) async throws -> (output: String, status: Int32) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try allotExecutable())
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALLOT_") }
+        let (output, status) = try await runToEnd(process, mergingErrors: true)
+        return (String(decoding: output, as: UTF8.self), status)
+    }
+
+    @Test func theAgentAndTheCLIPinTheServersAuthority() async throws {
+        let cluster = try await LiveCluster(serverArguments: ["--tls"])
+        defer { cluster.stop() }
+        #expect(cluster.url.hasPrefix("https://127.0.0.1:"))
+        let authority = try #require(cluster.authority)
+        #expect(FileManager.default.fileExists(atPath: authority))
+        try cluster.startAgent("n1", resources: "cpu=2,memory=2GiB")
+        // The agent joins over HTTPS, pinned to the same authority.
+        _ = try await cluster.eventually("n1 joined") { try await cluster.client.nodes().contains { $0.name == "n1" } ? true : nil }
+
+        let submitted = try await cli(
+            ["submit", "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority, "--", "sh", "-c", "echo over-tls"]
+        )
+        #expect(submitted.status == 0, "\(submitted.output)")
+        let id = try #require(submitted.output.split(separator: "\n").first { $0.hasPrefix("submitted ") }?.dropFirst("submitted ".count))
+        let job = try await cluster.finished(JobID(String(id)))
+        #expect(job.state == .succeeded)
+        let logs = try await cli(["logs", String(id), "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority])
+        #expect(logs.status == 0 && logs.output.contains("over-tls"), "\(logs.output)")
+
+        // Without the authority the system's do not vouch for the server: refused in the handshake, plainly.
+        let unpinned = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken])
+        #expect(unpinned.status != 0)
+        #expect(unpinned.output.contains("does not verify against the system's authorities"), "\(unpinned.output)")
+        // Another cluster's authority: refused the same way.
+        let foreign = try await LiveCluster(serverArguments: ["--tls"])
+        defer { foreign.stop() }
+        let wrong = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken, "--ca", try #require(foreign.authority)])
+        #expect(wrong.status != 0)
+        #expect(wrong.output.contains("does not verify against the authority in"), "\(wrong.output)")
+        // https:// to a plain server: the handshake fails, and the request (with its token) is never written.
+        let plainServer = try await LiveCluster()
+        defer { plainServer.stop() }
+        let downgraded = try await cli(
+            ["jobs", "--server", plainServer.url.replacingOccurrences(of: "http://", with: "https://"), "--token", plainServer.adminToken]
+        )
+        #expect(downgraded.status != 0)
+        #expect(downgraded.output.contains("TLS handshake failed") && downgraded.output.contains("nothing was sent"), "\(downgraded.output)")
+        // Plain HTTP to the HTTPS port: no answer.
+        let plain = try await cli([
+            "jobs", "--server", cluster.url.replacingOccurrences(of: "https://", with: "http://"), "--token", cluster.adminToken,
+        ])
+        #expect(plain.status != 0, "\(plain.output)")
+    }
+}
