@@ -26,6 +26,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
     @Option(help: "The server's history tiers.") public var history: String = "raw=1d,1m=7d,1h=365d"
     @Option(name: .customLong("history-checkpoint"), help: "The server's history checkpoint, seconds.") public var checkpoint: Double = 30
     @Flag(name: .customLong("no-long-poll"), help: "Agents only report; they do not hold a directive long-poll open.") public var noLongPoll = false
+    @Flag(help: "Serve HTTPS (the server's own authority, which every simulated agent pins) instead of plain HTTP.") public var tls = false
     @OptionGroup public var output: OutputOptions
 
     public init() {}
@@ -38,6 +39,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
     }
 
     struct Result: Encodable {
+        var tls: Bool
         var nodes: Int
         var gpus: Int
         var jobsRunning: Int
@@ -68,6 +70,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         var table = TextTable(["METRIC", "VALUE"])
         table.add(["nodes / GPUs / jobs running", "\(result.nodes) / \(result.gpus) / \(result.jobsRunning)"])
+        table.add(["transport", result.tls ? "HTTPS (TLS, agents pin the server's authority)" : "plain HTTP"])
         table.add([
             "report interval", Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent",
         ])
@@ -103,14 +106,17 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-bench-monitor-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try ServerProcess.start(arguments: [
-            "server", "--port", "0", "--data-dir", directory, "--scan-interval", Quantity.format(interval), "--history", history,
-            "--history-checkpoint", Quantity.format(checkpoint), "--headroom", "0",
-        ])
+        let server = try ServerProcess.start(
+            arguments: [
+                "server", "--port", "0", "--data-dir", directory, "--scan-interval", Quantity.format(interval), "--history", history,
+                "--history-checkpoint", Quantity.format(checkpoint), "--headroom", "0",
+            ] + (tls ? ["--tls"] : [])
+        )
         defer { server.stop() }
-        let url = URL(string: "http://127.0.0.1:\(server.port)")!
-        let admin = AllotClient(server: url, token: server.admin)
-        let agent = AllotClient(server: url, token: server.agent)
+        let url = URL(string: "\(tls ? "https" : "http")://127.0.0.1:\(server.port)")!
+        let trust: ClientTrust = tls ? .authority(directory + "/tls/ca.pem") : .system
+        let admin = AllotClient(server: url, token: server.admin, trust: trust)
+        let agent = AllotClient(server: url, token: server.agent, trust: trust)
 
         let fleet = Fleet(nodes: nodes, gpus: gpusPerNode, interval: interval)
         // Join every node, then queue the jobs (they are placed on the simulated GPUs).
@@ -127,7 +133,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         let longPoll = !noLongPoll
         // Each simulated agent keeps its connection for its reports, as `allot agent` does.
-        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: server.agent, keepAlive: true) }
+        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: server.agent, keepAlive: true, trust: trust) }
         let running = Task { [fleet, agent] in await fleet.run(agents, polling: agent, longPoll: longPoll) }
         defer { running.cancel() }
         try await Task.sleep(for: .seconds(interval + 2))
@@ -151,6 +157,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
             projected[tier.name] = series * (tier.retention / spacing) * (tier.isRaw ? 8 : 12)
         }
         return Result(
+            tls: tls,
             nodes: nodes,
             gpus: nodes * gpusPerNode,
             jobsRunning: Int(after.metric("allot_jobs", state: "running")),
@@ -330,7 +337,7 @@ struct ServerProcess {
                 else { return nil }
                 return String(line.dropFirst(prefix.count).prefix { !$0.isWhitespace })
             }
-            if let port = value(after: "allot server listening on http://127.0.0.1:").flatMap({ Int($0) }),
+            if let port = value(after: "allot server listening on ").flatMap({ URL(string: $0)?.port }),
                 let admin = value(after: "admin token: "), let agent = value(after: "agent join token: ")
             {
                 return ServerProcess(process: process, port: port, admin: admin, agent: agent)
