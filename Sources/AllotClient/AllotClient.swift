@@ -32,8 +32,8 @@ public struct AllotClient: Sendable {
     let trust: ClientTrust
 
     /// A client of the server at `server` (`http://host:port`, or `https://` with `trust` saying which authority
-    /// its certificate must chain to). With `keepAlive`, calls share one connection in turn (long polls still get
-    /// their own).
+    /// its certificate must chain to). With `keepAlive`, calls share one kept-alive connection in turn, and long
+    /// polls another.
     public init(server: URL, token: String, keepAlive: Bool = false, trust: ClientTrust = .system) {
         self.init(servers: [server], token: token, keepAlive: keepAlive, trust: trust)
     }
@@ -306,7 +306,7 @@ public struct AllotClient: Sendable {
         var headers = [("Authorization", "Bearer \(token)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         do {
-            if let connection = list.connection(for: server), !longPoll {
+            if let connection = list.connection(for: server, longPoll: longPoll) {
                 return try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)
             }
             return try await HTTPTransport.send(

@@ -52,7 +52,13 @@ actor KeepAliveConnection {
         }
         defer { timer.cancel() }
         do {
-            let answer = try await response.futureResult.get()
+            // Cancellation (an agent stopping during a long poll) fails the wait at once and closes the connection.
+            let answer = try await withTaskCancellationHandler {
+                try await response.futureResult.get()
+            } onCancel: {
+                response.fail(HTTPTransport.Failure(description: "cancelled"))
+                channel.close(promise: nil)
+            }
             if !answer.keepAlive { close() }
             return (answer.status, Data(answer.body))
         } catch {

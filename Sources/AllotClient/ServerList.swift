@@ -5,8 +5,10 @@ import Synchronization
 /// once a follower has named it, the next one in the list when the current one cannot be reached.
 final class ServerList: Sendable {
     let servers: [URL]
-    /// Keep-alive connections per server (`host:port`), for steady callers.
+    /// Keep-alive connections per server (`host:port`), for steady callers: one for their calls, one for their
+    /// long polls (which would hold the first for up to half a minute). Over TLS this saves a handshake a poll.
     let connections: [String: KeepAliveConnection]
+    let pollConnections: [String: KeepAliveConnection]
     private let current: Mutex<URL>
 
     init(_ servers: [URL], keepAlive: Bool, trust: ClientTrust = .system) {
@@ -14,14 +16,17 @@ final class ServerList: Sendable {
         self.servers = servers
         current = Mutex(servers[0])
         var connections: [String: KeepAliveConnection] = [:]
+        var pollConnections: [String: KeepAliveConnection] = [:]
         if keepAlive {
             for server in servers {
                 guard let host = server.host else { continue }
                 let secure = server.scheme == "https"
                 connections[Self.key(server)] = KeepAliveConnection(host: host, port: Self.port(server), trust: secure ? trust : nil)
+                pollConnections[Self.key(server)] = KeepAliveConnection(host: host, port: Self.port(server), trust: secure ? trust : nil)
             }
         }
         self.connections = connections
+        self.pollConnections = pollConnections
     }
 
     var now: URL { current.withLock { $0 } }
@@ -38,7 +43,9 @@ final class ServerList: Sendable {
         }
     }
 
-    func connection(for server: URL) -> KeepAliveConnection? { connections[Self.key(server)] }
+    func connection(for server: URL, longPoll: Bool = false) -> KeepAliveConnection? {
+        (longPoll ? pollConnections : connections)[Self.key(server)]
+    }
 
     static func key(_ server: URL) -> String { "\(server.scheme ?? "")://\(server.host ?? ""):\(port(server))" }
 

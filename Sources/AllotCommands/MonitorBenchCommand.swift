@@ -72,7 +72,8 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         table.add(["nodes / GPUs / jobs running", "\(result.nodes) / \(result.gpus) / \(result.jobsRunning)"])
         table.add(["transport", result.tls ? "HTTPS (TLS, agents pin the server's authority)" : "plain HTTP"])
         table.add([
-            "report interval", Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent",
+            "report interval",
+            Quantity.format(result.intervalSeconds) + " s on a kept-alive connection, plus a 30 s directive long-poll per agent on another",
         ])
         table.add(["measured", Quantity.format(result.measuredSeconds.rounded()) + " s"])
         table.add(["reports", "\(result.reports) (\(Quantity.format(result.reportsPerSecond.rounded())) /s, \(result.reportFailures) failed)"])
@@ -132,9 +133,9 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
             }
         }
         let longPoll = !noLongPoll
-        // Each simulated agent keeps its connection for its reports, as `allot agent` does.
+        // Each simulated agent keeps a connection for its reports and one for its long polls, as `allot agent` does.
         let agents = (0..<nodes).map { _ in AllotClient(server: url, token: server.agent, keepAlive: true, trust: trust) }
-        let running = Task { [fleet, agent] in await fleet.run(agents, polling: agent, longPoll: longPoll) }
+        let running = Task { [fleet] in await fleet.run(agents, longPoll: longPoll) }
         defer { running.cancel() }
         try await Task.sleep(for: .seconds(interval + 2))
         let before = try await Snapshot.take(admin, server: server)
@@ -244,11 +245,12 @@ final class Fleet: Sendable {
         }
     }
 
-    func run(_ clients: [AllotClient], polling: AllotClient, longPoll: Bool) async {
+    /// Each agent reports and long-polls through its own client, as `allot agent` does.
+    func run(_ clients: [AllotClient], longPoll: Bool) async {
         await withTaskGroup(of: Void.self) { group in
             for node in 0..<nodes {
                 group.addTask { await self.reportLoop(node, clients[node]) }
-                if longPoll { group.addTask { await self.pollLoop(node, polling) } }
+                if longPoll { group.addTask { await self.pollLoop(node, clients[node]) } }
             }
         }
     }
