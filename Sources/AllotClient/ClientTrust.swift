@@ -45,7 +45,7 @@ public struct ClientTrust: Sendable {
     func explain(_ error: any Error, server: URL) -> String? {
         let text = "\(error)"
         let against = authorityFile.map { "the authority in \($0)" } ?? "the system's authorities"
-        if error is NIOSSLExtraError, text.contains("failedToValidateHostname") {
+        if error as? NIOSSLExtraError == .failedToValidateHostname {
             return "\(server): the server's certificate is not for \(server.host ?? "this host")"
         }
         if text.contains("CERTIFICATE_VERIFY_FAILED") {

@@ -20,9 +20,9 @@ final class ServerList: Sendable {
         if keepAlive {
             for server in servers {
                 guard let host = server.host else { continue }
-                let secure = server.scheme == "https"
-                connections[Self.key(server)] = KeepAliveConnection(host: host, port: Self.port(server), trust: secure ? trust : nil)
-                pollConnections[Self.key(server)] = KeepAliveConnection(host: host, port: Self.port(server), trust: secure ? trust : nil)
+                let connection = { KeepAliveConnection(host: host, port: Self.port(server), trust: server.scheme == "https" ? trust : nil) }
+                connections[Self.key(server)] = connection()
+                pollConnections[Self.key(server)] = connection()
             }
         }
         self.connections = connections

@@ -64,12 +64,11 @@ public struct AgentCommand: AsyncParsableCommand {
 
     public func run() async throws {
         log.bootstrap()
-        let authority = ca ?? ProcessInfo.processInfo.environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 }
         let client = AllotClient(
             servers: try AllotClient.servers(server).get(),
             token: token,
             keepAlive: true,
-            trust: authority.map { .authority($0) } ?? .system
+            trust: ClientOptions.trust(ca: ca)
         )
         let service = try makeService(client: client)
         announce("allot agent \(service.name) reporting to \(server)")

@@ -70,8 +70,13 @@ public struct ClientOptions: ParsableArguments {
         guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
             throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
         }
-        let authority = ca ?? environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 } ?? saved?.ca
-        return AllotClient(servers: urls, token: token, trust: authority.map { .authority($0) } ?? .system)
+        return AllotClient(servers: urls, token: token, trust: Self.trust(ca: ca, saved: saved?.ca))
+    }
+
+    /// What `https://` servers must chain to: `--ca`, else `ALLOT_CA`, else the saved authority, else the system's.
+    static func trust(ca: String?, saved: String? = nil) -> ClientTrust {
+        let authority = ca ?? ProcessInfo.processInfo.environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 } ?? saved
+        return authority.map { .authority($0) } ?? .system
     }
 }
 

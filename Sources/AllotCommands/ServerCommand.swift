@@ -82,7 +82,9 @@ public struct ServerCommand: AsyncParsableCommand {
 
     public func run() async throws {
         options.log.bootstrap()
-        guard let storeURL else { return try await serve(store: nil, leading: nil) }
+        // Made (or checked) once, whether this server leads at once or follows first.
+        let tls = try serverTLS()
+        guard let storeURL else { return try await serve(store: nil, leading: nil, tls: tls) }
         let url: PostgresURL
         let store: PostgresStore
         do {
@@ -97,14 +99,14 @@ public struct ServerCommand: AsyncParsableCommand {
             address: advertise ?? "\(scheme)://\(options.host):\(options.port)",
             lease: .milliseconds(Int64((lease * 1000).rounded()))
         )
-        guard let term = try await follow(store: store, identity: identity, logger: logger) else { return }
+        guard let term = try await follow(store: store, identity: identity, tls: tls, logger: logger) else { return }
         store.lead(term: term)
         announce("allot server leads (term \(term)) as \(identity.address)")
-        try await serve(store: store, leading: (identity, term))
+        try await serve(store: store, leading: (identity, term), tls: tls)
     }
 
     /// Serves as a follower until this server takes the lease (its term) or is asked to stop (`nil`).
-    func follow(store: PostgresStore, identity: ReplicaIdentity, logger: Logger) async throws -> Int64? {
+    func follow(store: PostgresStore, identity: ReplicaIdentity, tls: ServerTLS?, logger: Logger) async throws -> Int64? {
         // A store that fails here is tried again by the follower's loop, which says so.
         if let term = try? await store.acquireLease(holder: identity.holder, address: identity.address, for: identity.lease) {
             return term
@@ -114,7 +116,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let follower = try buildFollowerApplication(
             host: host,
             port: options.port,
-            tls: try serverTLS()?.configuration,
+            tls: tls?.configuration,
             leader: { try? await store.currentLease() },  // a store away: no leader known, 503
             reads: FollowerReads(store: store),
             logger: logger,
@@ -139,8 +141,8 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     /// Runs the control plane: on `store` (SQLite under the data directory without one), as the leader of
-    /// several when `leading` says so.
-    func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?) async throws {
+    /// several when `leading` says so; over HTTPS with `tls`.
+    func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?, tls: ServerTLS?) async throws {
         let (plane, access, admin, agent) = try await options.open(
             store: store,
             advertisedLeader: leading?.identity.address,
@@ -149,7 +151,6 @@ public struct ServerCommand: AsyncParsableCommand {
         let host = options.host
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")
-        let tls = try serverTLS()
         let scheme = scheme
         let app = try buildApplication(plane: plane, directory: access, host: host, port: options.port, tls: tls?.configuration, logger: logger) {
             port in

@@ -16,6 +16,16 @@ extension APIError: HTTPResponseError {
     }
 }
 
+extension APIError {
+    /// The error as the API writes it: its status, `{"error":{"code","message"}}`, and `Retry-After` when it has one
+    /// (a `503` without one says 1).
+    var response: Response {
+        var response = jsonResponse(APIErrorBody(code: code, message: message), status: status)
+        if let seconds = retryAfter ?? (status == .serviceUnavailable ? 1 : nil) { response.headers[.retryAfter] = "\(seconds)" }
+        return response
+    }
+}
+
 func jsonResponse<Value: Encodable>(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
@@ -48,9 +58,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            var response = jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
-            if let seconds = error.retryAfter ?? (error.status == .serviceUnavailable ? 1 : nil) { response.headers[.retryAfter] = "\(seconds)" }
-            return response
+            return error.response
         } catch let error as MethodNotAllowed {
             return Self.methodNotAllowed(request, allowed: error.allowed)
         } catch let error as HTTPError {

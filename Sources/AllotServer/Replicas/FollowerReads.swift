@@ -38,9 +38,7 @@ public actor FollowerReads {
         do {
             return try await answer(request, from: address)
         } catch let error as APIError {
-            var response = jsonResponse(APIErrorBody(code: error.code, message: error.message), status: error.status)
-            if let seconds = error.retryAfter ?? (error.status == .serviceUnavailable ? 1 : nil) { response.headers[.retryAfter] = "\(seconds)" }
-            return response
+            return error.response
         } catch {
             return jsonResponse(APIErrorBody(code: .internal, message: "internal error"), status: .internalServerError)
         }

@@ -32,9 +32,8 @@ public actor Directory {
 
     /// Loads tenants and tokens; creates the `default` tenant on first start.
     public func load() async throws(APIError) {
+        try await reload()
         do {
-            for tenant in try await store.tenants() { tenantsByName[tenant.name] = tenant }
-            for token in try await store.tokens() { remember(token) }
             try await adoptBootstrapAdmin()
             if tenantsByName[Self.defaultTenant] == nil {
                 let tenant = Tenant(name: Self.defaultTenant, createdAt: clock())
@@ -46,8 +45,8 @@ public actor Directory {
         }
     }
 
-    /// Rereads tenants and tokens from the store and writes nothing: a follower's copy of what the leader
-    /// changed (a new token works there, a revoked one stops working).
+    /// Reads tenants and tokens from the store, replacing what was held, and writes nothing: the start of
+    /// ``load()``, and a follower's copy of what the leader changed (a new token works there, a revoked one stops).
     public func reload() async throws(APIError) {
         do {
             let tenants = try await store.tenants()
