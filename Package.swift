@@ -165,6 +165,7 @@ let package = Package(
             name: "AllotClient",
             dependencies: [
                 "AllotAPI",
+                "AllotTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$allot" server --port "$port" --data-dir "$work/server" --token-rate 0 >"$work/server.log" 2>&1 &
+"$allot" server --no-tls --port "$port" --data-dir "$work/server" --token-rate 0 >"$work/server.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "agent join token:" "$work/server.log" 2>/dev/null && break; sleep 0.1; done
 admin=$(awk '/admin token:/ {print $3}' "$work/server.log")

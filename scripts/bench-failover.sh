@@ -55,7 +55,7 @@ for run in $(seq "$runs"); do
         port=$(free_port)
         ports+=("$port") urls+=("http://127.0.0.1:$port")
         spawn "s$index" "$dir/s$index.log" "$allot" server --store "$store" --port "$port" --advertise "http://127.0.0.1:$port" \
-            --lease "$lease" --data-dir "$dir/s$index" --scan-interval 1 --token-rate 0
+            --lease "$lease" --data-dir "$dir/s$index" --scan-interval 1 --token-rate 0 --no-tls
         [[ $index == 0 ]] && for _ in $(seq 100); do grep -q "agent join token:" "$dir/s0.log" 2>/dev/null && break; sleep 0.1; done
     done
     admin=$(awk '/admin token:/ {print $3}' "$dir/s0.log")

@@ -297,7 +297,8 @@ public struct AllotClient: Sendable {
             throw ClientError(status: nil, code: .badServer, message: "\(server): expected an http:// or https:// URL")
         }
         // https:// is TLS or an error, never plain text.
-        let tls = server.scheme == "https" ? try trust.context() : nil
+        let tls = server.scheme == "https" ? trust : nil
+        if tls != nil { _ = try trust.context() }  // an authority that cannot be loaded is said before connecting
         var components = URLComponents()
         let base = server.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path

@@ -7,12 +7,10 @@ import NIOSSL
 /// One HTTP/1.1 exchange over its own connection, with SwiftNIO: cancellation closes the connection at once
 /// (Foundation's URLSession on Linux can deadlock when a task awaiting it is cancelled), and a timeout closes it too.
 enum HTTPTransport {
-    /// TLS first in the pipeline, for `tls`: the name dialled is sent (SNI) and checked against the certificate; an
-    /// address is checked against the certificate's addresses.
-    static func addTLS(_ tls: NIOSSLContext?, host: String, to channel: any Channel) throws {
-        guard let tls else { return }
-        let address = (try? SocketAddress(ipAddress: host, port: 0)) != nil  // not an address: a name
-        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: address ? nil : host))
+    /// TLS first in the pipeline, for `https://` servers (see ``ClientTrust/handler(host:)``).
+    static func addTLS(_ trust: ClientTrust?, host: String, to channel: any Channel) throws {
+        guard let trust else { return }
+        try channel.pipeline.syncOperations.addHandler(trust.handler(host: host))
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -27,7 +25,7 @@ enum HTTPTransport {
         headers: [(String, String)],
         body: Data?,
         timeout: Double,
-        tls: NIOSSLContext? = nil
+        tls: ClientTrust? = nil
     ) async throws -> (status: Int, body: Data) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))

@@ -69,7 +69,7 @@ actor KeepAliveConnection {
 
     private func open() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
-        let tls = try trust?.context()
+        let tls = trust
         let host = host
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))

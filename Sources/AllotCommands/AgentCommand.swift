@@ -28,6 +28,15 @@ public struct AgentCommand: AsyncParsableCommand {
     )
     public var ca: String?
 
+    @Option(
+        name: .customLong("ca-fingerprint"),
+        help: ArgumentHelp(
+            "Instead of --ca: the authority's SHA-256 fingerprint, as `allot server` prints it in the join line (default: $ALLOT_CA_FINGERPRINT).",
+            valueName: "sha256"
+        )
+    )
+    public var caFingerprint: String?
+
     @Option(help: "The node name (the host name when absent).")
     public var name: String?
 
@@ -68,7 +77,7 @@ public struct AgentCommand: AsyncParsableCommand {
             servers: try AllotClient.servers(server).get(),
             token: token,
             keepAlive: true,
-            trust: ClientOptions.trust(ca: ca)
+            trust: try ClientOptions.trust(ca: ca, fingerprint: caFingerprint)
         )
         let service = try makeService(client: client)
         announce("allot agent \(service.name) reporting to \(server)")

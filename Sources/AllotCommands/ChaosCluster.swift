@@ -32,6 +32,7 @@ final class ChaosCluster: @unchecked Sendable {
         limit = descriptors
         serverArguments = [
             "server", "--data-dir", directory + "/server", "--scan-interval", "0.5", "--grace-period", "1", "--headroom", "0", "--token-rate", "0",
+            "--no-tls",
         ]
         server = try Self.spawn(serverArguments + ["--port", "0"], log: directory + "/server.log", descriptors: descriptors)
         let lines = try Self.await(

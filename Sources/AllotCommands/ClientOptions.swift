@@ -1,4 +1,5 @@
 import AllotClient
+import AllotTLS
 import ArgumentParser
 import Foundation
 
@@ -21,6 +22,15 @@ public struct ClientOptions: ParsableArguments {
     )
     public var ca: String?
 
+    @Option(
+        name: .customLong("ca-fingerprint"),
+        help: ArgumentHelp(
+            "Instead of --ca: the SHA-256 fingerprint of the authority, as `allot server` prints it; the server must present that authority (default: $ALLOT_CA_FINGERPRINT, or the saved credentials').",
+            valueName: "sha256"
+        )
+    )
+    public var caFingerprint: String?
+
     public init() {}
 
     struct Credentials: Codable {
@@ -28,6 +38,8 @@ public struct ClientOptions: ParsableArguments {
         var token: String
         /// The authority the server's certificate chains to (an absolute path), when not the system's.
         var ca: String?
+        /// Or that authority's SHA-256 fingerprint.
+        var caFingerprint: String?
     }
 
     static var credentialsPath: String {
@@ -35,15 +47,21 @@ public struct ClientOptions: ParsableArguments {
         return home + "/.config/allot/credentials.json"
     }
 
-    /// Saves credentials readable by the owner only (mode 0600). Without `ca`, the authority saved for the same
-    /// server is kept.
-    static func save(server: String, token: String, ca: String? = nil) throws {
+    /// Saves credentials readable by the owner only (mode 0600). Without `ca` or `caFingerprint`, the pin saved
+    /// for the same server is kept.
+    static func save(server: String, token: String, ca: String? = nil, caFingerprint: String? = nil) throws {
         let path = credentialsPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // No saved credentials (or unreadable ones, which this replaces): no authority to keep.
+        // No saved credentials (or unreadable ones, which this replaces): no pin to keep.
         let saved = FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
-        let authority = ca.map(absolutePath) ?? (saved?.server == server ? saved?.ca : nil)
-        let data = try JSONEncoder().encode(Credentials(server: server, token: token, ca: authority))
+        let keep = ca == nil && caFingerprint == nil && saved?.server == server
+        let credentials = Credentials(
+            server: server,
+            token: token,
+            ca: keep ? saved?.ca : ca.map(absolutePath),
+            caFingerprint: keep ? saved?.caFingerprint : caFingerprint
+        )
+        let data = try JSONEncoder().encode(credentials)
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw CommandFailure("cannot write \(path)")
         }
@@ -70,13 +88,28 @@ public struct ClientOptions: ParsableArguments {
         guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
             throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
         }
-        return AllotClient(servers: urls, token: token, trust: Self.trust(ca: ca, saved: saved?.ca))
+        let trust = try Self.trust(ca: ca, fingerprint: caFingerprint, saved: saved.map { ($0.ca, $0.caFingerprint) })
+        return AllotClient(servers: urls, token: token, trust: trust)
     }
 
-    /// What `https://` servers must chain to: `--ca`, else `ALLOT_CA`, else the saved authority, else the system's.
-    static func trust(ca: String?, saved: String? = nil) -> ClientTrust {
-        let authority = ca ?? ProcessInfo.processInfo.environment["ALLOT_CA"].flatMap { $0.isEmpty ? nil : $0 } ?? saved
-        return authority.map { .authority($0) } ?? .system
+    /// What `https://` servers must chain to: `--ca` or `--ca-fingerprint`, else `ALLOT_CA` or
+    /// `ALLOT_CA_FINGERPRINT`, else the saved pin, else the system's authorities.
+    static func trust(ca: String?, fingerprint: String?, saved: (ca: String?, fingerprint: String?)? = nil) throws -> ClientTrust {
+        let environment = ProcessInfo.processInfo.environment
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let pins: [(ca: String?, fingerprint: String?, from: String)] = [
+            (ca, fingerprint, "--ca and --ca-fingerprint"),
+            (nonEmpty("ALLOT_CA"), nonEmpty("ALLOT_CA_FINGERPRINT"), "ALLOT_CA and ALLOT_CA_FINGERPRINT"),
+            (saved?.ca, saved?.fingerprint, "the saved credentials' ca and caFingerprint"),
+        ]
+        guard let pin = pins.first(where: { $0.ca != nil || $0.fingerprint != nil }) else { return .system }
+        if pin.ca != nil && pin.fingerprint != nil { throw ValidationError("\(pin.from): give one of them") }
+        if let path = pin.ca { return .authority(path) }
+        do {
+            return .fingerprint(try PinnedAuthority(parsing: pin.fingerprint ?? ""))
+        } catch {
+            throw ValidationError("--ca-fingerprint: \(error)")
+        }
     }
 }
 

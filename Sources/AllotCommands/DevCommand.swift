@@ -1,6 +1,7 @@
 import AllotAgent
 import AllotClient
 import AllotServer
+import AllotTLS
 import ArgumentParser
 import Foundation
 import ServiceLifecycle
@@ -24,6 +25,9 @@ public struct DevCommand: AsyncParsableCommand {
     @Option(help: "The local node's name (the host name when absent).")
     public var name: String?
 
+    @Flag(help: "Serve HTTPS with a certificate from an authority made under DATA-DIR/tls/ (default: plain HTTP, meant for loopback).")
+    public var tls = false
+
     public init() {}
 
     public func run() async throws {
@@ -34,12 +38,30 @@ public struct DevCommand: AsyncParsableCommand {
         }
         let (stream, continuation) = AsyncStream<Int>.makeStream()
         let serverLogger = options.log.logger("allot.dev")
-        let app = try buildApplication(plane: plane, directory: directory, host: options.host, port: options.port, logger: serverLogger) { port in
+        let authority = options.dataDirectory + "/tls/ca.pem"
+        let certificate: ServerCertificate?
+        do {
+            let names =
+                ["localhost", "127.0.0.1", "::1", ProcessInfo.processInfo.hostName]
+                + (["0.0.0.0", "::"].contains(options.host) ? [] : [options.host])
+            certificate = tls ? try ServerCertificate(.generated(directory: options.dataDirectory + "/tls", names: names)) : nil
+        } catch {
+            throw CommandFailure("--tls: \(error)")
+        }
+        let app = try buildApplication(
+            plane: plane,
+            directory: directory,
+            host: options.host,
+            port: options.port,
+            tls: certificate?.configuration,
+            logger: serverLogger
+        ) { port in
             continuation.yield(port)
             continuation.finish()
         }
         var agent = AgentCommand()
-        agent.server = "http://\(options.host):\(options.port)"
+        let scheme = tls ? "https" : "http"
+        agent.server = "\(scheme)://\(options.host):\(options.port)"
         agent.token = agentToken
         agent.name = name
         agent.resources = resources
@@ -52,7 +74,8 @@ public struct DevCommand: AsyncParsableCommand {
             group.addTask {
                 try await ServiceGroup(
                     configuration: .init(
-                        services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)],
+                        services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)]
+                            + (certificate.map { [CertificateReloader(certificate: $0, logger: serverLogger)] } ?? []),
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: serverLogger
                     )
@@ -60,13 +83,15 @@ public struct DevCommand: AsyncParsableCommand {
                 .run()
             }
             guard let port = await stream.first(where: { _ in true }) else { return }
-            let url = "http://\(host):\(port)"
+            let url = "\(scheme)://\(host):\(port)"
             announce("allot dev running at \(url)")
+            if let certificate { announce("TLS: \(certificate.summary)") }
             announce(
                 admin.map { "admin token: \($0) (shown once; saved for the CLI in \(ClientOptions.credentialsPath))" } ?? ServerCommand.adminTokenKept
             )
-            if let admin { try? ClientOptions.save(server: url, token: admin) }
-            let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken, keepAlive: true))
+            let trust: ClientTrust = certificate == nil ? .system : .authority(authority)
+            if let admin { try? ClientOptions.save(server: url, token: admin, ca: certificate == nil ? nil : authority) }
+            let service = try agent.makeService(client: AllotClient(server: URL(string: url)!, token: agentToken, keepAlive: true, trust: trust))
             group.addTask {
                 try await ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: serverLogger))
                     .run()

@@ -111,7 +111,7 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
             arguments: [
                 "server", "--port", "0", "--data-dir", directory, "--scan-interval", Quantity.format(interval), "--history", history,
                 "--history-checkpoint", Quantity.format(checkpoint), "--headroom", "0",
-            ] + (tls ? ["--tls"] : [])
+            ] + (tls ? [] : ["--no-tls"])
         )
         defer { server.stop() }
         let url = URL(string: "\(tls ? "https" : "http")://127.0.0.1:\(server.port)")!

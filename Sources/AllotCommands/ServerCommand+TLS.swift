@@ -1,39 +1,27 @@
 import AllotTLS
 import Foundation
+import Logging
 import NIOSSL
+import ServiceLifecycle
+import UnixSignals
 
 extension ServerCommand {
-    /// HTTPS as asked for, and the line that tells agents and clients what to pin.
-    struct ServerTLS {
-        var configuration: TLSConfiguration
-        var announcement: String
-    }
+    var scheme: String { tls ? "https" : "http" }
 
-    var scheme: String { tls || tlsCertificate != nil ? "https" : "http" }
-
-    /// `--tls`: the data directory's authority and a server certificate for this server's names (made or
-    /// reissued as needed); `--tls-cert`/`--tls-key`: yours; neither: plain HTTP (`nil`).
-    func serverTLS() throws -> ServerTLS? {
-        if let tlsCertificate, let tlsKey {
-            do {
-                return ServerTLS(
-                    configuration: try TLSConfigurations.server(certificatePath: tlsCertificate, keyPath: tlsKey),
-                    announcement: "TLS: certificate \(tlsCertificate) (yours)"
-                )
-            } catch {
-                throw CommandFailure("--tls-cert: \(error)")
-            }
-        }
+    /// HTTPS unless `--no-tls`: the certificate from `--tls-cert`/`--tls-key`, or one the data directory's
+    /// authority issues for this server's names (made or reissued as needed); `nil` for plain HTTP.
+    func serverTLS() throws -> ServerCertificate? {
         guard tls else { return nil }
+        let source: ServerCertificate.Source =
+            if let tlsCertificate, let tlsKey {
+                .files(certificate: tlsCertificate, key: tlsKey)
+            } else {
+                .generated(directory: options.dataDirectory + "/tls", names: certificateNames)
+            }
         do {
-            let files = try ServerTLSFiles.prepare(in: options.dataDirectory + "/tls", names: certificateNames)
-            return ServerTLS(
-                configuration: try TLSConfigurations.server(certificatePath: files.certificatePath, keyPath: files.keyPath),
-                announcement:
-                    "TLS: certificate authority \(files.caPath), SHA-256 fingerprint \(files.caFingerprint); server certificate for \(files.names.joined(separator: ", "))"
-            )
+            return try ServerCertificate(source)
         } catch {
-            throw CommandFailure("--tls: \(error)")
+            throw CommandFailure("\(tlsCertificate == nil ? "TLS" : "--tls-cert"): \(error) (--no-tls serves plain HTTP)")
         }
     }
 
@@ -44,5 +32,58 @@ extension ServerCommand {
         if !["0.0.0.0", "::", ""].contains(options.host) { names.append(options.host) }
         if let advertise, let host = URL(string: advertise)?.host { names.append(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) }
         return names
+    }
+
+    /// The host agents are told to dial when no `--advertise` says: this machine's name when the server listens
+    /// everywhere.
+    var joinHost: String { ["0.0.0.0", "::", ""].contains(options.host) ? ProcessInfo.processInfo.hostName : options.host }
+
+    /// The lines printed once the server listens at `url`: what it serves, and how an agent joins.
+    static func announceTLS(_ certificate: ServerCertificate?, url: String, joinToken: String?) {
+        guard let certificate else {
+            announce("WARNING: serving plain HTTP (--no-tls): tokens, join tokens and job data cross the network in clear text")
+            return
+        }
+        announce("TLS: \(certificate.summary)")
+        guard let joinToken else { return }
+        let pin = certificate.authorityFingerprint.map { "--ca-fingerprint \($0)" } ?? "--ca CA-FILE"
+        announce("join: allot agent --server \(url) --token \(joinToken) \(pin)")
+    }
+}
+
+/// Reloads the server's certificate on SIGHUP (and, for a generated one, twice a day, so it is reissued before it
+/// ends): new connections get the new certificate, open ones keep theirs. A file that cannot be read leaves the
+/// certificate served so far in place, and the log says why.
+struct CertificateReloader: Service {
+    let certificate: ServerCertificate
+    let logger: Logger
+    static let renewalCheck: Duration = .seconds(12 * 3600)
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups.cancelOnGracefulShutdown() { reload(because: "SIGHUP") }
+            }
+            if case .generated = certificate.source {
+                group.addTask {
+                    while (try? await Task.sleep(for: Self.renewalCheck)) != nil, !Task.isShuttingDownGracefully {  // cancelled: done
+                        reload(because: "renewal check")
+                    }
+                }
+            }
+            try? await gracefulShutdown()  // returns at shutdown, throws at cancellation: either way, stop both loops
+            group.cancelAll()
+        }
+    }
+
+    func reload(because reason: String) {
+        do {
+            let summary = try certificate.reload()
+            logger.notice("TLS certificate reloaded (\(reason)): \(summary)")
+            announce("TLS reloaded: \(summary)")
+        } catch {
+            logger.error("TLS certificate not reloaded (\(reason)), still serving the previous one: \(error)")
+        }
     }
 }

@@ -39,10 +39,11 @@ public struct ServerCommand: AsyncParsableCommand {
     public var lease: Double = 3
 
     @Flag(
+        inversion: .prefixedNo,
         help:
-            "Serve HTTPS with a certificate from this server's own authority, made at the first start under DATA-DIR/tls/ (clients pin tls/ca.pem or the printed fingerprint)."
+            "Serve HTTPS (the default) with a certificate from this server's own authority, made at the first start under DATA-DIR/tls/ (agents and clients pin tls/ca.pem or the printed fingerprint); --no-tls serves plain HTTP, tokens in clear text."
     )
-    public var tls = false
+    public var tls = true
 
     @Option(
         name: .customLong("tls-cert"),
@@ -71,8 +72,12 @@ public struct ServerCommand: AsyncParsableCommand {
     public func validate() throws {
         guard lease >= 0.3, lease.isFinite else { throw ValidationError("--lease: must be at least 0.3 seconds") }
         guard (tlsCertificate == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key: give both or neither") }
-        if tls && tlsCertificate != nil { throw ValidationError("--tls makes its own certificate; --tls-cert brings yours: give one of them") }
-        if !tlsNames.isEmpty && !tls { throw ValidationError("--tls-san: names the generated certificate, so it needs --tls") }
+        if !tls && tlsCertificate != nil {
+            throw ValidationError("--no-tls serves plain HTTP; --tls-cert brings a certificate for HTTPS: give one of them")
+        }
+        if !tlsNames.isEmpty && (!tls || tlsCertificate != nil) {
+            throw ValidationError("--tls-san: names the generated certificate, so it goes neither with --no-tls nor with --tls-cert")
+        }
         if let advertise {
             guard let url = URL(string: advertise), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("--advertise: invalid value \"\(advertise)\": expected a URL such as http://10.0.0.1:7070")
@@ -106,7 +111,7 @@ public struct ServerCommand: AsyncParsableCommand {
     }
 
     /// Serves as a follower until this server takes the lease (its term) or is asked to stop (`nil`).
-    func follow(store: PostgresStore, identity: ReplicaIdentity, tls: ServerTLS?, logger: Logger) async throws -> Int64? {
+    func follow(store: PostgresStore, identity: ReplicaIdentity, tls: ServerCertificate?, logger: Logger) async throws -> Int64? {
         // A store that fails here is tried again by the follower's loop, which says so.
         if let term = try? await store.acquireLease(holder: identity.holder, address: identity.address, for: identity.lease) {
             return term
@@ -131,7 +136,7 @@ public struct ServerCommand: AsyncParsableCommand {
                 services: [
                     .init(service: follower),
                     .init(service: waiter, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
+                ] + (tls.map { [.init(service: CertificateReloader(certificate: $0, logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -142,7 +147,7 @@ public struct ServerCommand: AsyncParsableCommand {
 
     /// Runs the control plane: on `store` (SQLite under the data directory without one), as the leader of
     /// several when `leading` says so; over HTTPS with `tls`.
-    func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?, tls: ServerTLS?) async throws {
+    func serve(store: (any LeaseStore)?, leading: (identity: ReplicaIdentity, term: Int64)?, tls: ServerCertificate?) async throws {
         let (plane, access, admin, agent) = try await options.open(
             store: store,
             advertisedLeader: leading?.identity.address,
@@ -152,10 +157,12 @@ public struct ServerCommand: AsyncParsableCommand {
         let directory = options.dataDirectory
         let logger = options.log.logger("allot.server")
         let scheme = scheme
+        let advertised = advertise
+        let joinHost = joinHost
         let app = try buildApplication(plane: plane, directory: access, host: host, port: options.port, tls: tls?.configuration, logger: logger) {
             port in
             announce("allot server listening on \(scheme)://\(host):\(port)")
-            if let tls { announce(tls.announcement) }
+            Self.announceTLS(tls, url: advertised ?? "\(scheme)://\(joinHost):\(port)", joinToken: agent)
             announce(admin.map { "admin token: \($0) (shown once: keep it; `allot token rotate-admin` replaces it)" } ?? Self.adminTokenKept)
             announce("agent join token: \(agent ?? "(see \(directory)/agent-token)")")
         }
@@ -165,6 +172,7 @@ public struct ServerCommand: AsyncParsableCommand {
             services.append(LeaseKeeper(store: store, identity: leading.identity, term: leading.term, logger: logger))
         }
         services += [ControlPlaneService(plane: plane), app]
+        if let tls { services.append(CertificateReloader(certificate: tls, logger: logger)) }
         if let autoscaler = try options.autoscalerConfiguration() {
             guard let agent else { throw CommandFailure("--autoscale: no agent join token in \(directory)/agent-token to give the machines") }
             let scaler = try Autoscaler(

@@ -1,6 +1,7 @@
 import AllotAPI
 import AllotClient
 import AllotCore
+import AllotTLS
 import ArgumentParser
 import Foundation
 
@@ -12,6 +13,14 @@ public struct LoginCommand: AsyncParsableCommand {
     @Option(help: "The API token.") public var token: String
     @Option(help: ArgumentHelp("The certificate authority (PEM) of an https:// server, saved with the token.", valueName: "file"))
     public var ca: String?
+    @Option(
+        name: .customLong("ca-fingerprint"),
+        help: ArgumentHelp(
+            "Instead of --ca: the authority's SHA-256 fingerprint, as the server prints it; saved with the token.",
+            valueName: "sha256"
+        )
+    )
+    public var caFingerprint: String?
 
     public init() {}
 
@@ -20,9 +29,15 @@ public struct LoginCommand: AsyncParsableCommand {
         options.server = server
         options.token = token
         options.ca = ca
+        options.caFingerprint = caFingerprint
         let client = try options.client()
         let tenants = try await withClientErrors { try await client.tenants() }
-        try ClientOptions.save(server: server, token: token, ca: ca)
+        try ClientOptions.save(
+            server: server,
+            token: token,
+            ca: ca,
+            caFingerprint: caFingerprint.map { try PinnedAuthority(parsing: $0).fingerprint }
+        )
         print("signed in to \(server); tenants visible: \(tenants.map(\.name).joined(separator: ", "))")
     }
 }

@@ -22,12 +22,15 @@ import X509
 
     /// Serves the API over HTTPS with the certificate in `files` and calls `body` with the port.
     func serving(_ files: ServerTLSFiles, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        try await serving(try ServerCertificate(.files(certificate: files.certificatePath, key: files.keyPath)), body)
+    }
+
+    func serving(_ certificate: ServerCertificate, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         let store = MemoryStore()
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: Authenticator.newToken(), agentToken: Authenticator.newToken()))
         try await directory.load()
-        let tls = try TLSConfigurations.server(certificatePath: files.certificatePath, keyPath: files.keyPath)
-        let app = try buildApplication(plane: plane, directory: directory, port: 0, tls: tls)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0, tls: certificate.configuration)
         try await app.test(.live) { client in try await body(try #require(client.port)) }
     }
 
@@ -128,5 +131,73 @@ import X509
             }
             #expect(refused.contains("CERTIFICATE_VERIFY_FAILED"), "\(refused)")
         }
+    }
+
+    @Test func aReloadServesTheNewCertificateToNewConnectionsAndABadPairKeepsTheOld() async throws {
+        let first = try ServerTLSFiles.prepare(in: temporaryDirectory(), names: ["127.0.0.1"])
+        let second = try ServerTLSFiles.prepare(in: temporaryDirectory(), names: ["127.0.0.1"])
+        let served = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: served, withIntermediateDirectories: true)
+        defer { for directory in [first.directory, second.directory, served] { try? FileManager.default.removeItem(atPath: directory) } }
+        @Sendable func install(certificate: String, key: String) throws {
+            for (from, to) in [(certificate, served + "/cert.pem"), (key, served + "/key.pem")] {
+                try? FileManager.default.removeItem(atPath: to)  // absent the first time
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install(certificate: first.certificatePath, key: first.keyPath)
+        let certificate = try ServerCertificate(.files(certificate: served + "/cert.pem", key: served + "/key.pem"))
+        try await serving(certificate) { port in
+            let url = "https://127.0.0.1:\(port)/health"
+            #expect(await get(url, trusting: first.caPath) == .success(200))
+            #expect(await get(url, trusting: second.caPath) != .success(200))
+            // Renewed on disk, then reloaded (what SIGHUP does): new connections get the second certificate.
+            try install(certificate: second.certificatePath, key: second.keyPath)
+            try certificate.reload()
+            #expect(await get(url, trusting: second.caPath) == .success(200))
+            #expect(await get(url, trusting: first.caPath) != .success(200))
+            // A certificate with another's key is refused at the reload, and the second one is still served.
+            try install(certificate: first.certificatePath, key: second.keyPath)
+            #expect(throws: TLSSetupError.self) { try certificate.reload() }
+            #expect(await get(url, trusting: second.caPath) == .success(200))
+        }
+    }
+
+    /// What a client pinning only the fingerprint checks, on the chain a generated server certificate is served
+    /// with (its own certificate, then the authority).
+    @Test func aPinnedFingerprintAcceptsItsAuthoritysChainForTheRightNameOnly() async throws {
+        let directory = temporaryDirectory()
+        let stranger = temporaryDirectory()
+        defer { for path in [directory, stranger] { try? FileManager.default.removeItem(atPath: path) } }
+        func chain(_ files: ServerTLSFiles) throws -> [[UInt8]] {
+            try (NIOSSLCertificate.fromPEMFile(files.certificatePath) + NIOSSLCertificate.fromPEMFile(files.caPath)).map { try $0.toDERBytes() }
+        }
+        let files = try ServerTLSFiles.prepare(in: directory, names: ["127.0.0.1", "allot.example"])
+        let pinned = try PinnedAuthority(parsing: files.caFingerprint)
+        #expect(await pinned.refusal(ofChain: try chain(files), host: "127.0.0.1") == nil)
+        #expect(await pinned.refusal(ofChain: try chain(files), host: "allot.example") == nil)
+        let otherName = await pinned.refusal(ofChain: try chain(files), host: "10.9.9.9")
+        #expect(otherName?.contains("not for 10.9.9.9") == true, "\(otherName ?? "accepted")")
+        // Only the server's own certificate: the authority is not there to match.
+        let bare = await pinned.refusal(ofChain: [try chain(files)[0]], host: "127.0.0.1")
+        #expect(bare?.contains("did not present the authority") == true, "\(bare ?? "accepted")")
+        // Another cluster's chain, whole.
+        let other = try ServerTLSFiles.prepare(in: stranger, names: ["127.0.0.1"])
+        let foreign = await pinned.refusal(ofChain: try chain(other), host: "127.0.0.1")
+        #expect(foreign?.contains("did not present the authority") == true, "\(foreign ?? "accepted")")
+        // Another server certificate presented with this authority: it is not signed by it.
+        let forged = await pinned.refusal(ofChain: [try chain(other)[0], try chain(files)[1]], host: "127.0.0.1")
+        #expect(forged != nil)
+        // Expired, from the same authority.
+        let expired = try ServerTLSFiles.prepare(in: directory, names: ["127.0.0.1"], now: Date().addingTimeInterval(-2 * 365 * 86_400))
+        let late = await pinned.refusal(ofChain: try chain(expired), host: "127.0.0.1")
+        #expect(late?.contains("not valid now") == true, "\(late ?? "accepted")")
+        // The fingerprint as openssl prints it is the same pin; a short one is not a fingerprint.
+        let colons = stride(from: 0, to: 64, by: 2).map { index in
+            let start = files.caFingerprint.index(files.caFingerprint.startIndex, offsetBy: index)
+            return files.caFingerprint[start..<files.caFingerprint.index(start, offsetBy: 2)].uppercased()
+        }
+        #expect(try PinnedAuthority(parsing: "sha256 Fingerprint=" + colons.joined(separator: ":")) == pinned)
+        #expect(throws: TLSSetupError.self) { try PinnedAuthority(parsing: "abcd") }
     }
 }

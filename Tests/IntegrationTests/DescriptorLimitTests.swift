@@ -19,7 +19,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // `ulimit -n` in the shell sets both the soft and the hard limit, so the server cannot raise it.
         let server = try LiveProcess.shell(
-            "ulimit -n 256 && exec \"$0\" server --port 0 --data-dir server --scan-interval 0.5",
+            "ulimit -n 256 && exec \"$0\" server --no-tls --port 0 --data-dir server --scan-interval 0.5",
             executable: try allotExecutable(),
             directory: directory
         )
@@ -59,7 +59,7 @@ import Glibc
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-idle-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let server = try LiveProcess(["server", "--port", "0", "--data-dir", "server", "--idle-timeout", "1"], directory: directory)
+        let server = try LiveProcess(["server", "--no-tls", "--port", "0", "--data-dir", "server", "--idle-timeout", "1"], directory: directory)
         defer { server.terminate() }
         let url = try await server.line(startingWith: "allot server listening on ")
         let socket = try Self.connect(port: UInt16(URL(string: url)!.port!))

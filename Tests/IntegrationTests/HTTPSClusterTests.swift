@@ -1,9 +1,14 @@
 import AllotAPI
 import AllotClient
 import Foundation
+import Synchronization
 import Testing
 
-/// `allot server --tls` end to end: the agent and the CLI pin the authority the server made, a job runs and its
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `allot server` (HTTPS by default) end to end: the agent and the CLI pin the authority the server made, a job runs and its
 /// output comes back over HTTPS; a CLI that does not pin it, or asks for plain HTTP, gets nothing from the server.
 @Suite(.serialized) struct HTTPSClusterTests {
     func cli(_ arguments: [String]) async throws -> (output: String, status: Int32) {
@@ -16,7 +21,7 @@ import Testing
     }
 
     @Test func theAgentAndTheCLIPinTheServersAuthority() async throws {
-        let cluster = try await LiveCluster(serverArguments: ["--tls"])
+        let cluster = try await LiveCluster(tls: true)
         defer { cluster.stop() }
         #expect(cluster.url.hasPrefix("https://127.0.0.1:"))
         let authority = try #require(cluster.authority)
@@ -35,16 +40,44 @@ import Testing
         let logs = try await cli(["logs", String(id), "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority])
         #expect(logs.status == 0 && logs.output.contains("over-tls"), "\(logs.output)")
 
+        // The join line the server printed, as printed: an agent pinning only the authority's fingerprint joins.
+        let server = try #require(cluster.server.withLock { $0 })
+        let join = try await server.line(startingWith: "join: allot agent ").split(separator: " ").map(String.init)
+        let fingerprint = try #require(join.firstIndex(of: "--ca-fingerprint").map { join[$0 + 1] })
+        #expect(join.contains(cluster.agentToken) && join.contains(cluster.url), "\(join)")
+        let pinnedAgent = try LiveProcess(
+            ["agent"] + join + ["--name", "n2", "--resources", "cpu=1,memory=1GiB", "--data-dir", "agent-n2"],
+            directory: cluster.directory
+        )
+        defer { pinnedAgent.terminate() }
+        _ = try await cluster.eventually("n2 joined by fingerprint") { try await cluster.client.nodes().contains { $0.name == "n2" } ? true : nil }
+        let byFingerprint = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken, "--ca-fingerprint", fingerprint])
+        #expect(byFingerprint.status == 0, "\(byFingerprint.output)")
+
+        // SIGHUP rereads the certificate and the server goes on serving (the signal does not end it).
+        kill(server.process.processIdentifier, SIGHUP)
+        _ = try await server.line(startingWith: "TLS reloaded: ")
+        #expect(server.process.isRunning)
+        let afterReload = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority])
+        #expect(afterReload.status == 0, "\(afterReload.output)")
+
         // Without the authority the system's do not vouch for the server: refused in the handshake, plainly.
         let unpinned = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken])
         #expect(unpinned.status != 0)
         #expect(unpinned.output.contains("does not verify against the system's authorities"), "\(unpinned.output)")
         // Another cluster's authority: refused the same way.
-        let foreign = try await LiveCluster(serverArguments: ["--tls"])
+        let foreign = try await LiveCluster(tls: true)
         defer { foreign.stop() }
         let wrong = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken, "--ca", try #require(foreign.authority)])
         #expect(wrong.status != 0)
         #expect(wrong.output.contains("does not verify against the authority in"), "\(wrong.output)")
+        let foreignServer = try #require(foreign.server.withLock { $0 })
+        let foreignJoin = try await foreignServer.line(startingWith: "join: allot agent ")
+        let foreignFingerprint = try #require(foreignJoin.split(separator: " ").last.map(String.init))
+        let wrongPin = try await cli(["jobs", "--server", cluster.url, "--token", cluster.adminToken, "--ca-fingerprint", foreignFingerprint])
+        #expect(wrongPin.status != 0)
+        #expect(wrongPin.output.contains("did not present the authority with SHA-256 fingerprint \(foreignFingerprint)"), "\(wrongPin.output)")
+        #expect(wrongPin.output.contains("nothing was sent"), "\(wrongPin.output)")
         // https:// to a plain server: the handshake fails, and the request (with its token) is never written.
         let plainServer = try await LiveCluster()
         defer { plainServer.stop() }

@@ -105,9 +105,11 @@ final class LiveCluster: Sendable {
     let serverArguments: [String]
     let serverEnvironment: [String: String]
 
-    /// `prepare` runs on the fresh directory before the server starts (its data goes in `server/` there).
+    /// `prepare` runs on the fresh directory before the server starts (its data goes in `server/` there). Plain
+    /// HTTP (`--no-tls`) unless `tls`, which leaves the server's default, HTTPS with its own authority.
     init(
         scanInterval: Double = 0.5,
+        tls: Bool = false,
         serverArguments: [String] = [],
         serverEnvironment: [String: String] = [:],
         prepare: (String) throws -> Void = { _ in }
@@ -115,6 +117,7 @@ final class LiveCluster: Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-live-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try prepare(directory)
+        let serverArguments = serverArguments + (tls ? [] : ["--no-tls"])
         self.serverArguments = serverArguments
         self.serverEnvironment = serverEnvironment
         let process = try LiveProcess(

@@ -14,7 +14,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // Generated requests come fast and many without a token: neither limit is what is tested here.
         let server = try LiveProcess(
-            ["server", "--port", "0", "--data-dir", "server", "--scan-interval", "0.5", "--token-rate", "0", "--failed-sign-in-limit", "1000000"],
+            [
+                "server", "--no-tls", "--port", "0", "--data-dir", "server", "--scan-interval", "0.5", "--token-rate", "0", "--failed-sign-in-limit",
+                "1000000",
+            ],
             directory: directory
         )
         defer { server.terminate() }

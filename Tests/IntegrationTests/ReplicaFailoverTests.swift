@@ -34,7 +34,7 @@ final class ReplicaSet: Sendable {
         for index in 0..<count {
             let process = try LiveProcess(
                 [
-                    "server", "--store", storeFor?(index, database) ?? database, "--port", "\(ports[index])",
+                    "server", "--no-tls", "--store", storeFor?(index, database) ?? database, "--port", "\(ports[index])",
                     "--advertise", "http://127.0.0.1:\(ports[index])", "--lease", "\(lease)", "--data-dir", "server-\(index)",
                     "--scan-interval", "0.5", "--grace-period", "1", "--headroom", "0",
                 ],
