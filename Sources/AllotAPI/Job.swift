@@ -55,6 +55,8 @@ public struct Job: Codable, Equatable, Sendable {
     public var inputs: [JobInput]?
     /// While `staging`: how far the inputs are copied.
     public var staging: StagingProgress?
+    /// What its node falling silent means (`nil`: ``DisconnectPolicy/requeue``).
+    public var onDisconnect: DisconnectPolicy?
 
     public init(
         id: JobID,

@@ -16,6 +16,8 @@ public struct JobSubmission: Sendable, Equatable {
     public var task: TaskSpec
     /// Data staged onto the node before the command starts (`ALLOT_INPUT_0`, …).
     public var inputs: [JobInput]
+    /// What its node falling silent means: requeued at once, or left alone for a while first.
+    public var onDisconnect: DisconnectPolicy = .requeue
 
     public init(
         name: String? = nil,
@@ -33,7 +35,7 @@ public struct JobSubmission: Sendable, Equatable {
         self.inputs = inputs
     }
 
-    static let keys: Set<String> = TaskFile.taskKeys.subtracting(["id"]).union(["command", "name", "env", "maxAttempts", "inputs"])
+    static let keys: Set<String> = TaskFile.taskKeys.subtracting(["id"]).union(["command", "name", "env", "maxAttempts", "inputs", "onDisconnect"])
 
     /// Reads a submission, naming the field of any problem.
     public static func decode(_ value: JSONValue) throws(InputError) -> JobSubmission {
@@ -67,6 +69,7 @@ public struct JobSubmission: Sendable, Equatable {
             throw InputError(path: "maxAttempts", "invalid value \"\(maxAttempts)\": must be between 1 and 100")
         }
         let name = try reader.string("name")
+        let onDisconnect = try reader.string("onDisconnect").map { text throws(InputError) in try DisconnectPolicy(parsing: text) } ?? .requeue
         var inputs: [JobInput] = []
         for (index, item) in (try reader.array("inputs") ?? []).enumerated() {
             switch item {
@@ -82,7 +85,9 @@ public struct JobSubmission: Sendable, Equatable {
         var withID = reader.fields
         withID["id"] = .string("submission")
         let task = try TaskFile.decodeTask(try ObjectReader(.object(withID), path: "", allowed: keys.union(["id"])))
-        return JobSubmission(name: name, command: command, environment: environment, maxAttempts: maxAttempts, task: task, inputs: inputs)
+        var submission = JobSubmission(name: name, command: command, environment: environment, maxAttempts: maxAttempts, task: task, inputs: inputs)
+        submission.onDisconnect = onDisconnect
+        return submission
     }
 }
 

@@ -26,6 +26,14 @@ public struct SubmitCommand: AsyncParsableCommand {
     @Option(name: .customLong("env"), help: "NAME=VALUE (repeatable).") public var environment: [String] = []
     @Option(name: .customLong("max-attempts"), help: "Attempts when its node is lost (1 = no retry).") public var maxAttempts: Int?
     @Option(
+        name: .customLong("on-disconnect"),
+        help: ArgumentHelp(
+            "When its node stops reporting: requeue (the default: run it elsewhere), or wait=DURATION (leave it alone that long first, e.g. wait=10m).",
+            valueName: "policy"
+        )
+    )
+    public var onDisconnect: String?
+    @Option(
         name: .customLong("input"),
         help:
             "Data staged onto the node before the job starts: s3://B/K, gs://B/K or /path, with :SIZE (5TB) optionally; the job finds it in $ALLOT_INPUT_0, … (repeatable)."
@@ -40,6 +48,9 @@ public struct SubmitCommand: AsyncParsableCommand {
     public func validate() throws {
         guard !command.isEmpty else { throw ValidationError("a command is required after --, e.g. allot submit -- sh -c 'echo hi'") }
         for item in environment where !item.contains("=") { throw ValidationError("--env: invalid value \"\(item)\": expected NAME=VALUE") }
+        if let onDisconnect {
+            do { _ = try DisconnectPolicy(parsing: onDisconnect) } catch { throw ValidationError("--on-disconnect: \(error.message)") }
+        }
     }
 
     /// The submission document the server receives.
@@ -59,6 +70,7 @@ public struct SubmitCommand: AsyncParsableCommand {
         if preemptible { document["preemptible"] = true }
         if let name { document["name"] = name }
         if let maxAttempts { document["maxAttempts"] = maxAttempts }
+        if let onDisconnect { document["onDisconnect"] = onDisconnect }
         if !inputs.isEmpty { document["inputs"] = inputs }
         if !environment.isEmpty {
             document["env"] = Dictionary(
@@ -154,6 +166,7 @@ public struct JobCommand: AsyncParsableCommand {
         let job = view.job
         var lines = ["id: \(job.id)", "state: \(job.state.rawValue)", "command: \(job.command.joined(separator: " "))", "tenant: \(job.tenant)"]
         lines.append("attempt: \(job.attempt) (retries \(job.retries) of \(job.maxAttempts - 1))")
+        if let policy = job.onDisconnect { lines.append("on disconnect: \(policy)") }
         for (index, placement) in (job.placements ?? []).enumerated() {
             let gpus = placement.gpuIndices.isEmpty ? "" : " gpus \(placement.gpuIndices.map(String.init).joined(separator: ","))"
             lines.append(

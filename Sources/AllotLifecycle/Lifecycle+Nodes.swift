@@ -15,12 +15,19 @@ extension Lifecycle {
     {
         try requireChanges()
         var node = nodes[name] ?? NodeStatus(name: name, inventory: inventory, joinedAt: time, lastHeartbeatAt: time)
-        node.inventory = inventory
         node.state = .ready
         node.lastHeartbeatAt = time
         if let usage { node.usage = usage }
+        if disconnected.removeValue(forKey: name) != nil {
+            // Back within a job's wait: the scheduler kept the node, and the jobs on it, as they were (its
+            // inventory is taken as it was: the jobs hold their GPUs); it takes new work again.
+            scheduled.insert(name)
+            if !node.cordoned { try? scheduler.uncordon(NodeID(name)) }  // the scheduler kept it
+        } else {
+            node.inventory = inventory
+            addToScheduler(node)
+        }
         nodes[name] = node
-        addToScheduler(node)
         let batch = WriteBatch(nodes: [node], billing: openBilling(for: node, at: time))
         return (node, Self.actions(batch, schedule: true))
     }
@@ -62,9 +69,17 @@ extension Lifecycle {
                 node.state = .down
                 nodes[name] = node
                 batch.nodes.append(node)
-                batch.billing += closeBilling(name, at: time)
                 scheduled.remove(name)
                 vacating[name] = nil
+                if placedJobs(on: name).contains(where: { active[$0]?.onDisconnect?.waitSeconds != nil }) {
+                    // Jobs that wait out a partition keep their place: the node stays in the scheduler, cordoned,
+                    // and only the others are requeued now.
+                    disconnected[name] = time
+                    try? scheduler.cordon(NodeID(name))  // a ready node is there
+                    batch.merge(requeueDisconnected(on: name, at: time, waitedSince: time))
+                    continue
+                }
+                batch.billing += closeBilling(name, at: time)
                 let actions = (try? scheduler.removeNode(NodeID(name), reason: "node down", now: time)) ?? []  // a ready node is there
                 for case .requeue(let id, let reason) in actions {
                     if let (job, attempt) = requeueAfterLoss(JobID(id.rawValue), reason: reason, at: time) {
@@ -72,6 +87,8 @@ extension Lifecycle {
                         batch.attempts.append(attempt)
                     }
                 }
+            } else if let since = disconnected[name] {
+                batch.merge(requeueDisconnected(on: name, at: time, waitedSince: since))
             } else if node.draining, placedJobs(on: name).isEmpty {
                 node.draining = false
                 nodes[name] = node
@@ -82,6 +99,28 @@ extension Lifecycle {
         // level, a starving one is promoted. The first tick after such a moment runs a cycle.
         let due = scheduler.nextWakeup().map { $0 <= time } ?? false
         return Self.actions(batch, wake: woken, schedule: !batch.isEmpty || due)
+    }
+
+    /// On a disconnected node: requeues the jobs whose wait is over (all those without one at once), and once
+    /// none waits any longer, lets the node go from the scheduler as any node that went down.
+    mutating func requeueDisconnected(on name: String, at time: Double, waitedSince since: Double) -> WriteBatch {
+        var batch = WriteBatch()
+        for id in placedJobs(on: name) {
+            guard let job = active[id], time - since >= job.onDisconnect?.waitSeconds ?? 0 else { continue }
+            try? scheduler.requeue(TaskID(id.rawValue), now: time)  // a placed job is running in the scheduler
+            let reason =
+                job.onDisconnect?.waitSeconds == nil ? "node down: \(name)" : "node \(name) silent past the job's \(job.onDisconnect ?? .requeue)"
+            if let (requeued, attempt) = requeueAfterLoss(id, reason: reason, at: time) {
+                batch.updateJobs.append(requeued)
+                batch.attempts.append(attempt)
+            }
+        }
+        if placedJobs(on: name).isEmpty {
+            disconnected[name] = nil
+            batch.billing += closeBilling(name, at: time)
+            _ = try? scheduler.removeNode(NodeID(name), reason: "node down", now: time)  // kept while jobs waited; none left
+        }
+        return batch
     }
 
     /// `cordon` (no new work), `drain` (no new work; draining until its jobs end), `uncordon`.

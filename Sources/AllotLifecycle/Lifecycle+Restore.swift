@@ -43,7 +43,15 @@ extension Lifecycle {
                 node.usage = live.usage
             }
             lifecycle.nodes[node.name] = node
-            if node.state == .ready { lifecycle.addToScheduler(node) }
+            if node.state == .ready {
+                lifecycle.addToScheduler(node)
+            } else if let since = previous?.disconnected[node.name] {
+                // Still waiting out a partition: held, cordoned, as before the reload.
+                lifecycle.addToScheduler(node)
+                lifecycle.scheduled.remove(node.name)
+                try? lifecycle.scheduler.cordon(NodeID(node.name))  // just added
+                lifecycle.disconnected[node.name] = since
+            }
         }
         for period in stored.openBilling where period.end == nil { lifecycle.openBilling[period.node] = period }
         for var job in stored.jobs {

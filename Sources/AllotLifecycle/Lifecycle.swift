@@ -65,6 +65,9 @@ public struct Lifecycle: Sendable {
     public internal(set) var staged: [JobID: Staged] = [:] { didSet { revision &+= 1 } }
     /// Evicted jobs still stopping (SIGTERM, then the grace period), by node.
     public internal(set) var vacating: [String: [Vacating]] = [:] { didSet { revision &+= 1 } }
+    /// Silent nodes still holding jobs that wait out a partition (`--on-disconnect wait=…`), with when they were
+    /// marked down: the scheduler keeps them, cordoned, until the last such job returns or is requeued.
+    public internal(set) var disconnected: [String: Double] = [:] { didSet { revision &+= 1 } }
     /// Exit codes of the replicas of gang jobs that have ended, by job.
     public internal(set) var replicaExits: [JobID: [Int: Int32]] = [:]
     /// Each priced node's open billing period.

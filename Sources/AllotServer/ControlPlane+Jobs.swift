@@ -49,6 +49,7 @@ extension ControlPlane {
             submittedAt: now()
         )
         job.inputs = submission.inputs.isEmpty ? nil : submission.inputs
+        job.onDisconnect = submission.onDisconnect == .requeue ? nil : submission.onDisconnect
         admitting[id] = job
         defer { admitting[id] = nil }
         let loaded = generation

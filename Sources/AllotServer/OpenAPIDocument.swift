@@ -28,6 +28,7 @@ enum OpenAPIDocument {
               "JobSubmission": {"type": "object", "required": ["command"], "additionalProperties": false, "properties": {
                 "command": {"type": "array", "prefixItems": [{"type": "string", "minLength": 1}], "items": {"type": "string"}, "minItems": 1}, "name": {"type": "string"},
                 "env": {"type": "object", "additionalProperties": {"type": "string"}}, "maxAttempts": {"type": "integer", "minimum": 1, "maximum": 100},
+                "onDisconnect": {"type": "string", "pattern": "^(requeue|wait=[0-9]{1,7}(s|m|h|d)?)$", "description": "when its node stops reporting: requeue at once (the default), or leave the job alone that long first (at most 7d)"},
                 "inputs": {"type": "array", "maxItems": 16, "description": "data staged onto the node before the command starts (ALLOT_INPUT_0, …): URL[:SIZE] or {url, bytes}", "items": {"oneOf": [
                   {"type": "string", "pattern": "^((s3|gs)://[!-.0-9;-~][!-9;-~]{0,200}|/[!-9;-~]{1,200})(:[0-9]{1,6}(B|[KMGT]i?B?)?)?$"},
                   {"type": "object", "required": ["url"], "additionalProperties": false, "properties": {
@@ -43,7 +44,7 @@ enum OpenAPIDocument {
                 "command": {"type": "array", "items": {"type": "string"}}, "environment": {"type": "object"}, "task": {"type": "object"},
                 "sequence": {"type": "integer"}, "submittedAt": {"type": "number"}, "scheduledAt": {"type": "number"},
                 "startedAt": {"type": "number"}, "finishedAt": {"type": "number"}, "attempt": {"type": "integer"}, "retries": {"type": "integer"},
-                "maxAttempts": {"type": "integer"}, "exitCode": {"type": "integer"}, "reason": {"type": "string"},
+                "maxAttempts": {"type": "integer"}, "exitCode": {"type": "integer"}, "reason": {"type": "string"}, "onDisconnect": {"type": "string"},
                 "inputs": {"type": "array", "items": {"type": "object", "properties": {"url": {"type": "string"}, "bytes": {"type": "integer"}}}},
                 "staging": {"type": "object", "properties": {"bytesDone": {"type": "integer"}, "bytes": {"type": "integer"}}},
                 "placements": {"type": "array", "items": {"type": "object", "properties": {"node": {"type": "string"},

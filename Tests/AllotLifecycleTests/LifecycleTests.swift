@@ -249,6 +249,107 @@ struct LifecycleTests {
         #expect(lifecycle.active.isEmpty)
     }
 
+    // MARK: - Partitions
+
+    @Test func aJobThatWaitsOutAPartitionKeepsItsNodeAndFinishesThereWhenTheNodeReturns() throws {
+        var lifecycle = try makeLifecycle()
+        _ = try join(&lifecycle, "n1", cpu: 2)
+        _ = try join(&lifecycle, "n2", cpu: 2)
+        var waiting = job(1)
+        waiting.onDisconnect = .wait(seconds: 10)
+        let held = try running(&lifecycle, waiting, at: 0)
+        let other = try running(&lifecycle, job(2), at: 0)
+        #expect(held.placements == [cpu("n1")] && other.placements == [cpu("n1")])
+
+        // n1 silent past three scan intervals (n2 still reports): down; job 2 requeued now, job 1 left alone.
+        lifecycle.heartbeat("n2", usage: nil, now: 3)
+        var down = lifecycle.nodes["n1"]!
+        down.state = .down
+        var requeued = other
+        requeued.state = .pending
+        requeued.placements = nil
+        requeued.startedAt = nil
+        requeued.retries = 1
+        requeued.reason = "node down: n1; requeued (retry 1 of 2)"
+        #expect(
+            lifecycle.tick(now: 3.5) == [
+                .persist(WriteBatch(updateJobs: [requeued], attempts: [ended(other, .lost, at: 3.5)], nodes: [down])), .publishJob(requeued),
+                .publishNode(down), .schedule,
+            ]
+        )
+        _ = commit(&lifecycle)
+        #expect(lifecycle.disconnected == ["n1": 3.5] && lifecycle.scheduled == ["n2"])
+        #expect(lifecycle.active[held.id] == held && lifecycle.assignedJobs(on: "n1") == [held])
+        // The node is held but takes no new work: job 2 goes to n2.
+        let (again, attempt) = bound(requeued, [cpu("n2")], at: 4)
+        #expect(lifecycle.cycle(now: 4) == [.persist(WriteBatch(updateJobs: [again], attempts: [attempt])), .publishJob(again)])
+        _ = commit(&lifecycle)
+        lifecycle.heartbeat("n2", usage: nil, now: 6)
+        #expect(lifecycle.tick(now: 6.5) == [])
+
+        // Back within the wait: ready again, the job untouched, its exit taken.
+        let (back, _) = try lifecycle.nodeJoined("n1", inventory: inventory("n1", cpu: 2), usage: nil, now: 8)
+        #expect(back.state == .ready && lifecycle.disconnected.isEmpty && lifecycle.scheduled == ["n1", "n2"])
+        _ = commit(&lifecycle)
+        #expect(lifecycle.active[held.id] == held)
+        _ = try lifecycle.reported([.init(id: held.id, attempt: 1, state: .exited, exitCode: 0)], node: "n1", now: 9)
+        #expect(lifecycle.active[held.id] == nil)
+        // And it takes new work again.
+        _ = lifecycle.accepted(job(3, cpu: 2), now: 10)
+        guard case .persist(let batch) = lifecycle.cycle(now: 10).first else {
+            Issue.record("job 3 was not bound")
+            return
+        }
+        #expect(batch.updateJobs.first?.placements == [cpu("n1", 2)])
+    }
+
+    @Test func aJobWhoseWaitRunsOutIsRequeuedAndItsSilentNodeLetGo() throws {
+        var lifecycle = try makeLifecycle()
+        _ = try join(&lifecycle, "n1", cpu: 1)
+        var waiting = job(1)
+        waiting.onDisconnect = .wait(seconds: 5)
+        let held = try running(&lifecycle, waiting, at: 0)
+        _ = lifecycle.tick(now: 3.5)
+        _ = commit(&lifecycle)
+        #expect(lifecycle.disconnected == ["n1": 3.5] && lifecycle.active[held.id] == held)
+        #expect(lifecycle.tick(now: 8) == [])
+        var requeued = held
+        requeued.state = .pending
+        requeued.placements = nil
+        requeued.startedAt = nil
+        requeued.retries = 1
+        requeued.reason = "node n1 silent past the job's wait=5s; requeued (retry 1 of 2)"
+        #expect(
+            lifecycle.tick(now: 8.5) == [
+                .persist(WriteBatch(updateJobs: [requeued], attempts: [ended(held, .lost, at: 8.5)])), .publishJob(requeued), .schedule,
+            ]
+        )
+        _ = commit(&lifecycle)
+        #expect(lifecycle.disconnected.isEmpty)
+        // Let go: the node returns as a new one, and the attempt it still runs is no longer its to run.
+        let (back, _) = try lifecycle.nodeJoined("n1", inventory: inventory("n1", cpu: 1), usage: nil, now: 9)
+        #expect(back.state == .ready && lifecycle.scheduled == ["n1"])
+        _ = commit(&lifecycle)
+        #expect(lifecycle.assignedJobs(on: "n1").isEmpty)
+        // A report of the old attempt's exit changes nothing; the job runs again as attempt 2.
+        #expect(try lifecycle.reported([.init(id: held.id, attempt: 1, state: .exited, exitCode: 0)], node: "n1", now: 9.5) == [])
+        _ = lifecycle.cycle(now: 10)
+        _ = commit(&lifecycle)
+        #expect(lifecycle.assignedJobs(on: "n1").map(\.attempt) == [2])
+    }
+
+    @Test func theDisconnectPolicyReadsRequeueOrAWaitOfAtMostAWeek() throws {
+        #expect(try DisconnectPolicy(parsing: "requeue") == .requeue)
+        #expect(try DisconnectPolicy(parsing: "wait=10m") == .wait(seconds: 600))
+        #expect(try DisconnectPolicy(parsing: "wait=90") == .wait(seconds: 90))
+        #expect(DisconnectPolicy.wait(seconds: 600).description == "wait=10m")
+        for bad in ["wait", "wait=0", "wait=8d", "wait=soon", "stay"] {
+            #expect(throws: InputError.self, "\(bad)") { try DisconnectPolicy(parsing: bad) }
+        }
+        let submission = try JobSubmission.decode(.object(["command": .array([.string("true")]), "onDisconnect": .string("wait=2h")]))
+        #expect(submission.onDisconnect == .wait(seconds: 7200))
+    }
+
     @Test func aLostNodeThatReturnsIsReadyAgain() throws {
         var lifecycle = try makeLifecycle()
         _ = try join(&lifecycle, "n1")
