@@ -56,18 +56,23 @@ public struct AgentReport: Codable, Equatable, Sendable {
         public var replica: Int
         public var stream: LogChunk.Stream
         public var text: String
+        /// Numbers this replica's chunks from 1: a report sent again (its answer lost on a cut link, though the
+        /// server stored it) stores nothing twice.
+        public var sequence: Int64?
 
-        public init(id: JobID, attempt: Int, replica: Int = 0, stream: LogChunk.Stream, text: String) {
+        public init(id: JobID, attempt: Int, replica: Int = 0, stream: LogChunk.Stream, text: String, sequence: Int64? = nil) {
             self.id = id
             self.attempt = attempt
             self.replica = replica
             self.stream = stream
             self.text = text
+            self.sequence = sequence
         }
     }
 
     public var node: String
-    /// Sent when joining and when the machine changed; the server asks for it when it does not know the node.
+    /// Sent when joining and when the machine changed; the server asks for it when it does not know the node
+    /// (or no longer holds it ready), and then takes nothing else of the report: the agent sends it all again.
     public var inventory: NodeInventory?
     public var usage: NodeUsage?
     public var jobs: [JobStatus]
@@ -94,6 +99,8 @@ public struct Assignment: Codable, Equatable, Sendable {
     public var placement: ReplicaPlacement
     /// Data to stage onto the node before the command starts; its paths go in `ALLOT_INPUT_0`, ….
     public var inputs: [JobInput]?
+    /// The job's partition policy: how long the agent keeps it running once cut off from the server.
+    public var onDisconnect: DisconnectPolicy?
 
     public init(
         id: JobID,
@@ -102,7 +109,8 @@ public struct Assignment: Codable, Equatable, Sendable {
         command: [String],
         environment: [String: String],
         placement: ReplicaPlacement,
-        inputs: [JobInput]? = nil
+        inputs: [JobInput]? = nil,
+        onDisconnect: DisconnectPolicy? = nil
     ) {
         self.id = id
         self.attempt = attempt
@@ -111,6 +119,7 @@ public struct Assignment: Codable, Equatable, Sendable {
         self.environment = environment
         self.placement = placement
         self.inputs = inputs
+        self.onDisconnect = onDisconnect
     }
 }
 

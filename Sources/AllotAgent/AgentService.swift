@@ -45,12 +45,20 @@ public actor AgentService: Service {
     var finished: Set<String> = []
     var statuses: [AgentReport.JobStatus] = []
     var output: [AgentReport.Output] = []
+    /// The last chunk numbered of each running job's output, by `id#attempt#replica`.
+    var outputSequence: [String: Int64] = [:]
     var sendInventory = true
     var applied: (epoch: String, version: Int)?
     /// The highest leader term seen in a directive: one from an older term is refused.
     var term: Int64 = 0
     var scanInterval: Double
     var grace: Double = 10
+    /// When the last report the server answered was sent: the server has heard from this node since then at
+    /// least. Cut off for longer than ``fenceAfter`` (plus a job's wait), the agent stops its jobs itself, before
+    /// the server (three silent scan intervals) may start them elsewhere.
+    var lastAcknowledged = Date()
+    /// Jobs stopped because the server was out of reach: reported `lost`, so the server requeues them.
+    var fenced: Set<String> = []
     var dirty = true
     var cpuSample: (busy: UInt64, total: UInt64)?
     let cgroups: CgroupLimits
@@ -69,12 +77,15 @@ public actor AgentService: Service {
 
     public func run() async throws {
         killOrphans()
+        lastAcknowledged = Date()
         cpuSample = discovery.cpuSample()
         // The loops end at graceful shutdown, a long poll in flight included (cancelling it closes its connection).
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.reportLoop() }
                 group.addTask { await self.directiveLoop() }
+                // Apart from the reports: one may hang on a cut link for its whole timeout.
+                group.addTask { await self.fenceLoop() }
                 await group.waitForAll()
             }
         }
@@ -120,8 +131,16 @@ public actor AgentService: Service {
         statuses = []
         output = []
         let report = AgentReport(node: name, inventory: sendInventory ? inventory : nil, usage: usage, jobs: sentStatuses, output: sentOutput)
+        let sentAt = Date()
         do {
-            let directive = try await client.report(report)
+            // A report that hangs (a cut link) gives up within three scan intervals and goes again.
+            let directive = try await client.report(report, timeout: max(5, 3 * scanInterval))
+            lastAcknowledged = sentAt
+            if directive.inventoryRequested && report.inventory == nil {
+                // Not taken (the server does not hold this node ready): all of it goes again, with the inventory.
+                statuses = sentStatuses.filter { $0.state != .running && $0.state != .staging } + statuses
+                output = sentOutput + output
+            }
             sendInventory = directive.inventoryRequested
             if directive.inventoryRequested { dirty = true }
             apply(directive)
@@ -131,6 +150,37 @@ public actor AgentService: Service {
             output = sentOutput + output
             logger.warning("report failed", metadata: ["error": "\(error)"])
             try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// How long without an answered report before jobs are stopped: two scan intervals, so that with the
+    /// shortened grace below they have ended before the server, after three, may requeue them.
+    var fenceAfter: Double { 2 * scanInterval }
+
+    /// Cut off from the server: stops each running job whose partition policy has run out (`requeue` at once,
+    /// `wait=D` after D more), SIGTERM then SIGKILL within half a scan interval.
+    private func fenceIfCutOff() {
+        let silent = Date().timeIntervalSince(lastAcknowledged)
+        guard silent > fenceAfter else { return }
+        for (key, job) in running where !job.stopping && silent > fenceAfter + (job.assignment.onDisconnect?.waitSeconds ?? 0) {
+            running[key]?.stopping = true
+            fenced.insert(key)
+            let process = job.process
+            let grace = min(self.grace, scanInterval / 2)
+            Task { _ = await process.stop(grace: grace) }
+            logger.warning(
+                "job stopped: the server is out of reach",
+                metadata: [
+                    "job.id": "\(job.assignment.id)", "silent.seconds": "\(Int(silent))", "policy": "\(job.assignment.onDisconnect ?? .requeue)",
+                ]
+            )
+        }
+    }
+
+    private func fenceLoop() async {
+        while !stopping {
+            fenceIfCutOff()
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -262,26 +312,44 @@ public actor AgentService: Service {
     }
 
     private func record(id: JobID, attempt: Int, replica: Int, isError: Bool, text: String) {
-        output.append(AgentReport.Output(id: id, attempt: attempt, replica: replica, stream: isError ? .stderr : .stdout, text: text))
+        let key = "\(id)#\(attempt)#\(replica)"
+        let sequence = (outputSequence[key] ?? 0) + 1
+        outputSequence[key] = sequence
+        output.append(
+            AgentReport.Output(id: id, attempt: attempt, replica: replica, stream: isError ? .stderr : .stdout, text: text, sequence: sequence)
+        )
         dirty = true
     }
 
     private func ended(key: String, code: Int32) async {
         guard let job = running.removeValue(forKey: key) else { return }
         finished.insert(key)
+        outputSequence[key] = nil
         removeInputs(key)
         cgroups.release(key: groupKey(key))
         let assignment = job.assignment
-        statuses.append(
-            AgentReport.JobStatus(
-                id: assignment.id,
-                attempt: assignment.attempt,
-                replica: assignment.replica,
-                state: .exited,
-                exitCode: code,
-                message: job.limits
+        if fenced.remove(key) != nil {
+            statuses.append(
+                AgentReport.JobStatus(
+                    id: assignment.id,
+                    attempt: assignment.attempt,
+                    replica: assignment.replica,
+                    state: .lost,
+                    message: "stopped on its node: the server was out of reach past the job's partition policy"
+                )
             )
-        )
+        } else {
+            statuses.append(
+                AgentReport.JobStatus(
+                    id: assignment.id,
+                    attempt: assignment.attempt,
+                    replica: assignment.replica,
+                    state: .exited,
+                    exitCode: code,
+                    message: job.limits
+                )
+            )
+        }
         logger.info("job ended", metadata: ["job.id": "\(assignment.id)", "exit": "\(code)"])
         saveStateLogged()
         dirty = true

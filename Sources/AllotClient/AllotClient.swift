@@ -166,10 +166,10 @@ public struct AllotClient: Sendable {
 
     // MARK: - Agents
 
-    public func report(_ report: AgentReport) async throws(ClientError) -> AgentDirective {
+    public func report(_ report: AgentReport, timeout: Double = 30) async throws(ClientError) -> AgentDirective {
         let body: Data
         do { body = try JSONEncoder().encode(report) } catch { throw ClientError(status: nil, code: .badRequest, message: "\(error)") }
-        return try await call("POST", "/v1/agent/report", body: body)
+        return try await call("POST", "/v1/agent/report", body: body, timeout: timeout)
     }
 
     public func directive(node: String, after version: Int, wait seconds: Double) async throws(ClientError) -> AgentDirective {

@@ -37,6 +37,7 @@ extension ControlPlane {
         let time = now()
         await recorder.record(clusterSamples(at: time), at: time)
         trackEmptyNodes(at: time)
+        outputStored = outputStored.filter { active[$0.key] != nil }
         let at = now()
         // The last cycle's outcome, when it came too soon after the one before to be published.
         if schedulerUnpublished { schedulerUnpublished = !reads.publish(lifecycle.scheduler, tasks: lifecycle.active.count) }

@@ -28,24 +28,32 @@ extension ControlPlane {
             throw APIError(.unprocessableContent, .invalidField, "node: a node name must be 1 to 253 characters without '/'")
         }
         let time = now()
-        if scheduled.contains(name) { lifecycle.heartbeat(name, usage: report.usage, now: time) }
+        if scheduled.contains(name) {
+            lifecycle.heartbeat(name, usage: report.usage, now: time)
+        } else if report.inventory == nil {
+            // A node not held ready (new, down, or back from a partition): nothing is taken before it (re)joins,
+            // so exits and output come again with its inventory and none is lost.
+            return true
+        }
         // Output first (an exit is taken only with its output stored); a failure is answered, and the agent
         // sends the report again.
         for output in report.output {
             guard let job = active[output.id], job.attempt == output.attempt, output.text.utf8.count <= 1 << 20 else { continue }
+            let replica = "\(output.attempt)#\(output.replica)"
+            if let sequence = output.sequence, sequence <= outputStored[job.id]?[replica] ?? 0 { continue }  // stored already
             try requireWritable()
             do { _ = try await store.appendLog(job: job.id, stream: output.stream, text: output.text) } catch {
                 logger.warning("job output not stored", metadata: ["job.id": "\(job.id)", "error": "\(error.message)"])
                 throw APIError.from(error)
             }
+            if let sequence = output.sequence { outputStored[job.id, default: [:]][replica] = sequence }
         }
         let samples = usageSamples(node: name, usage: report.usage, jobs: report.jobs, at: time)
         if !samples.isEmpty { await recorder.record(samples, at: time) }
         // From here on, the lifecycle's changes and their write are queued in one turn.
         var actions: [LifecycleAction] = []
         do {
-            if !scheduled.contains(name) {
-                guard var inventory = report.inventory else { return true }
+            if !scheduled.contains(name), var inventory = report.inventory {
                 try requireWritable()
                 try validate(inventory)
                 inventory.pricing = try priced(inventory.pricing)
@@ -140,7 +148,8 @@ extension ControlPlane {
                         command: job.command,
                         environment: environment,
                         placement: placement,
-                        inputs: job.inputs
+                        inputs: job.inputs,
+                        onDisconnect: job.onDisconnect
                     )
                 )
             }

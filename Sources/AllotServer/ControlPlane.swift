@@ -36,6 +36,9 @@ public actor ControlPlane {
     var jobCPU: [String: (time: Double, seconds: Double)] = [:]
     /// Since when each ready node has run nothing.
     var emptySince: [String: Double] = [:]
+    /// The last output chunk stored of each active job's attempt and replica (`attempt#replica`), by job: a
+    /// report sent again stores nothing twice.
+    var outputStored: [JobID: [String: Int64]] = [:]
     /// Costs, budgets and the spend forecast, fed every committed batch.
     public nonisolated let costCenter: CostCenter
     /// Recommendations and users' decisions on them.
