@@ -53,10 +53,13 @@ public actor AgentService: Service {
     var term: Int64 = 0
     var scanInterval: Double
     var grace: Double = 10
-    /// When the last report the server answered was sent: the server has heard from this node since then at
-    /// least. Cut off for longer than ``fenceAfter`` (plus a job's wait), the agent stops its jobs itself, before
-    /// the server (three silent scan intervals) may start them elsewhere.
-    var lastAcknowledged = Date()
+    /// When the agent started: before its first report, the time silence is counted from. After, the client's
+    /// ``AllotClient/lastReportContact``: silent for longer than ``fenceAfter`` (plus a job's wait) — a cut
+    /// link, no route, calls that time out, a leader out of reach behind a follower — the agent stops its jobs
+    /// itself, before the server (three silent scan intervals) may start them elsewhere. A server that is down
+    /// or has no leader cannot requeue anything, and one that starts takes every node as alive: those are not
+    /// silence.
+    var started = Date()
     /// Jobs stopped because the server was out of reach: reported `lost`, so the server requeues them.
     var fenced: Set<String> = []
     var dirty = true
@@ -77,7 +80,7 @@ public actor AgentService: Service {
 
     public func run() async throws {
         killOrphans()
-        lastAcknowledged = Date()
+        started = Date()
         cpuSample = discovery.cpuSample()
         // The loops end at graceful shutdown, a long poll in flight included (cancelling it closes its connection).
         await cancelWhenGracefulShutdown {
@@ -131,11 +134,9 @@ public actor AgentService: Service {
         statuses = []
         output = []
         let report = AgentReport(node: name, inventory: sendInventory ? inventory : nil, usage: usage, jobs: sentStatuses, output: sentOutput)
-        let sentAt = Date()
         do {
             // A report that hangs (a cut link) gives up within three scan intervals and goes again.
             let directive = try await client.report(report, timeout: max(5, 3 * scanInterval))
-            lastAcknowledged = sentAt
             if directive.inventoryRequested && report.inventory == nil {
                 // Not taken (the server does not hold this node ready): all of it goes again, with the inventory.
                 statuses = sentStatuses.filter { $0.state != .running && $0.state != .staging } + statuses
@@ -153,20 +154,24 @@ public actor AgentService: Service {
         }
     }
 
-    /// How long without an answered report before jobs are stopped: two scan intervals, so that with the
-    /// shortened grace below they have ended before the server, after three, may requeue them.
-    var fenceAfter: Double { 2 * scanInterval }
+    /// How long without an answered report before jobs are stopped: two and a half scan intervals, so that
+    /// with the shortened grace below they have ended before the server, after three, may requeue them.
+    var fenceAfter: Double { 2.5 * scanInterval }
 
     /// Cut off from the server: stops each running job whose partition policy has run out (`requeue` at once,
-    /// `wait=D` after D more), SIGTERM then SIGKILL within half a scan interval.
-    private func fenceIfCutOff() {
-        let silent = Date().timeIntervalSince(lastAcknowledged)
+    /// `wait=D` after D more), SIGTERM then SIGKILL within a quarter of a scan interval.
+    private func fenceIfCutOff() async {
+        var silent = Date().timeIntervalSince(max(started, client.lastReportContact ?? started))
+        guard silent > fenceAfter else { return }
+        // A report the server's host has whole, not yet answered (a slow server, its store stalled), while that
+        // host goes on acknowledging: not a cut link.
+        if let heard = await client.reportDelivered() { silent = min(silent, Date().timeIntervalSince(heard)) }
         guard silent > fenceAfter else { return }
         for (key, job) in running where !job.stopping && silent > fenceAfter + (job.assignment.onDisconnect?.waitSeconds ?? 0) {
             running[key]?.stopping = true
             fenced.insert(key)
             let process = job.process
-            let grace = min(self.grace, scanInterval / 2)
+            let grace = min(self.grace, scanInterval / 4)
             Task { _ = await process.stop(grace: grace) }
             logger.warning(
                 "job stopped: the server is out of reach",
@@ -179,7 +184,7 @@ public actor AgentService: Service {
 
     private func fenceLoop() async {
         while !stopping {
-            fenceIfCutOff()
+            await fenceIfCutOff()
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

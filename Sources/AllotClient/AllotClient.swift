@@ -1,5 +1,6 @@
 import AllotAPI
 import Foundation
+import NIOCore
 import NIOHTTP1
 import NIOPosix
 
@@ -9,6 +10,10 @@ public struct ClientError: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: Int?
     public var code: ErrorCode
     public var message: String
+    /// With no answer: whether the server's host turned the call away (nothing listening, or the connection
+    /// refused, reset or closed): the server is down or restarting, not out of reach. `false` when nothing came
+    /// back at all (a cut link, no route, a timeout).
+    public var turnedAway = false
 
     public init(status: Int?, code: ErrorCode, message: String) {
         self.status = status
@@ -27,6 +32,23 @@ public struct AllotClient: Sendable {
 
     /// The server calls go to now.
     public var server: URL { list.now }
+
+    /// When the last agent report was sent that a server heard or could not have missed: one the leader
+    /// answered (with any status), one answered `503 no_leader` (nobody leads: nothing can be requeued), or one
+    /// turned away by the server's host (it is down; a server that starts takes every node as alive). A
+    /// follower's redirect alone does not count: the leader may be out of reach. `nil` before the first.
+    public var lastReportContact: Date? { list.reportContact }
+
+    /// While a report awaits its answer, having reached a server's host whole (TCP): when that host last
+    /// acknowledged anything on the connection. A slow server (its store stalled) is heard from; a cut link is
+    /// not. `nil` when no such report is out.
+    public func reportDelivered() async -> Date? {
+        var latest: Date?
+        for connection in list.connections.values {
+            if let heard = await connection.hostLastHeard() { latest = max(latest ?? heard, heard) }
+        }
+        return latest
+    }
 
     /// What `https://` servers' certificates must chain to.
     let trust: ClientTrust
@@ -230,9 +252,15 @@ public struct AllotClient: Sendable {
             attempts += 1
             let server = list.now
             let (status, data): (Int, Data)
+            let sentAt = Date()
+            let report = path == "/v1/agent/report"
             do {
                 (status, data) = try await exchange(server, method, path, query: query, body: body, timeout: timeout, longPoll: longPoll)
-            } catch  where error.code == .unreachable && several {
+                if report && status != 307 { list.heard(at: status == 503 ? Date() : sentAt) }  // 503: no leader, or its store failing
+            } catch {
+                // Turned away: the server is down now; nothing can be requeued until one starts, taking every node as alive.
+                if report && error.turnedAway { list.heard(at: Date()) }
+                guard error.code == .unreachable && several else { throw error }
                 list.skip(server)
                 let harmless = method == "GET" || method == "HEAD" || error.message.contains(Self.notConnected)
                 guard harmless && ContinuousClock.now < deadline else { throw error }
@@ -280,6 +308,14 @@ public struct AllotClient: Sendable {
         }
     }
 
+    /// Whether a failure came from the server's host (a refusal, a reset, a close) rather than from silence.
+    static func turnedAway(_ error: any Error) -> Bool {
+        if let failure = error as? HTTPTransport.Failure { return failure.closedByPeer }
+        if let error = error as? IOError { return [ECONNREFUSED, ECONNRESET, EPIPE].contains(error.errnoCode) }
+        if let error = error as? ChannelError { return error == .ioOnClosedChannel || error == .eof || error == .inputClosed }
+        return false
+    }
+
     /// Said of a server whose connection was never made (nothing was sent).
     static let notConnected = "no connection was made"
 
@@ -321,13 +357,17 @@ public struct AllotClient: Sendable {
                 tls: tls
             )
         } catch let error as NIOConnectionError {
-            throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server) (\(Self.notConnected)): \(error)")
+            var failure = ClientError(status: nil, code: .unreachable, message: "cannot reach \(server) (\(Self.notConnected)): \(error)")
+            failure.turnedAway = !error.connectionErrors.isEmpty && error.connectionErrors.allSatisfy { Self.turnedAway($0.error) }
+            throw failure
         } catch {
             if let explained = trust.explain(error, server: server) {
                 // Refused in the handshake: nothing was sent, the token included.
                 throw ClientError(status: nil, code: .badServer, message: "\(explained); nothing was sent")
             }
-            throw ClientError(status: nil, code: .unreachable, message: "cannot reach \(server): \(error)")
+            var failure = ClientError(status: nil, code: .unreachable, message: "cannot reach \(server): \(error)")
+            failure.turnedAway = Self.turnedAway(error)
+            throw failure
         }
     }
 }

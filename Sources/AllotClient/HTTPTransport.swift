@@ -15,6 +15,8 @@ enum HTTPTransport {
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// The server closed the connection before it answered (it died, or restarted).
+        var closedByPeer = false
     }
 
     static func send(
@@ -37,6 +39,7 @@ enum HTTPTransport {
                 }
             }
         let raw = channel.channel
+        let started = ContinuousClock.now
         let timer = raw.eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) { raw.close(promise: nil) }
         defer { timer.cancel() }
         return try await withTaskCancellationHandler {
@@ -63,7 +66,10 @@ enum HTTPTransport {
                         return (status, received)
                     }
                 }
-                throw Failure(description: Task.isCancelled ? "cancelled" : "the connection closed before the response ended (timeout \(timeout) s)")
+                throw Failure(
+                    description: Task.isCancelled ? "cancelled" : "the connection closed before the response ended (timeout \(timeout) s)",
+                    closedByPeer: !Task.isCancelled && ContinuousClock.now - started < .milliseconds(Int64(timeout * 1000))
+                )
             }
         } onCancel: {
             raw.close(promise: nil)

@@ -13,6 +13,8 @@ actor KeepAliveConnection {
     /// For an `https://` server: what its certificate must chain to.
     let trust: ClientTrust?
     private var channel: (any Channel)?
+    /// When each request still awaiting its answer was sent, oldest first.
+    private var awaiting: [(id: UUID, sentAt: Date)] = []
 
     init(host: String, port: Int, trust: ClientTrust? = nil) {
         self.host = host
@@ -22,6 +24,9 @@ actor KeepAliveConnection {
 
     func send(method: HTTPMethod, uri: String, headers: [(String, String)], body: Data?, timeout: Double) async throws -> (status: Int, body: Data) {
         let channel = try await open()
+        let entry = (id: UUID(), sentAt: Date())
+        awaiting.append(entry)
+        defer { awaiting.removeAll { $0.id == entry.id } }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
         head.headers.add(name: "Host", value: "\(host):\(port)")
         head.headers.add(name: "Content-Length", value: "\(body?.count ?? 0)")
@@ -67,12 +72,36 @@ actor KeepAliveConnection {
         }
     }
 
+    /// While a request awaits its answer and the server's host has acknowledged every byte of it (TCP): when
+    /// that host last acknowledged anything, keep-alive probes included (sent after a second without traffic).
+    /// A slow server (its store stalled) goes on acknowledging; a cut link does not. `nil` otherwise, or where
+    /// TCP's state cannot be read.
+    func hostLastHeard() async -> Date? {
+        guard !awaiting.isEmpty, let channel, channel.isActive, let socket = channel as? any SocketOptionProvider else { return nil }
+        #if os(Linux)
+        // An unreadable state (the connection closing meanwhile) proves nothing.
+        guard let info = try? await socket.getTCPInfo().get(), info.tcpi_unacked == 0 else { return nil }
+        return Date().addingTimeInterval(-Double(info.tcpi_last_ack_recv) / 1000)
+        #else
+        return nil
+        #endif
+    }
+
     private func open() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
         let tls = trust
         let host = host
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+        #if os(Linux)
+        // Probes after a second without traffic, every second: a live link is heard from even while a slow answer
+        // is awaited (see ``hostLastHeard()``).
+        bootstrap = bootstrap.channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPIDLE)), value: 1)
+            .channelOption(.tcpOption(NIOBSDSocket.Option(rawValue: TCP_KEEPINTVL)), value: 1)
+        #endif
+        let channel =
+            try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try HTTPTransport.addTLS(tls, host: host, to: channel)
@@ -126,7 +155,7 @@ final class ResponseHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(HTTPTransport.Failure(description: "the connection closed before the response ended"))
+        fail(HTTPTransport.Failure(description: "the connection closed before the response ended", closedByPeer: true))
         context.fireChannelInactive()
     }
 

@@ -10,6 +10,7 @@ final class ServerList: Sendable {
     let connections: [String: KeepAliveConnection]
     let pollConnections: [String: KeepAliveConnection]
     private let current: Mutex<URL>
+    private let contact = Mutex<Date?>(nil)
 
     init(_ servers: [URL], keepAlive: Bool, trust: ClientTrust = .system) {
         precondition(!servers.isEmpty, "a client needs a server")
@@ -30,6 +31,12 @@ final class ServerList: Sendable {
     }
 
     var now: URL { current.withLock { $0 } }
+
+    /// See ``AllotClient/lastReportContact``.
+    var reportContact: Date? { contact.withLock { $0 } }
+
+    /// A report sent at `time` was heard (the latest such time is kept).
+    func heard(at time: Date) { contact.withLock { $0 = max($0 ?? time, time) } }
 
     /// Talks to `leader` from now on (a follower's redirect).
     func follow(_ leader: URL) { current.withLock { $0 = leader } }

@@ -41,6 +41,8 @@ extension ControlPlane {
         let at = now()
         // The last cycle's outcome, when it came too soon after the one before to be published.
         if schedulerUnpublished { schedulerUnpublished = !reads.publish(lifecycle.scheduler, tasks: lifecycle.active.count) }
+        // A node whose report is still being taken (a slow store) has been heard from just now.
+        for name in reportsInProgress.keys where scheduled.contains(name) { lifecycle.heartbeat(name, usage: nil, now: at) }
         let actions = lifecycle.tick(now: at)
         for case .persist(let batch) in actions {
             for node in batch.nodes where node.state == .down {

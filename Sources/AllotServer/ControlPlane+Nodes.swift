@@ -28,6 +28,11 @@ extension ControlPlane {
             throw APIError(.unprocessableContent, .invalidField, "node: a node name must be 1 to 253 characters without '/'")
         }
         let time = now()
+        reportsInProgress[name, default: 0] += 1
+        defer {
+            reportsInProgress[name, default: 1] -= 1
+            if reportsInProgress[name] == 0 { reportsInProgress[name] = nil }
+        }
         if scheduled.contains(name) {
             lifecycle.heartbeat(name, usage: report.usage, now: time)
         } else if report.inventory == nil {

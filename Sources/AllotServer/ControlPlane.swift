@@ -39,6 +39,8 @@ public actor ControlPlane {
     /// The last output chunk stored of each active job's attempt and replica (`attempt#replica`), by job: a
     /// report sent again stores nothing twice.
     var outputStored: [JobID: [String: Int64]] = [:]
+    /// Reports being taken, by node: a node whose report waits on a slow store is alive, not silent.
+    var reportsInProgress: [String: Int] = [:]
     /// Costs, budgets and the spend forecast, fed every committed batch.
     public nonisolated let costCenter: CostCenter
     /// Recommendations and users' decisions on them.

@@ -64,4 +64,42 @@ struct KeepAliveClientTests {
         }
         #expect(again == ids[0])
     }
+
+    /// A server that takes a report and never answers (its store stalled): the agent's client still hears its
+    /// host, through TCP's acknowledgements of keep-alive probes, long after the report went out; so the agent
+    /// tells a slow server from a cut link and does not stop its jobs.
+    @Test func aReportAwaitingASlowServerStillHearsItsHost() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        #expect(bound && listen(listener, 4) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        // Accepts, reads the request, never answers.
+        let accepted = Mutex<Int32>(-1)
+        Thread.detachNewThread {
+            let connection = accept(listener, nil, nil)
+            accepted.withLock { $0 = connection }
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while connection >= 0, read(connection, &buffer, buffer.count) > 0 {}
+        }
+        defer { accepted.withLock { if $0 >= 0 { close($0) } } }
+
+        let client = AllotClient(server: URL(string: "http://127.0.0.1:\(port)")!, token: "t", keepAlive: true)
+        let sentAt = Date()
+        let report = Task { try await client.report(AgentReport(node: "n1"), timeout: 20) }
+        defer { report.cancel() }
+        #expect(await client.reportDelivered() == nil || Date().timeIntervalSince(sentAt) < 1)
+        try await Task.sleep(for: .seconds(4))
+        let heard = try #require(await client.reportDelivered(), "no report out, or its bytes not acknowledged")
+        #expect(Date().timeIntervalSince(heard) < 2.5, "last heard \(Date().timeIntervalSince(heard)) s ago")
+        #expect(heard.timeIntervalSince(sentAt) > 1.5, "heard only when the report went out: keep-alive probes not answered")
+        #expect(client.lastReportContact == nil, "no answer came")
+    }
 }
