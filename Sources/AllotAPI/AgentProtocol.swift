@@ -77,6 +77,9 @@ public struct AgentReport: Codable, Equatable, Sendable {
     public var usage: NodeUsage?
     public var jobs: [JobStatus]
     public var output: [Output]
+    /// The ``AgentDirective/digest`` of the last directive the agent applied: when the server's is the same, it
+    /// answers ``AgentDirective/unchanged`` instead of the whole set again.
+    public var directiveDigest: String?
 
     public init(node: String, inventory: NodeInventory? = nil, usage: NodeUsage? = nil, jobs: [JobStatus] = [], output: [Output] = []) {
         self.node = node
@@ -138,6 +141,12 @@ public struct AgentDirective: Codable, Equatable, Sendable {
     /// The leader's term when several servers share a store: an agent refuses a directive of a term older than
     /// one it has seen, so a deposed leader can never make it start or keep anything.
     public var term: Int64?
+    /// Names the set of assignments (a hash of the rest of the directive): the agent sends it back with its
+    /// reports.
+    public var digest: String?
+    /// The answer to a report that already has this directive (its ``digest``): `assignments` is left empty and
+    /// means nothing; the agent keeps the set it has.
+    public var unchanged: Bool?
 
     public init(
         epoch: String,

@@ -49,6 +49,8 @@ public actor AgentService: Service {
     var outputSequence: [String: Int64] = [:]
     var sendInventory = true
     var applied: (epoch: String, version: Int)?
+    /// The digest of the last whole directive applied, sent back with each report.
+    var appliedDigest: String?
     /// The highest leader term seen in a directive: one from an older term is refused.
     var term: Int64 = 0
     var scanInterval: Double
@@ -133,7 +135,8 @@ public actor AgentService: Service {
         let sentOutput = output
         statuses = []
         output = []
-        let report = AgentReport(node: name, inventory: sendInventory ? inventory : nil, usage: usage, jobs: sentStatuses, output: sentOutput)
+        var report = AgentReport(node: name, inventory: sendInventory ? inventory : nil, usage: usage, jobs: sentStatuses, output: sentOutput)
+        report.directiveDigest = appliedDigest
         do {
             // A report that hangs (a cut link) gives up within three scan intervals and goes again.
             let directive = try await client.report(report, timeout: max(5, 3 * scanInterval))
@@ -214,6 +217,9 @@ public actor AgentService: Service {
         applied = (directive.epoch, directive.version)
         scanInterval = directive.scanIntervalSeconds
         grace = directive.gracePeriodSeconds
+        // The set this agent has already (its digest was in the report): nothing to start or stop.
+        guard directive.unchanged != true else { return }
+        appliedDigest = directive.inventoryRequested ? nil : directive.digest
         guard !directive.inventoryRequested else { return }
         let wanted = Dictionary(directive.assignments.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
         for (key, job) in running where wanted[key] == nil && !job.stopping {

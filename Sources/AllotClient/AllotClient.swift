@@ -63,10 +63,11 @@ public struct AllotClient: Sendable {
     /// A client of several servers on one store: it follows a follower's redirect to the leader, and moves on
     /// to the next server when the one in use cannot be reached (a call that cannot have changed anything is
     /// tried there at once; any other fails, and the next call goes there).
-    public init(servers: [URL], token: String, keepAlive: Bool = false, trust: ClientTrust = .system) {
+    /// `wire`, with `keepAlive`: counts the bytes of the connection calls share (not the long polls').
+    public init(servers: [URL], token: String, keepAlive: Bool = false, trust: ClientTrust = .system, wire: WireCount? = nil) {
         self.token = token
         self.trust = trust
-        list = ServerList(servers, keepAlive: keepAlive, trust: trust)
+        list = ServerList(servers, keepAlive: keepAlive, trust: trust, wire: wire)
     }
 
     /// Parses `--server` as one URL or several separated by commas; `nil` names the first bad entry.

@@ -12,14 +12,17 @@ actor KeepAliveConnection {
     let port: Int
     /// For an `https://` server: what its certificate must chain to.
     let trust: ClientTrust?
+    /// Where its bytes on the wire are counted, if anywhere.
+    let wire: WireCount?
     private var channel: (any Channel)?
     /// When each request still awaiting its answer was sent, oldest first.
     private var awaiting: [(id: UUID, sentAt: Date)] = []
 
-    init(host: String, port: Int, trust: ClientTrust? = nil) {
+    init(host: String, port: Int, trust: ClientTrust? = nil, wire: WireCount? = nil) {
         self.host = host
         self.port = port
         self.trust = trust
+        self.wire = wire
     }
 
     func send(method: HTTPMethod, uri: String, headers: [(String, String)], body: Data?, timeout: Double) async throws -> (status: Int, body: Data) {
@@ -91,6 +94,7 @@ actor KeepAliveConnection {
         if let channel, channel.isActive { return channel }
         let tls = trust
         let host = host
+        let wire = wire
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.seconds(5))
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -104,6 +108,7 @@ actor KeepAliveConnection {
             try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let wire { try channel.pipeline.syncOperations.addHandler(WireCountingHandler(wire)) }
                     try HTTPTransport.addTLS(tls, host: host, to: channel)
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler())

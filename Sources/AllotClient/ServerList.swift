@@ -12,7 +12,7 @@ final class ServerList: Sendable {
     private let current: Mutex<URL>
     private let contact = Mutex<Date?>(nil)
 
-    init(_ servers: [URL], keepAlive: Bool, trust: ClientTrust = .system) {
+    init(_ servers: [URL], keepAlive: Bool, trust: ClientTrust = .system, wire: WireCount? = nil) {
         precondition(!servers.isEmpty, "a client needs a server")
         self.servers = servers
         current = Mutex(servers[0])
@@ -21,9 +21,11 @@ final class ServerList: Sendable {
         if keepAlive {
             for server in servers {
                 guard let host = server.host else { continue }
-                let connection = { KeepAliveConnection(host: host, port: Self.port(server), trust: server.scheme == "https" ? trust : nil) }
-                connections[Self.key(server)] = connection()
-                pollConnections[Self.key(server)] = connection()
+                let connection = { (wire: WireCount?) in
+                    KeepAliveConnection(host: host, port: Self.port(server), trust: server.scheme == "https" ? trust : nil, wire: wire)
+                }
+                connections[Self.key(server)] = connection(wire)
+                pollConnections[Self.key(server)] = connection(nil)
             }
         }
         self.connections = connections

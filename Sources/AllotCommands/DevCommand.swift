@@ -53,7 +53,7 @@ public struct DevCommand: AsyncParsableCommand {
             directory: directory,
             host: options.host,
             port: options.port,
-            tls: certificate?.configuration,
+            tls: certificate,
             logger: serverLogger
         ) { port in
             continuation.yield(port)

@@ -50,6 +50,9 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         var reportFailures: Int
         var reportLatencyP50Milliseconds: Double
         var reportLatencyP99Milliseconds: Double
+        /// Bytes on the wire per report, each way (TLS records and HTTP heads included).
+        var reportBytesSent: Double
+        var reportBytesReceived: Double
         var serverCPUSeconds: Double
         var serverCPUPercentOfOneCore: Double
         var serverResidentBytes: Int64
@@ -80,6 +83,10 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         table.add([
             "report latency p50 / p99",
             "\(Quantity.format(result.reportLatencyP50Milliseconds)) / \(Quantity.format(result.reportLatencyP99Milliseconds)) ms",
+        ])
+        table.add([
+            "bytes on the wire per report",
+            "\(Int(result.reportBytesSent)) sent + \(Int(result.reportBytesReceived)) received = \(Int(result.reportBytesSent + result.reportBytesReceived)) B (TLS records and HTTP heads included)",
         ])
         table.add([
             "server CPU", "\(Quantity.format(result.serverCPUSeconds)) s = \(Quantity.format(result.serverCPUPercentOfOneCore)) % of one core",
@@ -134,18 +141,23 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
         }
         let longPoll = !noLongPoll
         // Each simulated agent keeps a connection for its reports and one for its long polls, as `allot agent` does.
-        let agents = (0..<nodes).map { _ in AllotClient(server: url, token: server.agent, keepAlive: true, trust: trust) }
+        let wire = WireCount()
+        let agents = (0..<nodes).map { _ in AllotClient(servers: [url], token: server.agent, keepAlive: true, trust: trust, wire: wire) }
         let running = Task { [fleet] in await fleet.run(agents, longPoll: longPoll) }
         defer { running.cancel() }
         try await Task.sleep(for: .seconds(interval + 2))
         let before = try await Snapshot.take(admin, server: server)
         fleet.resetLatencies()
+        let wireBefore = (sent: wire.sent, received: wire.received)
         let clock = ContinuousClock.now
         try await Task.sleep(for: .seconds(duration))
         let after = try await Snapshot.take(admin, server: server)
         let elapsed = ContinuousClock.now - clock
         let seconds = elapsed.inSeconds
         let latencies = fleet.latencies().sorted()
+        let reportCount = Double(max(1, latencies.count + fleet.failures()))
+        let wireSent = Double(wire.sent - wireBefore.sent) / reportCount
+        let wireReceived = Double(wire.received - wireBefore.received) / reportCount
         func percentile(_ p: Double) -> Double {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000
         }
@@ -169,6 +181,8 @@ public struct MonitorBenchCommand: AsyncParsableCommand {
             reportFailures: fleet.failures(),
             reportLatencyP50Milliseconds: percentile(0.5),
             reportLatencyP99Milliseconds: percentile(0.99),
+            reportBytesSent: wireSent.rounded(),
+            reportBytesReceived: wireReceived.rounded(),
             serverCPUSeconds: after.cpuSeconds - before.cpuSeconds,
             serverCPUPercentOfOneCore: (after.cpuSeconds - before.cpuSeconds) / seconds * 100,
             serverResidentBytes: after.residentBytes,
@@ -259,6 +273,7 @@ final class Fleet: Sendable {
         var random = SplitMix64(seed: UInt64(node + 1))
         try? await Task.sleep(for: .seconds(interval * Double(node) / Double(nodes)))
         var step = 0.0
+        var digest: String?
         while !Task.isCancelled {
             step += 1
             let statuses = state.withLock { $0.running[node] ?? [] }.map { status in
@@ -279,14 +294,19 @@ final class Fleet: Sendable {
             )
             let started = ContinuousClock.now
             do {
-                let directive = try await client.report(AgentReport(node: name(node), usage: usage, jobs: statuses))
+                // As `allot agent` does: the digest of the set it has, so an unchanged set is not sent again.
+                var report = AgentReport(node: name(node), usage: usage, jobs: statuses)
+                report.directiveDigest = digest
+                let directive = try await client.report(report)
                 let elapsed = ContinuousClock.now - started
                 let running = directive.assignments.map {
                     AgentReport.JobStatus(id: $0.id, attempt: $0.attempt, replica: $0.replica, state: .running)
                 }
+                let unchanged = directive.unchanged == true
+                if !unchanged { digest = directive.digest }
                 state.withLock {
                     $0.latencies.append(elapsed.inSeconds)
-                    $0.running[node] = running
+                    if !unchanged { $0.running[node] = running }
                 }
             } catch {
                 state.withLock { $0.failures += 1 }

@@ -121,7 +121,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let follower = try buildFollowerApplication(
             host: host,
             port: options.port,
-            tls: tls?.configuration,
+            tls: tls,
             leader: { try? await store.currentLease() },  // a store away: no leader known, 503
             reads: FollowerReads(store: store),
             logger: logger,
@@ -159,7 +159,7 @@ public struct ServerCommand: AsyncParsableCommand {
         let scheme = scheme
         let advertised = advertise
         let joinHost = joinHost
-        let app = try buildApplication(plane: plane, directory: access, host: host, port: options.port, tls: tls?.configuration, logger: logger) {
+        let app = try buildApplication(plane: plane, directory: access, host: host, port: options.port, tls: tls, logger: logger) {
             port in
             announce("allot server listening on \(scheme)://\(host):\(port)")
             Self.announceTLS(tls, url: advertised ?? "\(scheme)://\(joinHost):\(port)", joinToken: agent)

@@ -3,6 +3,7 @@ import AllotCloud
 import AllotCore
 import AllotLifecycle
 import AllotStore
+import Crypto
 import Foundation
 import HTTPTypes
 import Logging
@@ -16,9 +17,13 @@ extension ControlPlane {
     }
 
     /// ``report(_:)`` answering with the directive's JSON, reused while nothing it depends on changed.
+    /// An agent that already has the directive gets a short answer saying so.
     public func reportEncoded(_ report: AgentReport) async throws(APIError) -> [UInt8] {
         let inventoryRequested = try await receive(report)
-        return encodedDirective(for: report.node, inventoryRequested: inventoryRequested)
+        let full = encodedDirective(for: report.node, inventoryRequested: inventoryRequested)
+        guard let digest = report.directiveDigest, let cached = encodedDirectives[report.node], cached.digest == digest, !cached.inventoryRequested
+        else { return full }
+        return cached.unchanged
     }
 
     /// Takes a report; `true` when the server needs the node's inventory first.
@@ -96,8 +101,23 @@ extension ControlPlane {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let bytes = (try? encoder.encode(directive(for: name, inventoryRequested: inventoryRequested))).map { [UInt8]($0) } ?? []
-        encodedDirectives[name] = EncodedDirective(revision: revision, inventoryRequested: requested, inventory: inventory, bytes: bytes)
+        var full = directive(for: name, inventoryRequested: inventoryRequested)
+        // Encoding a directive of Codable values cannot fail; an empty answer would be refused by the agent.
+        let digest = Hex.encode(SHA256.hash(data: (try? encoder.encode(full)) ?? Data()).prefix(16))
+        full.digest = digest
+        var same = full
+        same.assignments = []
+        same.unchanged = true
+        let bytes = (try? encoder.encode(full)).map { [UInt8]($0) } ?? []
+        let unchanged = (try? encoder.encode(same)).map { [UInt8]($0) } ?? []
+        encodedDirectives[name] = EncodedDirective(
+            revision: revision,
+            inventoryRequested: requested,
+            inventory: inventory,
+            bytes: bytes,
+            digest: digest,
+            unchanged: unchanged
+        )
         return bytes
     }
 

@@ -336,6 +336,9 @@ public actor ControlPlane {
         var inventoryRequested: Bool
         var inventory: NodeInventory?
         var bytes: [UInt8]
+        /// The directive's digest, and the short answer for an agent that has it.
+        var digest: String
+        var unchanged: [UInt8]
     }
 
     /// Why the store refuses writes, and since when.

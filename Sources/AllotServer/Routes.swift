@@ -1,11 +1,11 @@
 import AllotAPI
 import AllotCore
 import AllotStore
+import AllotTLS
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -233,7 +233,7 @@ public func buildApplication(
     directory: Directory,
     host: String = "127.0.0.1",
     port: Int = 7070,
-    tls: TLSConfiguration? = nil,
+    tls: ServerCertificate? = nil,
     logger: Logger = Logger(label: "allot.server", factory: { _ in SwiftLogNoOpLogHandler() }),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
@@ -248,15 +248,16 @@ public func buildApplication(
     // After authentication and quotas, so that only admitted reads queue.
     router.add(middleware: ReadPriorityMiddleware(gate: ReadGate(limit: plane.configuration.concurrentReads, queueLimit: 10_000)))
     APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
-    let http1 = HTTPServerBuilder.http1(
-        configuration: HTTP1Channel.Configuration(
+    let server = HTTPServerBuilder.http1(
+        HTTP1Channel.Configuration(
             additionalChannelHandlers: [MalformedRequestHandler()],
             idleTimeout: plane.configuration.idleConnectionSeconds.map { .milliseconds(Int64($0 * 1000)) }
-        )
+        ),
+        tls: tls
     )
     return Application(
         router: router,
-        server: try tls.map { configuration in try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration) } ?? http1,
+        server: server,
         configuration: .init(
             address: .hostname(host, port: port),
             serverName: "allot",

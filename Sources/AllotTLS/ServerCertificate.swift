@@ -6,8 +6,8 @@ import Synchronization
 import X509
 
 /// The certificate an HTTPS server presents, reloaded while it runs (``reload()``, on SIGHUP): each new
-/// connection's handshake takes the chain and key loaded last, so a renewed certificate is served without a
-/// restart and connections already open keep theirs.
+/// connection takes the SSL context made from the chain and key loaded last, so a renewed certificate is served
+/// without a restart and connections already open keep theirs.
 public final class ServerCertificate: Sendable {
     public enum Source: Sendable, Equatable {
         /// The data directory's own authority and a certificate it issues for these names (see ``ServerTLSFiles``);
@@ -18,17 +18,16 @@ public final class ServerCertificate: Sendable {
     }
 
     struct Loaded: Sendable {
-        var chain: [NIOSSLCertificate]
-        var key: NIOSSLPrivateKey
+        var context: NIOSSLContext
         var summary: String
         var fingerprint: String?
     }
 
-    /// What is loaded, and how many reloads ago (0: the one the context was made with).
+    /// What is loaded now.
     final class State: Sendable {
-        let loaded: Mutex<(current: Loaded, generation: Int)>
-        init(_ first: Loaded) { loaded = Mutex((first, 0)) }
-        func withLock<T>(_ body: (inout (current: Loaded, generation: Int)) -> T) -> T { loaded.withLock { body(&$0) } }
+        let loaded: Mutex<Loaded>
+        init(_ first: Loaded) { loaded = Mutex(first) }
+        func withLock<T>(_ body: (inout Loaded) -> T) -> T { loaded.withLock { body(&$0) } }
     }
 
     public let source: Source
@@ -41,38 +40,21 @@ public final class ServerCertificate: Sendable {
     }
 
     /// What is served now, in one line: the authority's path and fingerprint for a generated certificate.
-    public var summary: String { loaded.withLock { $0.current.summary } }
+    public var summary: String { loaded.withLock { $0.summary } }
 
     /// The SHA-256 fingerprint of the cluster's own authority (`nil` for certificates of your own).
-    public var authorityFingerprint: String? { loaded.withLock { $0.current.fingerprint } }
+    public var authorityFingerprint: String? { loaded.withLock { $0.fingerprint } }
+
+    /// The SSL context a new connection's handshake uses: the certificate loaded last (TLS 1.2 at least).
+    public var context: NIOSSLContext { loaded.withLock { $0.context } }
 
     /// Rereads the files (reissuing a generated certificate when due); a failure keeps the certificate served so
     /// far and says why. Returns the new summary.
     @discardableResult
     public func reload() throws(TLSSetupError) -> String {
         let fresh = try Self.load(source)
-        loaded.withLock { $0 = (fresh, $0.generation + 1) }
+        loaded.withLock { $0 = fresh }
         return fresh.summary
-    }
-
-    /// A server configuration (TLS 1.2 at least) presenting the certificate loaded last at every handshake.
-    public var configuration: TLSConfiguration {
-        let first = loaded.withLock { $0.current }
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: first.chain.map { .certificate($0) },
-            privateKey: .privateKey(first.key)
-        )
-        configuration.minimumTLSVersion = .tlsv12
-        configuration.sslContextCallback = { [loaded] _, promise in
-            let (current, generation) = loaded.withLock { ($0.current, $0.generation) }
-            // Until the first reload the context's own certificate is the one: nothing to change per handshake.
-            guard generation > 0 else { return promise.succeed(.noChanges) }
-            var override = NIOSSLContextConfigurationOverride()
-            override.certificateChain = current.chain.map { .certificate($0) }
-            override.privateKey = .privateKey(current.key)
-            promise.succeed(override)
-        }
-        return configuration
     }
 
     private static func load(_ source: Source) throws(TLSSetupError) -> Loaded {
@@ -83,16 +65,21 @@ public final class ServerCertificate: Sendable {
             // (`--ca-fingerprint`) finds it in the chain.
             let (chain, key) = try read(certificates: [files.certificatePath, files.caPath], key: files.keyPath)
             return Loaded(
-                chain: chain,
-                key: key,
+                context: try context(chain: chain, key: key),
                 summary:
                     "certificate authority \(files.caPath), SHA-256 fingerprint \(files.caFingerprint); server certificate for \(files.names.joined(separator: ", "))",
                 fingerprint: files.caFingerprint
             )
         case .files(let certificate, let keyPath):
             let (chain, key) = try read(certificates: [certificate], key: keyPath)
-            return Loaded(chain: chain, key: key, summary: "certificate \(certificate) (yours)", fingerprint: nil)
+            return Loaded(context: try context(chain: chain, key: key), summary: "certificate \(certificate) (yours)", fingerprint: nil)
         }
+    }
+
+    private static func context(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) throws(TLSSetupError) -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        do { return try NIOSSLContext(configuration: configuration) } catch { throw TLSSetupError("cannot make a TLS context: \(error)") }
     }
 
     private static func read(certificates paths: [String], key keyPath: String) throws(TLSSetupError) -> ([NIOSSLCertificate], NIOSSLPrivateKey) {

@@ -30,7 +30,7 @@ import X509
         let plane = try await ControlPlane.start(store: store, configuration: ServerConfiguration())
         let directory = Directory(store: store, bootstrap: Authenticator(adminToken: Authenticator.newToken(), agentToken: Authenticator.newToken()))
         try await directory.load()
-        let app = try buildApplication(plane: plane, directory: directory, port: 0, tls: certificate.configuration)
+        let app = try buildApplication(plane: plane, directory: directory, port: 0, tls: certificate)
         try await app.test(.live) { client in try await body(try #require(client.port)) }
     }
 

@@ -1,10 +1,10 @@
 import AllotAPI
 import AllotStore
+import AllotTLS
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -17,7 +17,7 @@ import NIOSSL
 public func buildFollowerApplication(
     host: String,
     port: Int,
-    tls: TLSConfiguration? = nil,
+    tls: ServerCertificate? = nil,
     leader: @escaping @Sendable () async -> LeaderLease?,
     reads: FollowerReads? = nil,
     logger: Logger,
@@ -50,10 +50,9 @@ public func buildFollowerApplication(
         response.headers[.location] = target
         return response
     }
-    let http1 = HTTPServerBuilder.http1()
     return Application(
         responder: responder,
-        server: try tls.map { configuration in try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration) } ?? http1,
+        server: HTTPServerBuilder.http1(HTTP1Channel.Configuration(), tls: tls),
         configuration: .init(address: .hostname(host, port: port), serverName: "allot"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
