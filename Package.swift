@@ -88,9 +88,11 @@ let package = Package(
         // Wire and file formats (cluster and task files, plan reports) shared by every shell.
         .target(
             name: "AllotAPI",
-            dependencies: ["AllotCore"],
+            dependencies: ["AllotCore", "CZlib"],
             swiftSettings: strictSettings
         ),
+        // The system's zlib (gzip bodies).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The store protocol and the in-memory reference store.
         .target(
             name: "AllotStore",

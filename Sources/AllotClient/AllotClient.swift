@@ -189,10 +189,13 @@ public struct AllotClient: Sendable {
 
     // MARK: - Agents
 
+    /// Sends a report, gzip-compressed.
     public func report(_ report: AgentReport, timeout: Double = 30) async throws(ClientError) -> AgentDirective {
         let body: Data
-        do { body = try JSONEncoder().encode(report) } catch { throw ClientError(status: nil, code: .badRequest, message: "\(error)") }
-        return try await call("POST", "/v1/agent/report", body: body, timeout: timeout)
+        do { body = Data(Gzip.compress(Array(try JSONEncoder().encode(report)))) } catch {
+            throw ClientError(status: nil, code: .badRequest, message: "\(error)")
+        }
+        return try await call("POST", "/v1/agent/report", body: body, timeout: timeout, gzip: true)
     }
 
     public func directive(node: String, after version: Int, wait seconds: Double) async throws(ClientError) -> AgentDirective {
@@ -218,9 +221,10 @@ public struct AllotClient: Sendable {
         _ path: String,
         query: [URLQueryItem] = [],
         body: Data? = nil,
-        timeout: Double = 30
+        timeout: Double = 30,
+        gzip: Bool = false
     ) async throws(ClientError) -> Response {
-        let data = try await send(method, path, query: query, body: body, timeout: timeout, longPoll: path == "/v1/agent/directive")
+        let data = try await send(method, path, query: query, body: body, timeout: timeout, longPoll: path == "/v1/agent/directive", gzip: gzip)
         do {
             return try JSONDecoder().decode(Response.self, from: data)
         } catch {
@@ -243,7 +247,8 @@ public struct AllotClient: Sendable {
         query: [URLQueryItem] = [],
         body: Data? = nil,
         timeout: Double = 30,
-        longPoll: Bool = false
+        longPoll: Bool = false,
+        gzip: Bool = false
     ) async throws(ClientError) -> Data {
         let several = list.servers.count > 1
         // How long a call may spend finding the leader (a failover takes the lease plus a check).
@@ -256,7 +261,7 @@ public struct AllotClient: Sendable {
             let sentAt = Date()
             let report = path == "/v1/agent/report"
             do {
-                (status, data) = try await exchange(server, method, path, query: query, body: body, timeout: timeout, longPoll: longPoll)
+                (status, data) = try await exchange(server, method, path, query: query, body: body, timeout: timeout, longPoll: longPoll, gzip: gzip)
                 if report && status != 307 { list.heard(at: status == 503 ? Date() : sentAt) }  // 503: no leader, or its store failing
             } catch {
                 // Turned away: the server is down now; nothing can be requeued until one starts, taking every node as alive.
@@ -328,7 +333,8 @@ public struct AllotClient: Sendable {
         query: [URLQueryItem],
         body: Data?,
         timeout: Double,
-        longPoll: Bool
+        longPoll: Bool,
+        gzip: Bool
     ) async throws(ClientError) -> (Int, Data) {
         guard server.scheme == "http" || server.scheme == "https", let host = server.host else {
             throw ClientError(status: nil, code: .badServer, message: "\(server): expected an http:// or https:// URL")
@@ -343,6 +349,7 @@ public struct AllotClient: Sendable {
         guard let uri = components.string else { throw ClientError(status: nil, code: .badServer, message: "invalid URL for \(path)") }
         var headers = [("Authorization", "Bearer \(token)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
+        if gzip { headers.append(("Content-Encoding", "gzip")) }
         do {
             if let connection = list.connection(for: server, longPoll: longPoll) {
                 return try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)

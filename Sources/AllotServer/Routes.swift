@@ -213,7 +213,17 @@ public struct APIRoutes: Sendable {
         addWeb(to: router)
         router.post("/v1/agent/report") { request, _ in
             var request = request
-            let report = try decode(AgentReport.self, try await body(&request))
+            var bytes = try await body(&request)
+            switch request.headers[.contentEncoding]?.lowercased() {
+            case nil, "identity": break
+            case "gzip", "deflate":
+                do { bytes = try Gzip.decompress(bytes, limit: plane.configuration.maxBodyBytes) } catch {
+                    throw APIError(.badRequest, .badRequest, "Content-Encoding: \(error)")
+                }
+            case let other?:
+                throw APIError(.unsupportedMediaType, .badRequest, "Content-Encoding: \(other) is not supported (gzip is)")
+            }
+            let report = try decode(AgentReport.self, bytes)
             return rawJSONResponse(try await plane.reportEncoded(report))
         }
         router.get("/v1/agent/directive") { request, _ in
