@@ -284,7 +284,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage", "AllotTestSupport",
+                "allot", "AllotClient", "AllotAPI", "AllotCore", "AllotAWS", "AllotCloud", "AllotStorage", "AllotTestSupport", "AllotTLS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -166,3 +166,43 @@ public struct AgentDirective: Codable, Equatable, Sendable {
         self.inventoryRequested = inventoryRequested
     }
 }
+
+/// `POST /v1/agent/certificate`: a node's certificate signing request (PEM), sent once with the join token.
+public struct NodeCertificateRequest: Codable, Equatable, Sendable {
+    public var node: String
+    public var request: String
+
+    public init(node: String, request: String) {
+        self.node = node
+        self.request = request
+    }
+}
+
+/// `POST /v1/tokens/join/rotate`: the new agent join token, shown once.
+public struct JoinTokenRotation: Codable, Equatable, Sendable {
+    public var secret: String
+
+    public init(secret: String) {
+        self.secret = secret
+    }
+}
+
+/// A node's own certificate, as the server keeps it: the certificate it issued (by fingerprint), and whether it
+/// was revoked.
+public struct NodeBinding: Codable, Sendable, Equatable {
+    public var node: String
+    public var fingerprint: String
+    public var issuedAt: Double
+    public var notAfter: Double
+    public var revokedAt: Double?
+
+    public var isActive: Bool { revokedAt == nil }
+
+    public init(node: String, fingerprint: String, issuedAt: Double, notAfter: Double, revokedAt: Double? = nil) {
+        self.node = node
+        self.fingerprint = fingerprint
+        self.issuedAt = issuedAt
+        self.notAfter = notAfter
+        self.revokedAt = revokedAt
+    }
+}

@@ -1,4 +1,5 @@
 import AllotAPI
+import AllotTLS
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -33,10 +34,10 @@ public struct AllotClient: Sendable {
     /// The server calls go to now.
     public var server: URL { list.now }
 
-    /// When the last agent report was sent that a server heard or could not have missed: one the leader
-    /// answered (with any status), one answered `503 no_leader` (nobody leads: nothing can be requeued), or one
-    /// turned away by the server's host (it is down; a server that starts takes every node as alive). A
-    /// follower's redirect alone does not count: the leader may be out of reach. `nil` before the first.
+    /// When the last agent report was sent that a server took, or whose answer says nothing can be requeued
+    /// meanwhile: taken (2xx); `503` (nobody leads, or the leader's store fails); turned away by the server's
+    /// host (it is down; a server that starts takes every node as alive). A follower's redirect, or a refusal
+    /// (a revoked certificate, a rotated join token), does not count. `nil` before the first.
     public var lastReportContact: Date? { list.reportContact }
 
     /// While a report awaits its answer, having reached a server's host whole (TCP): when that host last
@@ -198,6 +199,21 @@ public struct AllotClient: Sendable {
         return try await call("POST", "/v1/agent/report", body: body, timeout: timeout, gzip: true)
     }
 
+    /// Exchanges a node's certificate signing request (with the join token) for its certificate.
+    public func nodeCertificate(_ request: NodeCertificateRequest) async throws(ClientError) -> IssuedNodeCertificate {
+        let body: Data
+        do { body = try JSONEncoder().encode(request) } catch { throw ClientError(status: nil, code: .badRequest, message: "\(error)") }
+        return try await call("POST", "/v1/agent/certificate", body: body)
+    }
+
+    /// Revokes a node's own certificate: it must join again with the join token.
+    public func revokeNodeCertificate(_ node: String) async throws(ClientError) -> NodeBinding {
+        try await call("POST", "/v1/nodes/\(escape(node))/revoke")
+    }
+
+    /// Replaces the agent join token; the new one is shown once.
+    public func rotateJoinToken() async throws(ClientError) -> JoinTokenRotation { try await call("POST", "/v1/tokens/join/rotate") }
+
     public func directive(node: String, after version: Int, wait seconds: Double) async throws(ClientError) -> AgentDirective {
         try await call(
             "GET",
@@ -262,7 +278,10 @@ public struct AllotClient: Sendable {
             let report = path == "/v1/agent/report"
             do {
                 (status, data) = try await exchange(server, method, path, query: query, body: body, timeout: timeout, longPoll: longPoll, gzip: gzip)
-                if report && status != 307 { list.heard(at: status == 503 ? Date() : sentAt) }  // 503: no leader, or its store failing
+                // Taken (2xx), or nothing can be requeued now (503: no leader, or the leader's store failing). A
+                // redirect, or a refusal (a revoked certificate, a rotated token), is not contact.
+                if report && (200..<300).contains(status) { list.heard(at: sentAt) }
+                if report && status == 503 { list.heard(at: Date()) }
             } catch {
                 // Turned away: the server is down now; nothing can be requeued until one starts, taking every node as alive.
                 if report && error.turnedAway { list.heard(at: Date()) }

@@ -17,6 +17,8 @@ public struct ClientTrust: Sendable {
     }
 
     let anchor: Anchor
+    /// The certificate chain and key this client presents (a node's own, for mutual TLS), as PEM files.
+    public private(set) var identity: (certificate: String, key: String)?
     private let cache = ContextCache()
 
     public static var system: ClientTrust { ClientTrust(anchor: .system) }
@@ -33,15 +35,33 @@ public struct ClientTrust: Sendable {
         return nil
     }
 
-    private init(anchor: Anchor) {
+    private init(anchor: Anchor, identity: (certificate: String, key: String)? = nil) {
         self.anchor = anchor
+        self.identity = identity
+    }
+
+    /// The same trust, presenting this certificate chain and key (PEM files) to the server.
+    public func presenting(certificate: String, key: String) -> ClientTrust {
+        ClientTrust(anchor: anchor, identity: (certificate, key))
     }
 
     /// The SSL context, made at the first `https://` call and kept.
     func context() throws(ClientError) -> NIOSSLContext {
-        try cache.context { [anchor] in
+        try cache.context { [anchor, identity] in
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.minimumTLSVersion = .tlsv12
+            if let identity {
+                do {
+                    configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificate).map { .certificate($0) }
+                    configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.key, format: .pem))
+                } catch {
+                    throw ClientError(
+                        status: nil,
+                        code: .badServer,
+                        message: "cannot load this node's certificate \(identity.certificate) and key \(identity.key): \(error)"
+                    )
+                }
+            }
             if case .file(let authorityFile) = anchor {
                 let roots = try NIOSSLCertificate.fromPEMFile(authorityFile)
                 guard !roots.isEmpty else { throw ClientError(status: nil, code: .badServer, message: "\(authorityFile) holds no certificate") }

@@ -2,8 +2,10 @@ import AllotAPI
 import AllotAgent
 import AllotClient
 import AllotCore
+import AllotTLS
 import ArgumentParser
 import Foundation
+import Logging
 import ServiceLifecycle
 import UnixSignals
 
@@ -73,13 +75,15 @@ public struct AgentCommand: AsyncParsableCommand {
 
     public func run() async throws {
         log.bootstrap()
-        let client = AllotClient(
-            servers: try AllotClient.servers(server).get(),
-            token: token,
-            keepAlive: true,
-            trust: try ClientOptions.trust(ca: ca, fingerprint: caFingerprint)
-        )
-        let service = try makeService(client: client)
+        let servers = try AllotClient.servers(server).get()
+        let discovery = NodeDiscovery(name: name, diskPaths: disks.isEmpty ? ["/"] : disks)
+        let inventory = try inventory(discovery)
+        var trust = try ClientOptions.trust(ca: ca, fingerprint: caFingerprint)
+        if servers.contains(where: { $0.scheme == "https" }) {
+            trust = try await nodeIdentity(inventory.name, servers: servers, trust: trust)
+        }
+        let client = AllotClient(servers: servers, token: token, keepAlive: true, trust: trust)
+        let service = try makeService(client: client, inventory: inventory, discovery: discovery)
         announce("allot agent \(service.name) reporting to \(server)")
         let group = ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: log.logger("allot.agent"))
@@ -89,9 +93,52 @@ public struct AgentCommand: AsyncParsableCommand {
 
     func makeService(client: AllotClient) throws -> AgentService {
         let discovery = NodeDiscovery(name: name, diskPaths: disks.isEmpty ? ["/"] : disks)
+        return try makeService(client: client, inventory: try inventory(discovery), discovery: discovery)
+    }
+
+    /// What the machine has, with `--resources` and `--pricing` applied.
+    func inventory(_ discovery: NodeDiscovery) throws -> NodeInventory {
         var inventory = discovery.inventory()
         if let resources { inventory = try ResourceOverride.parse(resources).apply(to: inventory) }
         if let pricing { inventory.pricing = try NodePricing.parse(pricing) }
+        return inventory
+    }
+
+    /// The trust for an `https://` server, presenting this node's own certificate (mutual TLS): the one in the
+    /// data directory, or one the server issues now for the join token (once; a node that already holds one
+    /// cannot be taken over with the join token). A server that issues none (it serves a certificate of your own)
+    /// leaves the join token alone to authenticate the agent.
+    func nodeIdentity(_ node: String, servers: [URL], trust: ClientTrust) async throws -> ClientTrust {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let certificate = absolutePath(dataDirectory + "/node-\(node).pem")
+        let key = absolutePath(dataDirectory + "/node-\(node)-key.pem")
+        let manager = FileManager.default
+        if manager.fileExists(atPath: certificate) && manager.fileExists(atPath: key) { return trust.presenting(certificate: certificate, key: key) }
+        let logger = log.logger("allot.agent")
+        let (keyPEM, requestPEM) = try NodeCertificates.request(node: node)
+        let issued: IssuedNodeCertificate
+        do {
+            issued = try await AllotClient(servers: servers, token: token, trust: trust).nodeCertificate(
+                NodeCertificateRequest(node: node, request: requestPEM)
+            )
+        } catch let error where error.status == 404 {
+            logger.notice("the server issues no node certificates (it serves one of your own): the join token authenticates this agent")
+            return trust
+        } catch let error where error.status == 409 || error.code == .badServer {
+            throw CommandFailure(error.description)
+        } catch {
+            logger.warning("no node certificate yet (the join token authenticates this agent until a restart gets one)", metadata: ["error": "\(error)"])
+            return trust
+        }
+        // The key first, readable by its owner only: a certificate is never on disk without its key.
+        guard manager.createFile(atPath: key, contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600]),
+            manager.createFile(atPath: certificate, contents: Data(issued.pem.utf8), attributes: [.posixPermissions: 0o644])
+        else { throw CommandFailure("cannot write the node's certificate and key under \(dataDirectory)") }
+        logger.notice("node certificate issued", metadata: ["node": "\(node)", "fingerprint": "\(issued.fingerprint)"])
+        return trust.presenting(certificate: certificate, key: key)
+    }
+
+    func makeService(client: AllotClient, inventory: NodeInventory, discovery: NodeDiscovery) throws -> AgentService {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         return AgentService(
             client: client,

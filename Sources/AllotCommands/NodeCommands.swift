@@ -45,24 +45,32 @@ public struct NodesCommand: AsyncParsableCommand {
     }
 }
 
-/// `allot node NAME [cordon|drain|uncordon]`.
+/// `allot node NAME [cordon|drain|uncordon|revoke]`.
 public struct NodeCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "node", abstract: "Show a node, or cordon, drain or uncordon it.")
+    public static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Show a node; cordon, drain or uncordon it; or revoke its own certificate (it must join again with the join token)."
+    )
 
     @Argument(help: "The node name.") public var name: String
-    @Argument(help: "cordon, drain or uncordon.") public var action: String?
+    @Argument(help: "cordon, drain, uncordon or revoke.") public var action: String?
     @OptionGroup public var client: ClientOptions
     @OptionGroup public var output: OutputOptions
 
     public init() {}
 
     public func validate() throws {
-        if let action, !["cordon", "drain", "uncordon"].contains(action) {
-            throw ValidationError("invalid action \"\(action)\": use cordon, drain or uncordon")
+        if let action, !["cordon", "drain", "uncordon", "revoke"].contains(action) {
+            throw ValidationError("invalid action \"\(action)\": use cordon, drain, uncordon or revoke")
         }
     }
 
     public func run() async throws {
+        if action == "revoke" {
+            let binding = try await withClientErrors { try await client.client().revokeNodeCertificate(name) }
+            if output.output == .json { return print(try JSONOutput.render(binding)) }
+            return print("revoked the certificate of node \(name) (SHA-256 \(binding.fingerprint)): its agent must join again with the join token")
+        }
         let node = try await withClientErrors {
             let client = try client.client()
             if let action { return try await client.node(name, action: action) }

@@ -132,7 +132,7 @@ public struct TokenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Create, list, rotate and revoke API tokens.",
-        subcommands: [Create.self, List.self, Rotate.self, RotateAdmin.self, Revoke.self]
+        subcommands: [Create.self, List.self, Rotate.self, RotateAdmin.self, RotateJoin.self, Revoke.self]
     )
 
     public init() {}
@@ -210,6 +210,23 @@ public struct TokenCommand: AsyncParsableCommand {
                 try ClientOptions.save(server: server, token: secret)
                 if output.output != .json { print("saved for the CLI in \(ClientOptions.credentialsPath)") }
             }
+        }
+    }
+
+    public struct RotateJoin: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
+            commandName: "rotate-join",
+            abstract:
+                "Replace the agent join token (shown once): agents holding their own certificates go on; new machines, and agents without one, need the new token."
+        )
+        @OptionGroup public var client: ClientOptions
+        @OptionGroup public var output: OutputOptions
+        public init() {}
+
+        public func run() async throws {
+            let rotation = try await withClientErrors { try await client.client().rotateJoinToken() }
+            if output.output == .json { return print(try JSONOutput.render(rotation)) }
+            print("agent join token: \(rotation.secret) (shown once; the old one no longer works)")
         }
     }
 

@@ -79,6 +79,8 @@ public struct APIRoutes: Sendable {
     let directory: Directory
     /// Failed sign-ins by address, shared with ``AccessMiddleware`` (the console's form counts too).
     let failures: FailedSignIns
+    /// The authority that issues nodes' certificates (the data directory's `tls/`), when this server holds one.
+    var nodeAuthority: String? = nil
 
     func body(_ request: inout Request) async throws -> [UInt8] {
         do {
@@ -174,7 +176,10 @@ public struct APIRoutes: Sendable {
             jsonResponse(AutoscalerStatus(enabled: plane.provisioning.enabled, instances: plane.provisioning.intents))
         }
         router.post("/v1/nodes/:name/:action") { _, context in
-            jsonResponse(try await plane.setNode(try context.parameters.require("name"), action: try context.parameters.require("action")))
+            let name = try context.parameters.require("name")
+            let action = try context.parameters.require("action")
+            if action == "revoke" { return jsonResponse(try await directory.revokeNodeCertificate(name)) }
+            return jsonResponse(try await plane.setNode(name, action: action))
         }
         router.get("/v1/events") { _, context in
             let caller = try context.caller()
@@ -211,7 +216,28 @@ public struct APIRoutes: Sendable {
         addCloud(to: router)
         addCosts(to: router)
         addWeb(to: router)
-        router.post("/v1/agent/report") { request, _ in
+        router.post("/v1/agent/certificate") { request, context in
+            var request = request
+            let body = try decode(NodeCertificateRequest.self, try await body(&request))
+            guard let nodeAuthority else {
+                throw APIError.notFound("node certificates: this server does not hold the authority of its certificate")
+            }
+            // A node that holds a certificate renews it with that certificate; the join token cannot take it over.
+            if context.certifiedNode != body.node, let binding = try await directory.nodeBinding(body.node), binding.isActive {
+                throw APIError(
+                    .conflict,
+                    .conflict,
+                    "node \(body.node) already holds a certificate: the join token cannot take it over (`allot node \(body.node) revoke` lets it join afresh)"
+                )
+            }
+            let issued: IssuedNodeCertificate
+            do { issued = try NodeCertificates.issue(requestPEM: body.request, node: body.node, authorityIn: nodeAuthority) } catch {
+                throw APIError(.unprocessableContent, .invalidField, "request: \(error)")
+            }
+            _ = try await directory.bind(issued)
+            return jsonResponse(issued, status: .created)
+        }
+        router.post("/v1/agent/report") { request, context in
             var request = request
             var bytes = try await body(&request)
             switch request.headers[.contentEncoding]?.lowercased() {
@@ -224,11 +250,13 @@ public struct APIRoutes: Sendable {
                 throw APIError(.unsupportedMediaType, .badRequest, "Content-Encoding: \(other) is not supported (gzip is)")
             }
             let report = try decode(AgentReport.self, bytes)
+            try await NodeIdentity.require(report.node, context, directory: directory)
             return rawJSONResponse(try await plane.reportEncoded(report))
         }
-        router.get("/v1/agent/directive") { request, _ in
+        router.get("/v1/agent/directive") { request, context in
             let parameters = request.uri.queryParameters
             guard let node = parameters.get("node") else { throw APIError(.badRequest, .invalidField, "node: required") }
+            try await NodeIdentity.require(node, context, directory: directory)
             let version = parameters.get("version").flatMap { Int($0) } ?? -1
             let wait = min(parameters.get("wait").flatMap { Double($0) } ?? 0, plane.configuration.longPollSeconds)
             return rawJSONResponse(await plane.awaitEncodedDirective(for: node, after: version, seconds: max(0, wait)))
@@ -257,7 +285,7 @@ public func buildApplication(
     router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures, quotas: quotas))
     // After authentication and quotas, so that only admitted reads queue.
     router.add(middleware: ReadPriorityMiddleware(gate: ReadGate(limit: plane.configuration.concurrentReads, queueLimit: 10_000)))
-    APIRoutes(plane: plane, directory: directory, failures: failures).add(to: router)
+    APIRoutes(plane: plane, directory: directory, failures: failures, nodeAuthority: tls?.nodeAuthority).add(to: router)
     let server = HTTPServerBuilder.http1(
         HTTP1Channel.Configuration(
             additionalChannelHandlers: [MalformedRequestHandler()],

@@ -48,6 +48,13 @@ public final class ServerCertificate: Sendable {
     /// The SSL context a new connection's handshake uses: the certificate loaded last (TLS 1.2 at least).
     public var context: NIOSSLContext { loaded.withLock { $0.context } }
 
+    /// Where the authority that issues nodes' certificates lives: the data directory's own (`.generated`);
+    /// `nil` for certificates of your own, whose authority's key Allot does not hold.
+    public var nodeAuthority: String? {
+        if case .generated(let directory, _) = source { return directory }
+        return nil
+    }
+
     /// Rereads the files (reissuing a generated certificate when due); a failure keeps the certificate served so
     /// far and says why. Returns the new summary.
     @discardableResult
@@ -65,7 +72,7 @@ public final class ServerCertificate: Sendable {
             // (`--ca-fingerprint`) finds it in the chain.
             let (chain, key) = try read(certificates: [files.certificatePath, files.caPath], key: files.keyPath)
             return Loaded(
-                context: try context(chain: chain, key: key),
+                context: try context(chain: chain, key: key, clientsOf: chain.last),
                 summary:
                     "certificate authority \(files.caPath), SHA-256 fingerprint \(files.caFingerprint); server certificate for \(files.names.joined(separator: ", "))",
                 fingerprint: files.caFingerprint
@@ -76,9 +83,16 @@ public final class ServerCertificate: Sendable {
         }
     }
 
-    private static func context(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) throws(TLSSetupError) -> NIOSSLContext {
+    /// With `authority`: a client may present a certificate (a node's), which must then chain to it.
+    private static func context(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, clientsOf authority: NIOSSLCertificate? = nil) throws(TLSSetupError)
+        -> NIOSSLContext
+    {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        if let authority {
+            configuration.certificateVerification = .optionalVerification
+            configuration.trustRoots = .certificates([authority])
+        }
         do { return try NIOSSLContext(configuration: configuration) } catch { throw TLSSetupError("cannot make a TLS context: \(error)") }
     }
 

@@ -87,6 +87,15 @@ public struct ServerTLSFiles: Sendable, Equatable {
         try fingerprint(readCertificate(path))
     }
 
+    /// The authority under `directory`, which must be there whole (an HTTPS server makes it at its first start).
+    static func existingAuthority(in directory: String) throws(TLSSetupError) -> (Certificate, Certificate.PrivateKey) {
+        let files = PartialFiles(directory: directory)
+        guard FileManager.default.fileExists(atPath: files.caPath), FileManager.default.fileExists(atPath: files.caKeyPath) else {
+            throw TLSSetupError("no certificate authority in \(directory)")
+        }
+        return try loadOrMakeAuthority(files, now: Date())
+    }
+
     // MARK: - Pieces
 
     private struct PartialFiles {

@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotClient
+import AllotTLS
 import Foundation
 import Synchronization
 import Testing
@@ -91,5 +92,66 @@ import Glibc
             "jobs", "--server", cluster.url.replacingOccurrences(of: "https://", with: "http://"), "--token", cluster.adminToken,
         ])
         #expect(plain.status != 0, "\(plain.output)")
+    }
+
+    /// Mutual TLS for agents: each exchanges the join token once for a certificate of its own; a replayed join
+    /// token cannot speak for that node; the join token can be rotated without stopping certified agents; a
+    /// revoked certificate stops its node.
+    @Test func aNodeHoldsItsOwnCertificateAndTheJoinTokenCannotSpeakForIt() async throws {
+        let cluster = try await LiveCluster(tls: true)
+        defer { cluster.stop() }
+        let authority = try #require(cluster.authority)
+        try cluster.startAgent("n1", resources: "cpu=1,memory=1GiB")
+        try cluster.startAgent("n2", resources: "cpu=1,memory=1GiB")
+        _ = try await cluster.eventually("both joined") {
+            try await cluster.client.nodes().filter { $0.state == .ready }.count == 2 ? true : nil
+        }
+        let certificate = cluster.directory + "/agent-n1/node-n1.pem"
+        #expect(FileManager.default.fileExists(atPath: certificate))
+        let key = try FileManager.default.attributesOfItem(atPath: cluster.directory + "/agent-n1/node-n1-key.pem")
+        #expect(key[.posixPermissions] as? Int == 0o600)
+
+        // The join token replayed, without the node's certificate: refused, for reports and long polls alike.
+        let replay = AllotClient(server: URL(string: cluster.url)!, token: cluster.agentToken, trust: .authority(authority))
+        do {
+            _ = try await replay.report(AgentReport(node: "n1"))
+            Issue.record("a replayed join token reported as n1")
+        } catch {
+            #expect(error.status == 403 && error.message.contains("holds a certificate of its own"), "\(error)")
+        }
+        do {
+            _ = try await replay.directive(node: "n1", after: -1, wait: 0)
+            Issue.record("a replayed join token read n1's directive")
+        } catch {
+            #expect(error.status == 403, "\(error)")
+        }
+        // Nor can it have a second certificate issued for n1.
+        let second = try NodeCertificates.request(node: "n1").requestPEM
+        do {
+            _ = try await replay.nodeCertificate(NodeCertificateRequest(node: "n1", request: second))
+            Issue.record("a second certificate was issued for n1")
+        } catch {
+            #expect(error.status == 409, "\(error)")
+        }
+
+        // The join token rotated: the old one is refused, the certified agents go on past the node timeout.
+        let rotated = try await cli(["token", "rotate-join", "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority])
+        #expect(rotated.status == 0 && rotated.output.hasPrefix("agent join token: allot_"), "\(rotated.output)")
+        do {
+            _ = try await replay.report(AgentReport(node: "n9"))
+            Issue.record("the old join token still works")
+        } catch {
+            #expect(error.status == 401, "\(error)")
+        }
+        try await Task.sleep(for: .seconds(3))
+        #expect(try await cluster.client.nodes().filter { $0.state == .ready }.count == 2)
+
+        // n2's certificate revoked: its reports are refused and the node goes down.
+        let revoked = try await cli(["node", "n2", "revoke", "--server", cluster.url, "--token", cluster.adminToken, "--ca", authority])
+        #expect(revoked.status == 0 && revoked.output.contains("revoked the certificate of node n2"), "\(revoked.output)")
+        _ = try await cluster.eventually("n2 down once revoked", within: 20) {
+            try await cluster.client.node("n2").state == .down ? true : nil
+        }
+        #expect(try await cluster.client.node("n1").state == .ready)
     }
 }

@@ -54,6 +54,7 @@ public enum AccessControl {
         case (.get, 2, "v1", "tokens"), (.post, 2, "v1", "tokens"): return (.role(.tenantAdmin), nil)
         case (.delete, 3, "v1", "tokens"): return (.role(.tenantAdmin), .token(parts[2]))
         // One's own token (`self`) by any role; another's by whoever may grant its role.
+        case (.post, 4, "v1", "tokens") where parts[3] == "rotate" && parts[2] == "join": return (.role(.admin), nil)
         case (.post, 4, "v1", "tokens") where parts[3] == "rotate":
             return parts[2] == "self" ? (.role(.viewer), nil) : (.role(.tenantAdmin), .token(parts[2]))
         case (.get, 2, "v1", "audit"): return (.role(.tenantAdmin), nil)

@@ -9,6 +9,10 @@ import Synchronization
 public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection (for the certificate a node presents).
+    let channel: any Channel
+    /// The node whose own certificate authenticated the call (mutual TLS), on the agent routes.
+    public var certifiedNode: String?
     /// Set by ``AccessMiddleware`` for every route that needs a token.
     public var identity: Identity?
     /// The same, for the request log outside.
@@ -17,6 +21,7 @@ public struct AllotRequestContext: RequestContext, RemoteAddressRequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     /// The caller; routes behind the middleware always have one.
@@ -41,6 +46,23 @@ struct AccessMiddleware: RouterMiddleware {
         let path = request.uri.path
         let rule = AccessControl.rule(method: request.method, path: path)
         if rule?.requirement == .open { return try await next(request, context) }
+        // A node's own certificate stands for it on the agent routes, whatever bearer token comes with it (the
+        // join token may have been rotated since).
+        if rule?.requirement == .agent, let presented = await NodeIdentity.presented(on: context.channel) {
+            guard let binding = try await directory.nodeBinding(presented.node), binding.isActive, binding.fingerprint == presented.fingerprint
+            else {
+                throw APIError(
+                    .forbidden,
+                    .forbidden,
+                    "the certificate of node \(presented.node) was revoked or replaced; join it again with the join token"
+                )
+            }
+            var context = context
+            context.identity = .agent
+            context.certifiedNode = presented.node
+            context.callerNote.set(.agent)
+            return try await next(request, context)
+        }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
         // The console's pages, and the API's reads from its scripts (never a write: those need the bearer
         // header), may use the session cookie.

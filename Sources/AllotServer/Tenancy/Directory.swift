@@ -14,7 +14,9 @@ public actor Directory {
     public static let defaultTenant = "default"
 
     let store: any AllotStore
-    let bootstrap: Authenticator
+    var bootstrap: Authenticator
+    /// Nodes' certificates looked up so far (`.some(nil)`: none issued).
+    var bindings: [String: NodeBinding?] = [:]
     let clock: @Sendable () -> Double
     private(set) var tenantsByName: [String: Tenant] = [:]
     private var tokensByDigest: [String: APIToken] = [:]
@@ -55,6 +57,9 @@ public actor Directory {
             tokensByDigest = [:]
             tokensByID = [:]
             for token in tokens { remember(token) }
+            // Another server may have rotated the join token or issued certificates meanwhile.
+            if let stored = try await Authenticator.existing(in: store) { bootstrap.agentHash = stored.agentHash }
+            bindings = [:]
         } catch {
             throw APIError.from(error)
         }

@@ -34,7 +34,9 @@ extension APIRoutes {
                 return role
             }
             let caller = try context.caller()
-            return jsonResponse(try await directory.rotateToken(try context.parameters.require("id"), requiring: role, by: caller), status: .created)
+            let id = try context.parameters.require("id")
+            if id == "join" { return jsonResponse(JoinTokenRotation(secret: try await directory.rotateJoinToken()), status: .created) }
+            return jsonResponse(try await directory.rotateToken(id, requiring: role, by: caller), status: .created)
         }
         router.delete("/v1/tokens/:id") { _, context in
             jsonResponse(try await directory.revokeToken(try context.parameters.require("id"), by: try context.caller()))
