@@ -127,7 +127,10 @@ public struct AgentCommand: AsyncParsableCommand {
         } catch let error where error.status == 409 || error.code == .badServer {
             throw CommandFailure(error.description)
         } catch {
-            logger.warning("no node certificate yet (the join token authenticates this agent until a restart gets one)", metadata: ["error": "\(error)"])
+            logger.warning(
+                "no node certificate yet (the join token authenticates this agent until a restart gets one)",
+                metadata: ["error": "\(error)"]
+            )
             return trust
         }
         // The key first, readable by its owner only: a certificate is never on disk without its key.

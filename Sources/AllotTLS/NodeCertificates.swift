@@ -34,7 +34,12 @@ public enum NodeCertificates {
     /// Signs `requestPEM` with the authority under `directory` (``ServerTLSFiles``) for `node`: the request must
     /// be signed by its own key and name that node. The certificate (then the authority's, as a chain) comes back
     /// with its fingerprint.
-    public static func issue(requestPEM: String, node: String, authorityIn directory: String, now: Date = Date()) throws(TLSSetupError)
+    public static func issue(
+        requestPEM: String,
+        node: String,
+        authorityIn directory: String,
+        now: Date = Date()
+    ) throws(TLSSetupError)
         -> IssuedNodeCertificate
     {
         let request: CertificateSigningRequest

@@ -84,7 +84,11 @@ public final class ServerCertificate: Sendable {
     }
 
     /// With `authority`: a client may present a certificate (a node's), which must then chain to it.
-    private static func context(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey, clientsOf authority: NIOSSLCertificate? = nil) throws(TLSSetupError)
+    private static func context(
+        chain: [NIOSSLCertificate],
+        key: NIOSSLPrivateKey,
+        clientsOf authority: NIOSSLCertificate? = nil
+    ) throws(TLSSetupError)
         -> NIOSSLContext
     {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
