@@ -9,6 +9,7 @@ public struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             SchedulerBenchCommand.self, APIBenchCommand.self, MonitorBenchCommand.self, CatalogBenchCommand.self, CostBenchCommand.self,
             ConsoleBenchCommand.self, ReadBenchCommand.self, ChaosCommand.self, AutoscaleBenchCommand.self, PackingBenchCommand.self,
+            ClientBenchCommand.self,
         ]
     )
 
