@@ -73,12 +73,12 @@ public struct DevCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await ServiceGroup(
-                    configuration: .init(
+                    configuration: ServiceGroupConfiguration(
                         services: [ControlPlaneService(plane: plane), app, ControlPlaneShutdown(plane: plane)]
                             + (certificate.map { [CertificateReloader(certificate: $0, logger: serverLogger)] } ?? []),
                         gracefulShutdownSignals: [.sigterm, .sigint],
                         logger: serverLogger
-                    )
+                    ).bounded()
                 )
                 .run()
             }

@@ -384,8 +384,15 @@ struct ServerProcess {
         return (cpu, (rss ?? 0) * 1024)
     }
 
+    /// SIGTERM, then SIGKILL if it has not ended within 30 s.
     func stop() {
         process.terminate()
+        let deadline = Date().addingTimeInterval(30)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning {
+            FileHandle.standardError.write(Data("allot server did not stop within 30 s of SIGTERM; killed\n".utf8))
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
     }
 }

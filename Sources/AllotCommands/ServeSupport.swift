@@ -7,6 +7,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// Options of the commands that run a control plane (`allot dev`, `allot server`).
 public struct ServeOptions: ParsableArguments {
@@ -199,4 +200,16 @@ func readSecret(_ path: String) -> String? {
 /// Prints a line at once, even when stdout is a pipe.
 func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension ServiceGroupConfiguration {
+    /// Graceful shutdown bounded: past 15 s the services still running are cancelled, and 5 s after that the
+    /// group gives up on them, so nothing stuck (a connection, a service) keeps the process from exiting; the log
+    /// names what was slow.
+    func bounded() -> Self {
+        var configuration = self
+        configuration.maximumGracefulShutdownDuration = .seconds(15)
+        configuration.maximumCancellationDuration = .seconds(5)
+        return configuration
+    }
 }

@@ -139,7 +139,7 @@ public struct ServerCommand: AsyncParsableCommand {
                 ] + (tls.map { [.init(service: CertificateReloader(certificate: $0, logger: logger))] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
-            )
+            ).bounded()
         )
         try await group.run()
         return waiter.term.value
@@ -189,11 +189,11 @@ public struct ServerCommand: AsyncParsableCommand {
         }
         services.append(ControlPlaneShutdown(plane: plane))
         let group = ServiceGroup(
-            configuration: .init(
+            configuration: ServiceGroupConfiguration(
                 services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
-            )
+            ).bounded()
         )
         do {
             try await group.run()

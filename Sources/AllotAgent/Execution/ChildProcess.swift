@@ -133,8 +133,10 @@ public final class ChildProcess: Sendable {
         if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
         for directory in path.split(separator: ":") where !directory.isEmpty {
             let candidate = "\(directory)/\(program)"
-            var info = stat()
-            if access(candidate, X_OK) == 0, stat(candidate, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR { return candidate }
+            var directory: ObjCBool = false
+            if access(candidate, X_OK) == 0, FileManager.default.fileExists(atPath: candidate, isDirectory: &directory), !directory.boolValue {
+                return candidate
+            }
         }
         return nil
     }
