@@ -255,14 +255,20 @@ public actor ControlPlane {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { for await _ in self.writerBell.stream { await self.drain() } }
-            group.addTask { for await _ in self.cycleBell.stream { await self.cycleLoop() } }
-            group.addTask { for await _ in self.recoveryBell.stream { await self.recoveryLoop() } }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { producers in
+                    producers.addTask { for await _ in self.cycleBell.stream { await self.cycleLoop() } }
+                    producers.addTask { for await _ in self.recoveryBell.stream { await self.recoveryLoop() } }
+                }
+                // No cycle or recovery runs any more: the writer commits what they queued (a cycle in flight at
+                // shutdown waits for its write), then ends.
+                self.writerBell.continuation.finish()
+            }
         }
     }
 
-    /// Lets ``run()`` end once the work already asked for is done.
+    /// Lets ``run()`` end once the work already asked for is done: cycles and recovery first, then the writer.
     public nonisolated func finishWork() {
-        writerBell.continuation.finish()
         cycleBell.continuation.finish()
         recoveryBell.continuation.finish()
     }
@@ -318,7 +324,7 @@ public actor ControlPlane {
     }
 
     private func cycleLoop() async {
-        while cycleRequested && storeFailure == nil {
+        while cycleRequested && storeFailure == nil && !shuttingDown {
             cycleRequested = false
             await runCycle()
         }
