@@ -121,6 +121,8 @@ struct StoreFailureTests {
         let (plane, store, _) = try await setUp()
         store.failWrites()
         await expectUnavailable { _ = try await plane.report(AgentReport(node: "n1", inventory: inventory("n1"))) }
+        // Memory is reloaded from the store (by the recovery worker, right after the failure): the node is gone.
+        for _ in 0..<100 where await !plane.nodeList().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         #expect(await plane.nodeList().isEmpty)
         store.healWrites()
         await recovered(plane)
