@@ -64,6 +64,9 @@ public actor AgentService: Service {
     var started = Date()
     /// Jobs stopped because the server was out of reach: reported `lost`, so the server requeues them.
     var fenced: Set<String> = []
+    /// The last report got nothing back at all (a timeout, no route): with a report stuck on its way, what a cut
+    /// link looks like. Silence alone (a loaded machine, a slow answer) stops nothing.
+    var lastReportUnheard = false
     var dirty = true
     var cpuSample: (busy: UInt64, total: UInt64)?
     let cgroups: CgroupLimits
@@ -140,6 +143,7 @@ public actor AgentService: Service {
         do {
             // A report that hangs (a cut link) gives up within three scan intervals and goes again.
             let directive = try await client.report(report, timeout: max(5, 3 * scanInterval))
+            lastReportUnheard = false
             if directive.inventoryRequested && report.inventory == nil {
                 // Not taken (the server does not hold this node ready): all of it goes again, with the inventory.
                 statuses = sentStatuses.filter { $0.state != .running && $0.state != .staging } + statuses
@@ -149,6 +153,7 @@ public actor AgentService: Service {
             if directive.inventoryRequested { dirty = true }
             apply(directive)
         } catch {
+            lastReportUnheard = error.status == nil && !error.turnedAway
             // Nothing is lost: what was not delivered goes out with the next report.
             statuses = sentStatuses.filter { $0.state != .running && $0.state != .staging } + statuses
             output = sentOutput + output
@@ -157,9 +162,9 @@ public actor AgentService: Service {
         }
     }
 
-    /// How long without an answered report before jobs are stopped: two and a half scan intervals, so that
-    /// with the shortened grace below they have ended before the server, after three, may requeue them.
-    var fenceAfter: Double { 2.5 * scanInterval }
+    /// How long without an answered report, the link looking cut, before jobs are stopped: two scan intervals,
+    /// so that with the shortened grace below they have ended before the server, after three, may requeue them.
+    var fenceAfter: Double { 2 * scanInterval }
 
     /// Cut off from the server: stops each running job whose partition policy has run out (`requeue` at once,
     /// `wait=D` after D more), SIGTERM then SIGKILL within a quarter of a scan interval.
@@ -170,6 +175,12 @@ public actor AgentService: Service {
         // host goes on acknowledging: not a cut link.
         if let heard = await client.reportDelivered() { silent = min(silent, Date().timeIntervalSince(heard)) }
         guard silent > fenceAfter else { return }
+        // Only a link that looks cut: the last report got nothing back, or one is stuck on its way now.
+        if !lastReportUnheard, !(await client.reportStuck()) { return }
+        stopJobs(silent: silent)
+    }
+
+    private func stopJobs(silent: Double) {
         for (key, job) in running where !job.stopping && silent > fenceAfter + (job.assignment.onDisconnect?.waitSeconds ?? 0) {
             running[key]?.stopping = true
             fenced.insert(key)

@@ -199,6 +199,13 @@ public struct AllotClient: Sendable {
         return try await call("POST", "/v1/agent/report", body: body, timeout: timeout, gzip: true)
     }
 
+    /// Whether a report is stuck on its way to a server: its connection still being made, or its bytes not
+    /// acknowledged by the server's host (TCP). What a cut link looks like, unlike a slow server.
+    public func reportStuck() async -> Bool {
+        for connection in list.connections.values where await connection.undelivered() { return true }
+        return false
+    }
+
     /// Exchanges a node's certificate signing request (with the join token) for its certificate.
     public func nodeCertificate(_ request: NodeCertificateRequest) async throws(ClientError) -> IssuedNodeCertificate {
         let body: Data

@@ -17,6 +17,8 @@ actor KeepAliveConnection {
     private var channel: (any Channel)?
     /// When each request still awaiting its answer was sent, oldest first.
     private var awaiting: [(id: UUID, sentAt: Date)] = []
+    /// While a connection is being made.
+    private var connecting = false
 
     init(host: String, port: Int, trust: ClientTrust? = nil, wire: WireCount? = nil) {
         self.host = host
@@ -90,8 +92,25 @@ actor KeepAliveConnection {
         #endif
     }
 
+    /// Whether a request is stuck on its way: the connection still being made, or a request whose bytes the
+    /// server's host has not acknowledged (TCP), or whose host has stopped acknowledging keep-alive probes (none
+    /// for 2 s, while a live link answers one a second). A slow answer on a live link is not.
+    func undelivered() async -> Bool {
+        if connecting { return true }
+        guard !awaiting.isEmpty, let channel, channel.isActive, let socket = channel as? any SocketOptionProvider else { return false }
+        #if os(Linux)
+        // An unreadable state (the connection closing meanwhile) proves nothing.
+        guard let info = try? await socket.getTCPInfo().get() else { return false }
+        return info.tcpi_unacked > 0 || info.tcpi_last_ack_recv > 2_000
+        #else
+        return false
+        #endif
+    }
+
     private func open() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
+        connecting = true
+        defer { connecting = false }
         let tls = trust
         let host = host
         let wire = wire
