@@ -29,12 +29,6 @@ public struct ClientTrust: Sendable {
     /// Trusts only the authority with this SHA-256 fingerprint, which the server must present in its chain.
     public static func fingerprint(_ pinned: PinnedAuthority) -> ClientTrust { ClientTrust(anchor: .fingerprint(pinned)) }
 
-    /// The authority's PEM file, when one is pinned by file.
-    public var authorityFile: String? {
-        if case .file(let path) = anchor { return path }
-        return nil
-    }
-
     private init(anchor: Anchor, identity: (certificate: String, key: String)? = nil) {
         self.anchor = anchor
         self.identity = identity

@@ -82,14 +82,8 @@ actor KeepAliveConnection {
     /// A slow server (its store stalled) goes on acknowledging; a cut link does not. `nil` otherwise, or where
     /// TCP's state cannot be read.
     func hostLastHeard() async -> Date? {
-        guard !awaiting.isEmpty, let channel, channel.isActive, let socket = channel as? any SocketOptionProvider else { return nil }
-        #if os(Linux)
-        // An unreadable state (the connection closing meanwhile) proves nothing.
-        guard let info = try? await socket.getTCPInfo().get(), info.tcpi_unacked == 0 else { return nil }
-        return Date().addingTimeInterval(-Double(info.tcpi_last_ack_recv) / 1000)
-        #else
-        return nil
-        #endif
+        guard let (unacknowledged, sinceAcknowledgement) = await awaitingTCPState(), unacknowledged == 0 else { return nil }
+        return Date().addingTimeInterval(-sinceAcknowledgement)
     }
 
     /// Whether a request is stuck on its way: the connection still being made, or a request whose bytes the
@@ -97,13 +91,21 @@ actor KeepAliveConnection {
     /// for 2 s, while a live link answers one a second). A slow answer on a live link is not.
     func undelivered() async -> Bool {
         if connecting { return true }
-        guard !awaiting.isEmpty, let channel, channel.isActive, let socket = channel as? any SocketOptionProvider else { return false }
+        guard let (unacknowledged, sinceAcknowledgement) = await awaitingTCPState() else { return false }
+        return unacknowledged > 0 || sinceAcknowledgement > 2
+    }
+
+    /// While a request awaits its answer on an open connection: the segments the server's host has not
+    /// acknowledged yet, and the seconds since it last acknowledged anything (TCP_INFO). `nil` otherwise, or where
+    /// TCP's state cannot be read.
+    private func awaitingTCPState() async -> (unacknowledged: UInt32, sinceAcknowledgement: Double)? {
+        guard !awaiting.isEmpty, let channel, channel.isActive, let socket = channel as? any SocketOptionProvider else { return nil }
         #if os(Linux)
         // An unreadable state (the connection closing meanwhile) proves nothing.
-        guard let info = try? await socket.getTCPInfo().get() else { return false }
-        return info.tcpi_unacked > 0 || info.tcpi_last_ack_recv > 2_000
+        guard let info = try? await socket.getTCPInfo().get() else { return nil }
+        return (info.tcpi_unacked, Double(info.tcpi_last_ack_recv) / 1000)
         #else
-        return false
+        return nil
         #endif
     }
 

@@ -282,7 +282,15 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware())
     let failures = FailedSignIns(limit: plane.configuration.failedSignInLimit)
     let quotas = RequestQuotas(rate: plane.configuration.tokenRequestsPerSecond, burst: plane.configuration.tokenRequestBurst)
-    router.add(middleware: AccessMiddleware(directory: directory, plane: plane, failures: failures, quotas: quotas))
+    router.add(
+        middleware: AccessMiddleware(
+            directory: directory,
+            plane: plane,
+            failures: failures,
+            quotas: quotas,
+            nodeCertificates: tls?.nodeAuthority != nil
+        )
+    )
     // After authentication and quotas, so that only admitted reads queue.
     router.add(middleware: ReadPriorityMiddleware(gate: ReadGate(limit: plane.configuration.concurrentReads, queueLimit: 10_000)))
     APIRoutes(plane: plane, directory: directory, failures: failures, nodeAuthority: tls?.nodeAuthority).add(to: router)

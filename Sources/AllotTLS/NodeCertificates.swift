@@ -49,7 +49,7 @@ public enum NodeCertificates {
         guard request.publicKey.isValidSignature(request.signature, for: request) else {
             throw TLSSetupError("the certificate request is not signed by its own key")
         }
-        let named = request.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+        let named = commonNames(request.subject)
         guard named == [node] else {
             throw TLSSetupError("the certificate request names \(named.first.map { "\"\($0)\"" } ?? "no node"), not \"\(node)\"")
         }
@@ -86,12 +86,17 @@ public enum NodeCertificates {
         )
     }
 
+    /// The common names (CN) of a distinguished name: a node's certificate and its request carry one, the node's.
+    static func commonNames(_ name: DistinguishedName) -> [String] {
+        name.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+    }
+
     /// The node a presented client certificate (DER) was issued for, and its fingerprint; `nil` for one that is
     /// not a node's.
     public static func identify(der: [UInt8]) -> (node: String, fingerprint: String)? {
         // A certificate that cannot be read is no node's.
         guard let certificate = try? Certificate(derEncoded: der) else { return nil }
-        let names = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }.map { String(describing: $0.value) }
+        let names = commonNames(certificate.subject)
         guard names.count == 1 else { return nil }
         return (names[0], Hex.encode(SHA256.hash(data: der)))
     }

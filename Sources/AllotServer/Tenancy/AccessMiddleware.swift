@@ -41,6 +41,9 @@ struct AccessMiddleware: RouterMiddleware {
     let plane: ControlPlane
     let failures: FailedSignIns
     let quotas: RequestQuotas
+    /// Whether clients may present nodes' certificates (an HTTPS server with its own authority): only then is
+    /// the connection's TLS state read, on the agent routes.
+    var nodeCertificates = false
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
@@ -48,7 +51,7 @@ struct AccessMiddleware: RouterMiddleware {
         if rule?.requirement == .open { return try await next(request, context) }
         // A node's own certificate stands for it on the agent routes, whatever bearer token comes with it (the
         // join token may have been rotated since).
-        if rule?.requirement == .agent, let presented = await NodeIdentity.presented(on: context.channel) {
+        if nodeCertificates, rule?.requirement == .agent, let presented = await NodeIdentity.presented(on: context.channel) {
             guard let binding = try await directory.nodeBinding(presented.node), binding.isActive, binding.fingerprint == presented.fingerprint
             else {
                 throw APIError(
