@@ -145,6 +145,25 @@ struct FragmentationTests {
         #expect((actions.placement("t4") != nil) == t4Starts)
     }
 
+    /// Node a has four A100s, node t one T4. Two A100 tasks take two of a's GPUs; then a 1-GPU task of any
+    /// model, then one that needs the T4. Best-fit takes the tightest node, t. Counting the A100 work as unable
+    /// to use t's T4 would make using up t look like a gain (the mix asks for A100s more than for T4s); such
+    /// kinds are left out of a node's fragmentation, the two nodes score alike, the lowest (a) takes the task
+    /// and the T4 task starts.
+    @Test(arguments: [("best-fit", false), ("fragmentation", true)])
+    func workPinnedToAnotherModelDoesNotPushAnyModelOntoTheOnlyT4(strategy: String, t4Starts: Bool) throws {
+        var scheduler = makeScheduler(strategy: try PlacementStrategies.named(strategy))
+        try scheduler.addNode(gpuNode("a", [80, 80, 80, 80], model: "A100"))
+        try scheduler.addNode(gpuNode("t", [16], model: "T4"))
+        try scheduler.submit(whole("a1", 1, model: "A100"), now: 0)
+        try scheduler.submit(whole("a2", 1, model: "A100"), now: 0)
+        try scheduler.submit(whole("any", 1), now: 0)
+        try scheduler.submit(whole("t4", 1, model: "T4"), now: 0)
+        let actions = scheduler.schedule(now: 0)
+        #expect(actions.placement("any")?.first?.node == NodeID(t4Starts ? "a" : "t"))
+        #expect((actions.placement("t4") != nil) == t4Starts)
+    }
+
     @Test func theMixFollowsRecentDemandsAndKeepsTheHeaviestKinds() {
         var mix = RequestMix()
         let small = Demand(amounts: .zero, deviceCount: 1, shareBytes: 1, modelKey: 0, critical: false)

@@ -18,13 +18,15 @@ public struct FragmentationAware: PlacementStrategy {
 }
 
 /// The recent mix of replica demands, by kind, with exponentially decaying weights: each new demand counts 1
-/// and older ones fade by ``decay`` per arrival, so the mix follows the workload. At most ``capacity`` kinds
-/// are kept; the lightest goes first.
+/// and older ones fade by ``decay`` per arrival (about the last hundred count), so the mix follows the
+/// workload. At most ``capacity`` kinds are kept; the lightest goes first. (On `allot bench packing --nodes
+/// 1000`, seed 1, a decay of 0.99 left 29.9 GPUs unallocated when the arrived demand reached the cluster, 0.999
+/// left 34.8 and 0.9999 left 38.0; with 0.99, 16 or 64 kinds instead of 32 changed little.)
 struct RequestMix: Sendable {
     private(set) var kinds: [Demand] = []
     private var weights: [Double] = []
     private var scale = 1.0
-    static let decay = 0.999
+    static let decay = 0.99
     static let capacity = 32
 
     mutating func observe(_ demand: Demand) {
@@ -123,6 +125,13 @@ extension ClusterState {
         }
         var expected = 0.0
         for (kind, share) in mix {
+            // A kind that could never run here, even on the empty node (another model, more devices than it
+            // has, more CPU or memory), is left out: no placement changes that, and counting its whole capacity
+            // would reward using up the nodes that kind cannot use, which starves the work pinned to them.
+            if kind.deviceCount > 0 {
+                let devicesOfModel = kind.modelKey == 0 ? models.count : models.count { $0 == kind.modelKey }
+                if devicesOfModel < kind.deviceCount || !node.limit.dominates(kind.amounts) { continue }
+            }
             guard kind.deviceCount > 0, Amounts.fits(kind.amounts, used: allocated, limit: node.limit) else {
                 expected += share * unallocated
                 continue
