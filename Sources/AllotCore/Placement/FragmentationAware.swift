@@ -61,8 +61,13 @@ extension ClusterState {
         let mix = requestMix.shares
         var best: Choice?
         var bestDelta = Double.infinity
+        // Each node's expected fragmentation as it stands, worked out once however many of its devices are
+        // candidates.
+        var standing: [Int: Double] = [:]
         func consider(_ choice: Choice) {
-            let delta = fragmentationDelta(demand, choice, mix: mix)
+            let before = standing[choice.node] ?? expectedFragmentation(choice.node, mix: mix)
+            standing[choice.node] = before
+            let delta = expectedFragmentation(choice.node, mix: mix, adding: demand, on: choice.devices) - before
             if delta < bestDelta - 1e-9 {
                 bestDelta = delta
                 best = choice
@@ -86,11 +91,6 @@ extension ClusterState {
             return true
         }
         return best
-    }
-
-    /// How much the replica on `choice` raises its node's expected fragmentation under `mix`.
-    func fragmentationDelta(_ demand: Demand, _ choice: Choice, mix: [(demand: Demand, share: Double)]) -> Double {
-        expectedFragmentation(choice.node, mix: mix, adding: demand, on: choice.devices) - expectedFragmentation(choice.node, mix: mix)
     }
 
     /// The node's unallocated GPU capacity that each kind in `mix` could not use, weighted by its share; with
