@@ -42,7 +42,7 @@ extension AgentService {
     func fenceLoop() async {
         while !stopping {
             await fenceIfCutOff()
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await Task.sleep(for: .milliseconds(100))  // cancelled only when the agent stops, which ends the loop
         }
     }
 }

@@ -40,17 +40,6 @@ public struct AllotClient: Sendable {
     /// (a revoked certificate, a rotated join token), does not count. `nil` before the first.
     public var lastReportContact: Date? { list.reportContact }
 
-    /// While a report awaits its answer, having reached a server's host whole (TCP): when that host last
-    /// acknowledged anything on the connection. A slow server (its store stalled) is heard from; a cut link is
-    /// not. `nil` when no such report is out.
-    public func reportDelivered() async -> Date? {
-        var latest: Date?
-        for connection in list.connections.values {
-            if let heard = await connection.hostLastHeard() { latest = max(latest ?? heard, heard) }
-        }
-        return latest
-    }
-
     /// What `https://` servers' certificates must chain to.
     let trust: ClientTrust
 
@@ -74,50 +63,6 @@ public struct AllotClient: Sendable {
     /// Parses `--server` as one URL or several separated by commas; `nil` names the first bad entry.
     public static func servers(_ text: String) -> Result<[URL], ServerListError> {
         ServerList.parse(text).mapError { ServerListError(entry: $0.entry) }
-    }
-
-    // MARK: - Tenants, tokens, audit
-
-    public func tenants() async throws(ClientError) -> [Tenant] { try await call("GET", "/v1/tenants") }
-
-    public func createTenant(_ request: TenantRequest) async throws(ClientError) -> Tenant {
-        try await call("POST", "/v1/tenants", body: try encode(request))
-    }
-
-    public func updateTenant(_ name: String, _ request: TenantRequest) async throws(ClientError) -> Tenant {
-        try await call("PATCH", "/v1/tenants/\(name)", body: try encode(request))
-    }
-
-    public func tokens() async throws(ClientError) -> [TokenView] { try await call("GET", "/v1/tokens") }
-
-    public func createToken(_ request: TokenRequest) async throws(ClientError) -> TokenView {
-        try await call("POST", "/v1/tokens", body: try encode(request))
-    }
-
-    public func revokeToken(_ id: String) async throws(ClientError) -> TokenView { try await call("DELETE", "/v1/tokens/\(id)") }
-
-    /// Replaces a token (`self`: the one this client uses) and revokes it; the new secret is in the answer.
-    public func rotateToken(_ id: String, requiring role: Role? = nil) async throws(ClientError) -> TokenView {
-        try await call("POST", "/v1/tokens/\(escape(id))/rotate", query: role.map { [URLQueryItem(name: "role", value: $0.rawValue)] } ?? [])
-    }
-
-    /// Audit entries after `after`, page after page of 1,000, until `limit` (every one when `nil`).
-    public func allAudit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
-        var all: [AuditEntry] = []
-        while limit.map({ all.count < $0 }) ?? true {
-            let want = min(limit.map { $0 - all.count } ?? Self.largestPage, Self.largestPage)
-            let page = try await audit(after: all.last?.sequence ?? after, limit: want)
-            all += page
-            if page.count < want { break }
-        }
-        return all
-    }
-
-    public func audit(after: Int64? = nil, limit: Int? = nil) async throws(ClientError) -> [AuditEntry] {
-        var query: [URLQueryItem] = []
-        if let after { query.append(URLQueryItem(name: "after", value: "\(after)")) }
-        if let limit { query.append(URLQueryItem(name: "limit", value: "\(limit)")) }
-        return try await call("GET", "/v1/audit", query: query)
     }
 
     func encode<Value: Encodable>(_ value: Value) throws(ClientError) -> Data {
@@ -188,54 +133,9 @@ public struct AllotClient: Sendable {
 
     public func health() async throws(ClientError) -> [String: String] { try await call("GET", "/health") }
 
-    // MARK: - Agents
-
-    /// Sends a report, gzip-compressed.
-    public func report(_ report: AgentReport, timeout: Double = 30) async throws(ClientError) -> AgentDirective {
-        let body: Data
-        do { body = Data(Gzip.compress(Array(try JSONEncoder().encode(report)))) } catch {
-            throw ClientError(status: nil, code: .badRequest, message: "\(error)")
-        }
-        return try await call("POST", "/v1/agent/report", body: body, timeout: timeout, gzip: true)
-    }
-
-    /// Whether a report is stuck on its way to a server: its connection still being made, or its bytes not
-    /// acknowledged by the server's host (TCP). What a cut link looks like, unlike a slow server.
-    public func reportStuck() async -> Bool {
-        for connection in list.connections.values where await connection.undelivered() { return true }
-        return false
-    }
-
-    /// Exchanges a node's certificate signing request (with the join token) for its certificate.
-    public func nodeCertificate(_ request: NodeCertificateRequest) async throws(ClientError) -> IssuedNodeCertificate {
-        let body: Data
-        do { body = try JSONEncoder().encode(request) } catch { throw ClientError(status: nil, code: .badRequest, message: "\(error)") }
-        return try await call("POST", "/v1/agent/certificate", body: body)
-    }
-
-    /// Revokes a node's own certificate: it must join again with the join token.
-    public func revokeNodeCertificate(_ node: String) async throws(ClientError) -> NodeBinding {
-        try await call("POST", "/v1/nodes/\(escape(node))/revoke")
-    }
-
-    /// Replaces the agent join token; the new one is shown once.
-    public func rotateJoinToken() async throws(ClientError) -> JoinTokenRotation { try await call("POST", "/v1/tokens/join/rotate") }
-
-    public func directive(node: String, after version: Int, wait seconds: Double) async throws(ClientError) -> AgentDirective {
-        try await call(
-            "GET",
-            "/v1/agent/directive",
-            query: [
-                URLQueryItem(name: "node", value: node), URLQueryItem(name: "version", value: "\(version)"),
-                URLQueryItem(name: "wait", value: "\(seconds)"),
-            ],
-            timeout: seconds + 15
-        )
-    }
-
     // MARK: - Transport
 
-    private func escape(_ component: String) -> String {
+    func escape(_ component: String) -> String {
         component.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? component
     }
 
