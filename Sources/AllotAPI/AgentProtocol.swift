@@ -28,6 +28,10 @@ public struct AgentReport: Codable, Equatable, Sendable {
         /// While staging: bytes copied, of `stagingBytes`.
         public var stagedBytes: Int64?
         public var stagingBytes: Int64?
+        /// An exit the process came to by itself, no stop (a directive's, a cancel's, a fence's) sent before it:
+        /// the server may take it even for an attempt it gave up on when the node went silent, instead of
+        /// running the job again. Absent: unknown, never taken so.
+        public var endedByItself: Bool?
 
         public init(
             id: JobID,

@@ -24,7 +24,8 @@ extension AgentService {
     }
 
     func stopJobs(silent: Double) {
-        for (key, job) in running where !job.stopping && silent > fenceAfter + (job.assignment.onDisconnect?.waitSeconds ?? 0) {
+        for (key, job) in running
+        where !job.stopping && silent > fenceAfter + (job.assignment.onDisconnect?.waitSeconds ?? 0) && !job.process.hasExited {
             running[key]?.stopping = true
             fenced.insert(key)
             let process = job.process

@@ -309,7 +309,9 @@ public actor AgentService: Service {
         removeInputs(key)
         cgroups.release(key: groupKey(key))
         let assignment = job.assignment
-        if fenced.remove(key) != nil {
+        // A fence that came after the process had ended stopped nothing: its exit is reported as it was.
+        let interrupted = job.process.interrupted
+        if fenced.remove(key) != nil, interrupted {
             statuses.append(
                 AgentReport.JobStatus(
                     id: assignment.id,
@@ -320,16 +322,16 @@ public actor AgentService: Service {
                 )
             )
         } else {
-            statuses.append(
-                AgentReport.JobStatus(
-                    id: assignment.id,
-                    attempt: assignment.attempt,
-                    replica: assignment.replica,
-                    state: .exited,
-                    exitCode: code,
-                    message: job.limits
-                )
+            var status = AgentReport.JobStatus(
+                id: assignment.id,
+                attempt: assignment.attempt,
+                replica: assignment.replica,
+                state: .exited,
+                exitCode: code,
+                message: job.limits
             )
+            status.endedByItself = !interrupted
+            statuses.append(status)
         }
         logger.info("job ended", metadata: ["job.id": "\(assignment.id)", "exit": "\(code)"])
         saveStateLogged()

@@ -18,7 +18,8 @@ actor KeepAliveConnection {
     /// When each request still awaiting its answer was sent, oldest first.
     private var awaiting: [(id: UUID, sentAt: Date)] = []
     /// While a connection is being made.
-    private var connecting = false
+    /// Since when a connection is being made (nil: none is).
+    private var connectingSince: ContinuousClock.Instant?
 
     init(host: String, port: Int, trust: ClientTrust? = nil, wire: WireCount? = nil) {
         self.host = host
@@ -90,7 +91,9 @@ actor KeepAliveConnection {
     /// server's host has not acknowledged (TCP), or whose host has stopped acknowledging keep-alive probes (none
     /// for 2 s, while a live link answers one a second). A slow answer on a live link is not.
     func undelivered() async -> Bool {
-        if connecting { return true }
+        // A connection still being made after a second: its SYN went unanswered (the first retransmission comes
+        // after 1 s). A younger one is only a busy machine's event loop not having run yet.
+        if let since = connectingSince, ContinuousClock.now - since > .seconds(1) { return true }
         guard let (unacknowledged, sinceAcknowledgement) = await awaitingTCPState() else { return false }
         return unacknowledged > 0 || sinceAcknowledgement > 2
     }
@@ -111,8 +114,8 @@ actor KeepAliveConnection {
 
     private func open() async throws -> any Channel {
         if let channel, channel.isActive { return channel }
-        connecting = true
-        defer { connecting = false }
+        connectingSince = .now
+        defer { connectingSince = nil }
         let tls = trust
         let host = host
         let wire = wire

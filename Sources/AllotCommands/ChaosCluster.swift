@@ -132,19 +132,25 @@ final class ChaosCluster: @unchecked Sendable {
         // from a lost write.
         var states: [String: Int] = [:]
         for id in lostJobs { states[jobs[id].map { $0.state.rawValue } ?? "unknown to the server", default: 0] += 1 }
-        let why =
+        var why =
             lost == 0
             ? nil
             : "lost by state: " + states.sorted { $0.key < $1.key }.map { "\($0.value)× \($0.key)" }.joined(separator: ", ")
                 + (listingError.map { "; the last listing failed: \($0)" } ?? "") + "; logs in \(directory)"
         // No file: no job ran at all, so none ran twice (and each acknowledged one counts as lost above).
         let text = (try? String(contentsOfFile: runs, encoding: .utf8)) ?? ""
-        var counts: [String: Int] = [:]
+        var attempts: [String: [String]] = [:]
         for line in text.split(separator: "\n") {
-            counts[String(line.split(separator: ":").first ?? ""), default: 0] += 1
+            let fields = line.split(separator: ":")
+            attempts[String(fields.first ?? ""), default: []].append(fields.count > 1 ? String(fields[1]) : "?")
         }
-        let ranTwice = wanted.filter { (counts[$0.rawValue] ?? 0) > 1 }.count
-        return (lost, ranTwice, why)
+        let twice = wanted.filter { (attempts[$0.rawValue]?.count ?? 0) > 1 }.sorted { $0.rawValue < $1.rawValue }
+        if !twice.isEmpty {
+            // Which ones, and as which attempts (one attempt twice: the agent ran it again; two: the server did).
+            let listed = twice.prefix(5).map { "\($0) (attempts \(attempts[$0.rawValue]!.joined(separator: ", ")))" }.joined(separator: ", ")
+            why = (why.map { $0 + "; " } ?? "") + "ran twice: \(listed)\(twice.count > 5 ? ", …" : ""); logs in \(directory)"
+        }
+        return (lost, twice.count, why)
     }
 
     /// SIGTERM to the agent and the server, SIGKILL to whichever has not ended 10 s later; never waits longer.

@@ -150,6 +150,15 @@ extension Lifecycle {
             }
         }
         for status in statuses {
+            if let late = try lateExit(status, node: name, at: time) {
+                batch.merge(late)
+                finished = true
+                continue
+            }
+            if let adopted = try adoptReturning(status, node: name, at: time) {
+                batch.merge(adopted)
+                continue
+            }
             guard var job = active[status.id], job.attempt == status.attempt,
                 let placements = job.placements, status.replica >= 0, status.replica < placements.count,
                 placements[status.replica].node.rawValue == name
@@ -209,6 +218,61 @@ extension Lifecycle {
         return Self.actions(batch, wake: woken, schedule: finished)
     }
 
+    /// The exit of an attempt given up on when its node went silent, reported by that node on its return: the
+    /// process ended by itself, and the job, still waiting for its next placement, ends with that exit instead of
+    /// running again. `nil` for any other status.
+    mutating func lateExit(_ status: AgentReport.JobStatus, node name: String, at time: Double) throws(LifecycleError) -> WriteBatch? {
+        guard status.state == .exited, status.endedByItself == true, status.replica == 0, var job = active[status.id], job.state == .pending,
+            let lost = lostAttempts[status.id], lost.number == status.attempt, lost.nodes == [name]
+        else { return nil }
+        try requireChanges()
+        try? scheduler.cancel(TaskID(job.id.rawValue), now: time)  // a pending job is in the scheduler's queue
+        let code = status.exitCode ?? 127
+        job.retries -= 1
+        job.placements = lost.placements
+        job.startedAt = lost.startedAt
+        job.exitCode = code
+        job.finishedAt = time
+        job.state = code == 0 ? .succeeded : .failed
+        job.reason = code == 0 ? nil : "exit code \(code)"
+        if job.limits == nil { job.limits = status.message }
+        var attempt = lost
+        attempt.outcome = AttemptOutcome(ending: job.state)
+        attempt.exitCode = code
+        setActive(job.id, nil)
+        replicaExits[job.id] = nil
+        return WriteBatch(updateJobs: [job], attempts: [attempt])
+    }
+
+    /// An attempt given up on when its node went silent, still running when that node returns: the job, still
+    /// waiting for its next placement, takes it back where it runs (the same node and devices) instead of stopping
+    /// it and starting again. `nil` for any other status, or when its resources are no longer free.
+    mutating func adoptReturning(_ status: AgentReport.JobStatus, node name: String, at time: Double) throws(LifecycleError) -> WriteBatch? {
+        guard status.state == .running, status.replica == 0, scheduled.contains(name), var job = active[status.id], job.state == .pending,
+            let lost = lostAttempts[status.id], lost.number == status.attempt, lost.nodes == [name], let placements = lost.placements
+        else { return nil }
+        try requireChanges()
+        let id = TaskID(job.id.rawValue)
+        do throws(SchedulerError) {
+            try scheduler.cancel(id, now: time)
+            try scheduler.restore(job.task, replicas: placements.map { ($0.node, $0.gpuIndices) }, now: time)
+        } catch {
+            // Taken meanwhile: it waits in the queue as before, and its old attempt is stopped.
+            try? scheduler.submit(job.task, now: job.submittedAt)  // it was in the queue a moment ago
+            return nil
+        }
+        job.retries -= 1
+        job.state = .running
+        job.placements = placements
+        job.startedAt = lost.startedAt
+        job.reason = nil
+        var attempt = lost
+        attempt.endedAt = nil
+        attempt.outcome = nil
+        setActive(job.id, job)
+        return WriteBatch(updateJobs: [job], attempts: [attempt])
+    }
+
     /// A job whose node or process was lost goes back to the queue while it has attempts left, else it is
     /// `lost` (or `cancelled` when a cancel was waiting). The scheduler has already requeued it.
     mutating func requeueAfterLoss(_ id: JobID, reason: String, at time: Double) -> (Job, JobAttempt)? {
@@ -228,6 +292,7 @@ extension Lifecycle {
             job.state = .pending
             job.reason = "\(reason); requeued (retry \(job.retries) of \(job.maxAttempts - 1))"
             setActive(id, job)
+            if attempt.nodes.count == 1 { lostAttempts[id] = attempt }
         }
         return (job, attempt)
     }

@@ -89,6 +89,9 @@ extension Lifecycle {
         }
         if let previous {
             lifecycle.replicaExits = previous.replicaExits.filter { lifecycle.active[$0.key]?.state == .running }
+            lifecycle.lostAttempts = previous.lostAttempts.filter { id, lost in
+                lifecycle.active[id].map { $0.state == .pending && $0.attempt == lost.number } ?? false
+            }
             for (node, entries) in previous.vacating {
                 let left = entries.filter { [.scheduled, .staging].contains(lifecycle.active[$0.forJob]?.state) }
                 if !left.isEmpty { lifecycle.vacating[node] = left }

@@ -70,6 +70,10 @@ public struct Lifecycle: Sendable {
     public internal(set) var disconnected: [String: Double] = [:] { didSet { revision &+= 1 } }
     /// Exit codes of the replicas of gang jobs that have ended, by job.
     public internal(set) var replicaExits: [JobID: [Int: Int32]] = [:]
+    /// The attempt each job requeued after losing its node (or its process) gave up on, until it is placed
+    /// again: should that node come back reporting the attempt's own exit, the job ends with it instead of
+    /// running again. Single tasks only; memory only (a restart forgets, and the job runs again).
+    public internal(set) var lostAttempts: [JobID: JobAttempt] = [:]
     /// Each priced node's open billing period.
     public internal(set) var openBilling: [String: NodeBillingPeriod] = [:]
     /// How many batches the writer has taken so far.
@@ -99,6 +103,7 @@ public struct Lifecycle: Sendable {
             staged[id]?.take = take
         }
         active[id] = job
+        if job?.state != .pending { lostAttempts[id] = nil }
     }
 
     // MARK: - Queries

@@ -338,6 +338,84 @@ struct LifecycleTests {
         #expect(lifecycle.assignedJobs(on: "n1").map(\.attempt) == [2])
     }
 
+    /// n1 (one core) runs `job` until it goes silent: down at 3.5, the job requeued (nowhere else to go), n1 back at 5.
+    func lostAndBack(_ lifecycle: inout Lifecycle, _ job: Job) throws -> Job {
+        _ = try join(&lifecycle, "n1", cpu: 1)
+        let first = try running(&lifecycle, job, at: 0)
+        _ = lifecycle.tick(now: 3.5)
+        _ = commit(&lifecycle)
+        #expect(lifecycle.active[first.id]?.state == .pending && lifecycle.lostAttempts[first.id]?.number == 1)
+        _ = try lifecycle.nodeJoined("n1", inventory: inventory("n1", cpu: 1), usage: nil, now: 5)
+        _ = commit(&lifecycle)
+        return first
+    }
+
+    func exited(_ job: Job, code: Int32, byItself: Bool?) -> AgentReport.JobStatus {
+        var status = AgentReport.JobStatus(id: job.id, attempt: job.attempt, state: .exited, exitCode: code)
+        status.endedByItself = byItself
+        return status
+    }
+
+    @Test func aReturningNodesOwnExitOfAnAttemptGivenUpOnEndsTheJobInsteadOfRunningItAgain() throws {
+        var lifecycle = try makeLifecycle()
+        let first = try lostAndBack(&lifecycle, job(1))
+        var done = first
+        done.state = .succeeded
+        done.exitCode = 0
+        done.finishedAt = 6
+        #expect(
+            try lifecycle.reported([exited(first, code: 0, byItself: true)], node: "n1", now: 6) == [
+                .persist(WriteBatch(updateJobs: [done], attempts: [ended(first, .succeeded, at: 3.5, exitCode: 0)])), .publishJob(done), .schedule,
+            ]
+        )
+        #expect(lifecycle.active.isEmpty && lifecycle.lostAttempts.isEmpty)
+        #expect(lifecycle.cycle(now: 6) == [])
+    }
+
+    @Test(arguments: [false, nil]) func anExitAStopCausedOrAnOlderAgentSentIsNotTakenAndTheJobRunsAgain(byItself: Bool?) throws {
+        var lifecycle = try makeLifecycle()
+        let first = try lostAndBack(&lifecycle, job(1))
+        #expect(try lifecycle.reported([exited(first, code: 143, byItself: byItself)], node: "n1", now: 6) == [])
+        _ = lifecycle.cycle(now: 6)
+        _ = commit(&lifecycle)
+        #expect(lifecycle.assignedJobs(on: "n1").map(\.attempt) == [2] && lifecycle.lostAttempts.isEmpty)
+    }
+
+    @Test func aReturningNodesStillRunningAttemptIsTakenBackWhereItRuns() throws {
+        var lifecycle = try makeLifecycle()
+        let first = try lostAndBack(&lifecycle, job(1))
+        var reopened = ended(first, .lost, at: 3.5)
+        reopened.endedAt = nil
+        reopened.outcome = nil
+        #expect(
+            try lifecycle.reported([.init(id: first.id, attempt: 1, state: .running)], node: "n1", now: 6) == [
+                .persist(WriteBatch(updateJobs: [first], attempts: [reopened])), .publishJob(first),
+            ]
+        )
+        _ = commit(&lifecycle)
+        // Nothing to place: it holds its core again, and its exit ends it as if the node had never gone.
+        #expect(lifecycle.cycle(now: 6) == [] && lifecycle.assignedJobs(on: "n1") == [first])
+        _ = try lifecycle.reported([exited(first, code: 0, byItself: true)], node: "n1", now: 7)
+        #expect(lifecycle.active.isEmpty)
+    }
+
+    @Test func anAttemptPlacedAgainElsewhereIsNotTakenBack() throws {
+        var lifecycle = try makeLifecycle()
+        _ = try join(&lifecycle, "n1", cpu: 1)
+        let first = try running(&lifecycle, job(1), at: 0)
+        _ = try join(&lifecycle, "n2", cpu: 1, at: 2)
+        _ = lifecycle.tick(now: 3.5)
+        _ = commit(&lifecycle)
+        _ = lifecycle.cycle(now: 4)
+        _ = commit(&lifecycle)
+        #expect(lifecycle.assignedJobs(on: "n2").map(\.attempt) == [2] && lifecycle.lostAttempts.isEmpty)
+        _ = try lifecycle.nodeJoined("n1", inventory: inventory("n1", cpu: 1), usage: nil, now: 5)
+        _ = commit(&lifecycle)
+        #expect(try lifecycle.reported([.init(id: first.id, attempt: 1, state: .running)], node: "n1", now: 6) == [])
+        #expect(try lifecycle.reported([exited(first, code: 0, byItself: true)], node: "n1", now: 6) == [])
+        #expect(lifecycle.assignedJobs(on: "n1").isEmpty && lifecycle.active[first.id]?.state == .scheduled)
+    }
+
     @Test func theDisconnectPolicyReadsRequeueOrAWaitOfAtMostAWeek() throws {
         #expect(try DisconnectPolicy(parsing: "requeue") == .requeue)
         #expect(try DisconnectPolicy(parsing: "wait=10m") == .wait(seconds: 600))

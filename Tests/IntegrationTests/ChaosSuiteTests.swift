@@ -29,7 +29,7 @@ extension HeavyTests {
             for outcome in outcomes where outcome.skipped == nil {
                 #expect(outcome.rounds == 1 && outcome.acknowledged >= 1, "\(outcome.fault)")
                 #expect(outcome.lost == 0, "\(outcome.fault): \(outcome.lost) acknowledged jobs lost; \(outcome.notes)")
-                #expect(outcome.ranTwice == 0, "\(outcome.fault): \(outcome.ranTwice) jobs ran twice")
+                #expect(outcome.ranTwice == 0, "\(outcome.fault): \(outcome.ranTwice) jobs ran twice; \(outcome.notes)")
                 #expect(!outcome.notes.contains("the server died"), "\(outcome.fault)")
             }
             let tokens = try #require(outcomes.first { $0.fault == "bad-tokens" })

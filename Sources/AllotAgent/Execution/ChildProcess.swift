@@ -12,6 +12,7 @@ import Musl
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     private let exit = Mutex<Int32?>(nil)
+    private let signalled = Mutex(false)
     /// The write end of the pipe a held process waits on, until ``release()``.
     private let gate = Mutex<Int32?>(nil)
     private let exited = Mutex<[CheckedContinuation<Int32, Never>]>([])
@@ -184,8 +185,29 @@ public final class ChildProcess: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Sends a signal to the whole process group.
-    public func signal(_ signal: Int32) { _ = kill(-pid, signal) }
+    /// Sends a signal to the whole process group; one that reaches the process alive marks it ``interrupted``.
+    public func signal(_ signal: Int32) {
+        if !hasExited { signalled.withLock { $0 = true } }
+        _ = kill(-pid, signal)
+    }
+
+    /// Whether a signal was sent while the process was still alive: its exit may be the stop's doing. An exit
+    /// reached before any signal (a stop that came too late) is the process's own.
+    public var interrupted: Bool { signalled.withLock { $0 } }
+
+    /// The process has ended: its exit is recorded, or it is a zombie not yet reaped (the reaping thread may
+    /// lag on a loaded machine), or it is gone.
+    var hasExited: Bool {
+        if exitCode != nil { return true }
+        #if os(Linux)
+        // Unreadable: reaped meanwhile. The state follows the name in parentheses, which may hold ')' itself.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].drop { $0 == " " }.first == "Z"
+        #else
+        return false
+        #endif
+    }
 
     /// SIGTERM to the group, then SIGKILL after `grace` seconds if it has not ended.
     public func stop(grace: Double) async -> Int32 {
