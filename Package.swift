@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "allot", targets: ["allot"]),
+        .executable(name: "allot-full", targets: ["allot-full"]),
         .library(name: "AllotCore", targets: ["AllotCore"]),
     ],
     dependencies: [
@@ -202,6 +203,7 @@ let package = Package(
                 "AllotStoreSQLite",
                 "AllotTLS",
                 "AllotStorePostgres",
+                "AllotCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -214,8 +216,39 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "AllotCLI",
+            dependencies: [
+                "AllotAPI",
+                "AllotClient",
+                "AllotCore",
+                "AllotTLS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "allot",
+            dependencies: ["AllotCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings,
+            // Released as one static executable: no dynamic loader, no relocations to apply at each start. CPU for
+            // `allot submit --help`: 4.0 ms, against 9.3 ms with only the Swift runtime linked in statically and
+            // 14.3 ms for allot-full. (Not in debug builds: the test bundle links this target's objects, and
+            // cannot be static.) Foundation's own static libraries are not pulled in by -static-executable: they
+            // are named here, in the order the linker needs.
+            linkerSettings: [
+                .unsafeFlags(["-static-executable"], .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("dispatch", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("BlocksRuntime", .when(platforms: [.linux], configuration: .release)),
+                .linkedLibrary("stdc++", .when(platforms: [.linux], configuration: .release)),
+            ]
+        ),
+        .executableTarget(
+            name: "allot-full",
             dependencies: ["AllotCommands", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
@@ -293,7 +326,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AllotCommandsTests",
-            dependencies: ["AllotCommands", "AllotAPI", "AllotCore", "AllotSimulator"],
+            dependencies: ["AllotCommands", "AllotCLI", "AllotAPI", "AllotCore", "AllotSimulator"],
             swiftSettings: strictSettings
         ),
     ],

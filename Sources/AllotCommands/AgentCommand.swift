@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotAgent
+import AllotCLI
 import AllotClient
 import AllotCore
 import AllotTLS

@@ -1,3 +1,4 @@
+import AllotCLI
 import ArgumentParser
 
 /// The `allot` command tree.

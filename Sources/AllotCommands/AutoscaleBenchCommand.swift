@@ -1,4 +1,5 @@
 import AllotAPI
+import AllotCLI
 import AllotCloud
 import AllotCore
 import AllotServer

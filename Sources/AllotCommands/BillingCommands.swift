@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotAWS
+import AllotCLI
 import AllotClient
 import AllotCloud
 import AllotStorage

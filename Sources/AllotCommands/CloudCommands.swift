@@ -1,3 +1,4 @@
+import AllotCLI
 import AllotCloud
 import AllotCore
 import ArgumentParser

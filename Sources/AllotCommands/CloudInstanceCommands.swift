@@ -1,4 +1,5 @@
 import AllotAWS
+import AllotCLI
 import AllotCloud
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+import AllotCLI
 import AllotCore
 
 /// Scheduling cycles over a deep queue of which only a fraction can start: every GPU is taken, and the

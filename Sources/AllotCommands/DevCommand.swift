@@ -1,4 +1,5 @@
 import AllotAgent
+import AllotCLI
 import AllotClient
 import AllotServer
 import AllotTLS

@@ -1,5 +1,6 @@
 import AllotAPI
 import AllotAgent
+import AllotCLI
 import AllotCore
 import ArgumentParser
 

@@ -1,3 +1,4 @@
+import AllotCLI
 import AllotCore
 import ArgumentParser
 

@@ -1,3 +1,4 @@
+import AllotCLI
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import AllotCLI
 import ArgumentParser
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import AllotCLI
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -1,3 +1,4 @@
+import AllotCLI
 import AllotCore
 
 /// Times one scheduling cycle over a synthetic queue, twice: once bare for throughput, once with a clock

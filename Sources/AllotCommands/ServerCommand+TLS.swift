@@ -1,3 +1,4 @@
+import AllotCLI
 import AllotTLS
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import AllotAPI
+import AllotCLI
 import AllotClient
 import AllotCore
 import AllotSimulator

@@ -42,14 +42,14 @@ public struct ClientOptions: ParsableArguments {
         var caFingerprint: String?
     }
 
-    static var credentialsPath: String {
+    public static var credentialsPath: String {
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
         return home + "/.config/allot/credentials.json"
     }
 
     /// Saves credentials readable by the owner only (mode 0600). Without `ca` or `caFingerprint`, the pin saved
     /// for the same server is kept.
-    static func save(server: String, token: String, ca: String? = nil, caFingerprint: String? = nil) throws {
+    public static func save(server: String, token: String, ca: String? = nil, caFingerprint: String? = nil) throws {
         let path = credentialsPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // No saved credentials (or unreadable ones, which this replaces): no pin to keep.
@@ -69,7 +69,7 @@ public struct ClientOptions: ParsableArguments {
     }
 
     /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
-    func savedCredentialsInUse() throws -> String? {
+    public func savedCredentialsInUse() throws -> String? {
         guard token == nil, ProcessInfo.processInfo.environment["ALLOT_TOKEN"] == nil,
             let data = FileManager.default.contents(atPath: Self.credentialsPath)
         else { return nil }
@@ -94,7 +94,7 @@ public struct ClientOptions: ParsableArguments {
 
     /// What `https://` servers must chain to: `--ca` or `--ca-fingerprint`, else `ALLOT_CA` or
     /// `ALLOT_CA_FINGERPRINT`, else the saved pin, else the system's authorities.
-    static func trust(ca: String?, fingerprint: String?, saved: (ca: String?, fingerprint: String?)? = nil) throws -> ClientTrust {
+    public static func trust(ca: String?, fingerprint: String?, saved: (ca: String?, fingerprint: String?)? = nil) throws -> ClientTrust {
         let environment = ProcessInfo.processInfo.environment
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let pins: [(ca: String?, fingerprint: String?, from: String)] = [
@@ -114,12 +114,12 @@ public struct ClientOptions: ParsableArguments {
 }
 
 /// `path` made absolute against the working directory (a saved path must not depend on where the CLI runs).
-func absolutePath(_ path: String) -> String {
+public func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
 /// Runs an async command body, turning client errors into plain messages.
-func withClientErrors<T>(_ body: () async throws -> T) async throws -> T {
+public func withClientErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as ClientError {

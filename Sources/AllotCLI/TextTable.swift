@@ -1,15 +1,15 @@
 /// A plain fixed-width text table for terminal output.
-struct TextTable {
-    var headers: [String]
-    var rows: [[String]] = []
+public struct TextTable {
+    public var headers: [String]
+    public var rows: [[String]] = []
 
-    init(_ headers: [String]) { self.headers = headers }
+    public init(_ headers: [String]) { self.headers = headers }
 
     /// Adds a row; control characters and bidirectional overrides in it are shown escaped (`\u{1B}`), so that
     /// a job or node name cannot move the cursor, recolour the terminal or reverse the text around it.
-    mutating func add(_ row: [String]) { rows.append(row.map(Self.printable)) }
+    public mutating func add(_ row: [String]) { rows.append(row.map(Self.printable)) }
 
-    static func printable(_ text: String) -> String {
+    public static func printable(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
         var shown = ""
         for scalar in text.unicodeScalars {
@@ -30,7 +30,7 @@ struct TextTable {
         }
     }
 
-    func render() -> String {
+    public func render() -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Encodes a report as pretty-printed JSON with sorted keys, so that the same input prints the same bytes.
-enum JSONOutput {
-    static func render<Value: Encodable>(_ value: Value) throws -> String {
+public enum JSONOutput {
+    public static func render<Value: Encodable>(_ value: Value) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -11,7 +11,7 @@ enum JSONOutput {
 }
 
 /// Reads a whole file, with an error that names it.
-func readFile(_ path: String, option: String) throws -> [UInt8] {
+public func readFile(_ path: String, option: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
         throw CommandFailure("\(option): cannot read \(path): no such file or not readable")
     }
@@ -19,7 +19,7 @@ func readFile(_ path: String, option: String) throws -> [UInt8] {
 }
 
 /// A command's failure: printed as `Error: message`, exit code 1.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct CommandFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,0 @@
-extension Swift.Duration {
-    /// The duration in seconds, for printing figures.
-    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
