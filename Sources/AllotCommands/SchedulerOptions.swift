@@ -9,7 +9,7 @@ public struct SchedulerOptions: ParsableArguments {
 
     @Option(
         help:
-            "Queue policy: fifo, priority, fair, las (least attained service), srtf (shortest remaining time on estimates); defaults to the preset's, else priority."
+            "Queue policy: fifo, priority, fair, las (least attained service), gittins (las's levels by their learned Gittins index), srtf (shortest remaining time on estimates); defaults to the preset's, else priority."
     )
     public var policy: String?
 

@@ -12,7 +12,7 @@ public struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Replay a job trace through the scheduler on a virtual clock and compare policies.",
         discussion: """
-            Policies: fifo, priority, fair, las (non-clairvoyant), srtf (clairvoyant), backfill (EASY on estimates).
+            Policies: fifo, priority, fair, las and gittins (non-clairvoyant), srtf (clairvoyant), backfill (EASY on estimates).
             Jobs without CPU or memory in the trace get 8 cores and 40 GiB per GPU. A job wider than a node becomes a
             gang of equal replicas. Each preemption costs --preemption-cost seconds of lost work.
             """

@@ -37,6 +37,43 @@ struct ServicePolicyTests {
         #expect(scheduler.phase(of: TaskID("b")) == .running)
     }
 
+    @Test func theGittinsIndexRanksFirstTheLevelWhereTasksAreNearestTheirEnd() throws {
+        var history = ServiceHistory(levels: try AttainedServiceLevels(thresholds: [60, 600]))
+        #expect(history.rank == [0, 1, 2], "nothing learned: the ladder's order")
+        // Every task takes 100 s: one that has had 60 is 40 from its end, a new one 100 from it.
+        let first = history.record(100)
+        #expect(first, "one task learnt changes the ranking")
+        var changed = false
+        for _ in 0..<9 { changed = history.record(100) || changed }
+        #expect(!changed)
+        #expect(history.rank == [1, 0, 2])
+        #expect(abs(history.index(1) - 1.0 / 40) < 1e-12 && abs(history.index(0) - 1.0 / 100) < 1e-12 && history.index(2) == 0)
+    }
+
+    @Test func underRankedLevelsAWaitingNewTaskDoesNotEvictOneNearItsEnd() throws {
+        let levels = try AttainedServiceLevels(thresholds: [60, 600])
+        for ranked in [false, true] {
+            var scheduler = oneGPU(LeastAttainedServicePolicy(levels: levels, ranked: ranked))
+            // Learnt: a task of 100 s.
+            try scheduler.submit(gpuTask("first"), now: 0)
+            _ = scheduler.schedule(now: 0)
+            try scheduler.finish(TaskID("first"), now: 100)
+            try scheduler.submit(gpuTask("a"), now: 100)
+            #expect(scheduler.schedule(now: 100).bound == [TaskID("a")])
+            try scheduler.submit(gpuTask("b"), now: 170)
+            let actions = scheduler.schedule(now: 170)
+            if ranked {
+                // a, 70 s in, is in the level that ranks first: b waits for it.
+                #expect(actions.isEmpty)
+                try scheduler.finish(TaskID("a"), now: 200)
+                #expect(scheduler.schedule(now: 200).bound == [TaskID("b")])
+            } else {
+                // Least attained service: b has had less, and takes the GPU.
+                #expect(actions.first == .preempt(TaskID("a"), by: TaskID("b")) && actions.bound == [TaskID("b")])
+            }
+        }
+    }
+
     @Test func attainedServiceCountsGPUs() throws {
         var scheduler = makeScheduler(policy: LeastAttainedServicePolicy(levels: levels))
         try scheduler.addNode(gpuNode("n1", [80, 80, 80, 80]))

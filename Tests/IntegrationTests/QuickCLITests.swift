@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `allot` runs the one-off client commands itself and hands every other command to `allot-full` beside it.
 struct QuickCLITests {
     func run(_ executable: String, _ arguments: [String]) async throws -> (output: String, status: Int32) {
@@ -29,7 +33,14 @@ struct QuickCLITests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }  // a scratch directory
         let alone = directory.appendingPathComponent("allot").path
-        try FileManager.default.copyItem(atPath: try allotExecutable(), toPath: alone)
+        // A hard link, or a copy made by cp: a copy written by this process could leave its descriptor, open for
+        // writing, in a child another test forks meanwhile, and executing it would then fail (text file busy).
+        if link(try allotExecutable(), alone) != 0 {
+            let copy = Process()
+            copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+            copy.arguments = [try allotExecutable(), alone]
+            #expect(try await runToEnd(copy).status == 0)
+        }
         let server = try await run(alone, ["server", "--help"])
         #expect(server.status == 127)
         #expect(server.output.contains("cannot run \(directory.path)/allot-full"), "\(server.output)")

@@ -35,7 +35,7 @@ import Testing
         #expect(first.errors.contains("wall time"))
         let document = try #require(try JSONSerialization.jsonObject(with: Data(first.output.utf8)) as? [String: Any])
         let policies = try #require(document["policies"] as? [[String: Any]])
-        #expect(policies.compactMap { $0["policy"] as? String } == ["fifo", "priority", "fair", "las", "srtf", "backfill"])
+        #expect(policies.compactMap { $0["policy"] as? String } == ["fifo", "priority", "fair", "las", "gittins", "srtf", "backfill"])
         let las = try #require(policies.first { $0["policy"] as? String == "las" })
         #expect(try #require(las["averageJCT"] as? Double) <= 5500)
         let html = try String(contentsOfFile: report, encoding: .utf8)

@@ -84,7 +84,7 @@ public protocol QueueCursor {
 
 /// The policies by name, for configuration edges.
 public enum QueuePolicies {
-    public static let names = ["fifo", "priority", "fair", "las", "srtf"]
+    public static let names = ["fifo", "priority", "fair", "las", "gittins", "srtf"]
 
     public static func named(_ name: String, agingSeconds: Double? = nil, field: String = "policy") throws(QuantityError) -> any QueuePolicy {
         switch name.lowercased() {
@@ -92,6 +92,7 @@ public enum QueuePolicies {
         case "priority": return PriorityPolicy(agingSeconds: agingSeconds)
         case "fair", "drf": return FairSharePolicy()
         case "las": return LeastAttainedServicePolicy()
+        case "gittins": return LeastAttainedServicePolicy(ranked: true)
         case "srtf": return ShortestRemainingTimePolicy()
         default: throw QuantityError(field: field, value: name, reason: "unknown policy (use \(names.joined(separator: ", ")))")
         }

@@ -4,7 +4,9 @@ public enum ServiceOrder: Sendable, Equatable {
     /// Least attained service (Tiresias' discretized LAS): a task drops a level each time the resource-seconds
     /// it has received pass a threshold; a pending task that has waited `starvationFactor` times the seconds
     /// it has run since it last reached the top goes back to the top.
-    case attainedService(AttainedServiceLevels, starvationFactor: Double?)
+    /// With `ranked`, the levels are taken in the order of their Gittins index learned from the tasks that
+    /// finished (``ServiceHistory``), instead of top to bottom.
+    case attainedService(AttainedServiceLevels, starvationFactor: Double?, ranked: Bool = false)
     /// Shortest remaining time first, on estimates: estimate minus the seconds run so far. Tasks without an
     /// estimate come last.
     case remainingTime
@@ -20,16 +22,20 @@ public struct LeastAttainedServicePolicy: QueuePolicy {
     /// little (K = 8: 5,267 s against 5,317 s average JCT on the 100-job window, 15,616 s against 15,432 s on
     /// the full trace at 80 × 8 GPUs) and, on a contended cluster, many repeated preemption searches.
     public var starvationFactor: Double?
+    /// The levels in the order of their Gittins index, learned from finished tasks (``ServiceHistory``):
+    /// the `gittins` policy.
+    public var ranked: Bool
 
-    public init(levels: AttainedServiceLevels = .standard, starvationFactor: Double? = nil) {
+    public init(levels: AttainedServiceLevels = .standard, starvationFactor: Double? = nil, ranked: Bool = false) {
         self.levels = levels
         self.starvationFactor = starvationFactor
+        self.ranked = ranked
     }
 
-    public var name: String { "las" }
+    public var name: String { ranked ? "gittins" : "las" }
     public var blocking: QueueBlocking { .passOver }
     public var staticOrder: StaticQueueOrder? { .priority }
-    public var service: ServiceOrder? { .attainedService(levels, starvationFactor: starvationFactor) }
+    public var service: ServiceOrder? { .attainedService(levels, starvationFactor: starvationFactor, ranked: ranked) }
 
     public func makeCursor(_ entries: [QueueEntry], context: QueueContext) -> any QueueCursor {
         ListCursor(entries: entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.sequence < $1.sequence })

@@ -56,10 +56,10 @@ extension Scheduler {
         tasks[slot]!.queuedSince = now
         guard let service else { return }
         switch service {
-        case .attainedService(let levels, let starvationFactor):
+        case .attainedService(let levels, let starvationFactor, _):
             let record = tasks[slot]!
             let level = levels.level(attained: record.attained - record.baseAttained)
-            tasks[slot]!.spec.priority = -level
+            tasks[slot]!.spec.priority = levelPriority(level)
             if let starvationFactor, level > 0 {
                 let wait = starvationFactor * (runClocks[slot].ran - record.baseRan)
                 serviceEvents.insert(ServiceEvent(time: now + wait, kind: .promotion, slot: slot, stamp: record.serviceStamp, level: 0))
@@ -73,7 +73,7 @@ extension Scheduler {
     mutating func serviceStarted(_ slot: Int, now: Double) {
         tasks[slot]!.serviceStamp += 1
         runClocks[slot].started = now
-        guard case .attainedService(let levels, _) = service else { return }
+        guard case .attainedService(let levels, _, _) = service else { return }
         scheduleCrossing(slot, started: now, levels: levels, level: levels.level(attained: tasks[slot]!.attained - tasks[slot]!.baseAttained))
     }
 
@@ -83,6 +83,30 @@ extension Scheduler {
         guard level < levels.thresholds.count, weight > 0 else { return }
         let time = started + (record.baseAttained + levels.thresholds[level] - record.attained) / weight
         serviceEvents.insert(ServiceEvent(time: max(time, started), kind: .crossing, slot: slot, stamp: record.serviceStamp, level: level + 1))
+    }
+
+    /// The priority of a task at `level`: the level's rank when levels are ranked, else the level itself
+    /// (higher levels are lower priorities).
+    func levelPriority(_ level: Int) -> Int { -(serviceHistory?.rank[level] ?? level) }
+
+    /// A running task ended having received `attained` in all: with ranked levels, a sample of the service
+    /// tasks take. When the ranking changes, every task's priority follows its level's new rank.
+    mutating func serviceEnded(_ attained: Double) {
+        guard serviceHistory?.record(attained) == true, case .attainedService(let levels, _, _) = service else { return }
+        for slot in pending.union(running) {
+            let record = tasks[slot]!
+            let current = record.attained + (record.started.map { max(0, clock - $0) } ?? 0) * serviceWeight(record)
+            let priority = levelPriority(levels.level(attained: current - record.baseAttained))
+            guard priority != record.spec.priority else { continue }
+            if record.phase == .pending {
+                dequeue(slot)
+                tasks[slot]!.spec.priority = priority
+                enqueue(slot)
+            } else {
+                if priority < record.spec.priority { victims.record(priority) }
+                tasks[slot]!.spec.priority = priority
+            }
+        }
     }
 
     /// A running task stops at ``clock``: what it ran is banked.
@@ -101,7 +125,7 @@ extension Scheduler {
     mutating func refreshService(now: Double) {
         guard let service else { return }
         switch service {
-        case .attainedService(let levels, _):
+        case .attainedService(let levels, _, _):
             while let event = serviceEvents.min, event.time <= now {
                 serviceEvents.removeMin()
                 guard let record = tasks[event.slot], record.serviceStamp == event.stamp else { continue }
@@ -111,9 +135,10 @@ extension Scheduler {
                     let attained = record.attained + (now - started) * serviceWeight(record) - record.baseAttained
                     // At least the level the event was set for: rounding must not leave it a hair above.
                     let level = max(event.level, levels.level(attained: attained))
-                    if tasks[event.slot]!.spec.priority != -level {
-                        tasks[event.slot]!.spec.priority = -level
-                        victims.record(-level)
+                    let priority = levelPriority(level)
+                    if tasks[event.slot]!.spec.priority != priority {
+                        if priority < tasks[event.slot]!.spec.priority { victims.record(priority) }
+                        tasks[event.slot]!.spec.priority = priority
                     }
                     scheduleCrossing(event.slot, started: started, levels: levels, level: level)
                 case .promotion:
@@ -121,7 +146,7 @@ extension Scheduler {
                     dequeue(event.slot)
                     tasks[event.slot]!.baseAttained = record.attained
                     tasks[event.slot]!.baseRan = runClocks[event.slot].ran
-                    tasks[event.slot]!.spec.priority = 0
+                    tasks[event.slot]!.spec.priority = levelPriority(0)
                     enqueue(event.slot)
                 }
             }

@@ -30,6 +30,8 @@ public struct Scheduler: Sendable {
     var victims = VictimLog()
     /// The latest `now` any call has passed: the time of changes that come without one.
     var clock = 0.0
+    /// Under least attained service with ranked levels: finished tasks' service, and the levels' order.
+    var serviceHistory: ServiceHistory?
     /// Level crossings of running tasks and starvation promotions of pending ones, under least attained service.
     var serviceEvents = Heap<ServiceEvent>()
     /// Per slot, what shortest remaining time reads every cycle, kept apart from the records so that reading
@@ -45,6 +47,7 @@ public struct Scheduler: Sendable {
         self.configuration = configuration
         self.cluster = ClusterState(headroom: configuration.headroom, order: configuration.strategy.order)
         if configuration.policy.staticOrder != nil || configuration.policy.orderWithinTenant != nil { queue = PendingQueue() }
+        if case .attainedService(let levels, _, true) = configuration.policy.service { serviceHistory = ServiceHistory(levels: levels) }
     }
 
     // MARK: - Nodes
@@ -149,9 +152,16 @@ public struct Scheduler: Sendable {
     }
 
     /// A running task ended (succeeded, failed or was cancelled) at `now` (when given): its resources are free.
-    public mutating func finish(_ id: TaskID, now: Double? = nil) throws(SchedulerError) {
+    public mutating func finish(_ id: TaskID, now: Double? = nil) throws(SchedulerError) { try remove(id, now: now, ended: true) }
+
+    /// A task leaves the scheduler whatever its phase (cancelled).
+    public mutating func cancel(_ id: TaskID, now: Double? = nil) throws(SchedulerError) { try remove(id, now: now, ended: false) }
+
+    /// `ended`: a running task came to its end, and what it received in all is a sample of the service tasks take.
+    private mutating func remove(_ id: TaskID, now: Double?, ended: Bool) throws(SchedulerError) {
         let slot = try taskSlot(id)
         advanceClock(now)
+        let ran = tasks[slot]!.phase == .running
         switch tasks[slot]!.phase {
         case .running:
             stopRunning(slot)
@@ -159,12 +169,11 @@ public struct Scheduler: Sendable {
         case .pending:
             dequeue(slot)
         }
+        let attained = tasks[slot]!.attained
         tasks[slot] = nil
         taskSlots[id] = nil
+        if ended, ran { serviceEnded(attained) }
     }
-
-    /// A task leaves the scheduler whatever its phase (cancelled).
-    public mutating func cancel(_ id: TaskID, now: Double? = nil) throws(SchedulerError) { try finish(id, now: now) }
 
     /// A running task goes back to the queue (its process failed and may retry, or it was evicted outside a cycle).
     public mutating func requeue(_ id: TaskID, now: Double? = nil) throws(SchedulerError) {

@@ -12,6 +12,9 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
     /// Least attained service: priority falls as a job receives GPU-seconds (``AttainedServiceLevels``);
     /// new work preempts work that has had more; work-conserving. Never reads durations.
     case las
+    /// Least attained service with its levels in the order of their Gittins index, learned from the jobs that
+    /// finished (``ServiceHistory``). Never reads durations.
+    case gittins
     /// Shortest remaining time first, preemptive, on estimates: the true duration times `--estimate-error`
     /// noise unless the trace has estimates (clairvoyant when exact).
     case srtf
@@ -28,6 +31,7 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
         case .priority: return "trace priorities, preemptive (non-clairvoyant)"
         case .fair: return "weighted DRF across tenants (non-clairvoyant)"
         case .las: return "least attained service, preemptive (non-clairvoyant)"
+        case .gittins: return "LAS levels by learned Gittins index (non-clairvoyant)"
         case .srtf: return "shortest remaining time first (clairvoyant)"
         case .backfill: return "FIFO + EASY backfill on estimates (estimate-driven)"
         }
@@ -46,6 +50,8 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
         case .priority: configuration.policy = PriorityPolicy()
         case .fair: configuration.policy = FairSharePolicy()
         case .las: configuration.policy = LeastAttainedServicePolicy(levels: setup.levels, starvationFactor: setup.starvationFactor)
+        case .gittins:
+            configuration.policy = LeastAttainedServicePolicy(levels: setup.levels, starvationFactor: setup.starvationFactor, ranked: true)
         case .srtf: configuration.policy = ShortestRemainingTimePolicy()
         case .backfill:
             configuration.policy = FIFOPolicy()
