@@ -1,4 +1,3 @@
-import AllotCLI
 import Foundation
 import Logging
 

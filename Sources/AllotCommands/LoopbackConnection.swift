@@ -1,4 +1,3 @@
-import AllotCLI
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -1,4 +1,3 @@
-import AllotCLI
 import AllotCore
 import ArgumentParser
 

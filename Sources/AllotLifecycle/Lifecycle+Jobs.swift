@@ -218,25 +218,32 @@ extension Lifecycle {
         return Self.actions(batch, wake: woken, schedule: finished)
     }
 
+    /// The job, as it was in the attempt given up on when node `name` went silent, when `status` reports that
+    /// attempt from that node while the job still waits to be placed again (single tasks only): its placement
+    /// and start back, its retry given back. `nil` otherwise.
+    func givenUpAttempt(_ status: AgentReport.JobStatus, node name: String) -> (job: Job, attempt: JobAttempt)? {
+        guard status.replica == 0, var job = active[status.id], job.state == .pending, let lost = lostAttempts[status.id],
+            lost.number == status.attempt, lost.nodes == [name]
+        else { return nil }
+        job.retries -= 1
+        job.placements = lost.placements
+        job.startedAt = lost.startedAt
+        return (job, lost)
+    }
+
     /// The exit of an attempt given up on when its node went silent, reported by that node on its return: the
     /// process ended by itself, and the job, still waiting for its next placement, ends with that exit instead of
     /// running again. `nil` for any other status.
     mutating func lateExit(_ status: AgentReport.JobStatus, node name: String, at time: Double) throws(LifecycleError) -> WriteBatch? {
-        guard status.state == .exited, status.endedByItself == true, status.replica == 0, var job = active[status.id], job.state == .pending,
-            let lost = lostAttempts[status.id], lost.number == status.attempt, lost.nodes == [name]
-        else { return nil }
+        guard status.state == .exited, status.endedByItself == true, var (job, attempt) = givenUpAttempt(status, node: name) else { return nil }
         try requireChanges()
         try? scheduler.cancel(TaskID(job.id.rawValue), now: time)  // a pending job is in the scheduler's queue
         let code = status.exitCode ?? 127
-        job.retries -= 1
-        job.placements = lost.placements
-        job.startedAt = lost.startedAt
         job.exitCode = code
         job.finishedAt = time
         job.state = code == 0 ? .succeeded : .failed
         job.reason = code == 0 ? nil : "exit code \(code)"
         if job.limits == nil { job.limits = status.message }
-        var attempt = lost
         attempt.outcome = AttemptOutcome(ending: job.state)
         attempt.exitCode = code
         setActive(job.id, nil)
@@ -248,8 +255,8 @@ extension Lifecycle {
     /// waiting for its next placement, takes it back where it runs (the same node and devices) instead of stopping
     /// it and starting again. `nil` for any other status, or when its resources are no longer free.
     mutating func adoptReturning(_ status: AgentReport.JobStatus, node name: String, at time: Double) throws(LifecycleError) -> WriteBatch? {
-        guard status.state == .running, status.replica == 0, scheduled.contains(name), var job = active[status.id], job.state == .pending,
-            let lost = lostAttempts[status.id], lost.number == status.attempt, lost.nodes == [name], let placements = lost.placements
+        guard status.state == .running, scheduled.contains(name), var (job, attempt) = givenUpAttempt(status, node: name),
+            let placements = job.placements
         else { return nil }
         try requireChanges()
         let id = TaskID(job.id.rawValue)
@@ -261,12 +268,8 @@ extension Lifecycle {
             try? scheduler.submit(job.task, now: job.submittedAt)  // it was in the queue a moment ago
             return nil
         }
-        job.retries -= 1
         job.state = .running
-        job.placements = placements
-        job.startedAt = lost.startedAt
         job.reason = nil
-        var attempt = lost
         attempt.endedAt = nil
         attempt.outcome = nil
         setActive(job.id, job)

@@ -1,5 +1,4 @@
 import AllotAPI
-import AllotCLI
 import AllotCore
 import Testing
 
