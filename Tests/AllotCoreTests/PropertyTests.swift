@@ -65,9 +65,15 @@ struct PropertyTests {
             }
         }
 
-        /// Runs the scenario: each batch is submitted, a cycle runs, then some running tasks finish.
-        func run(check: (Scheduler, [TaskID: TaskSpec]) -> Void = { _, _ in }) -> [[SchedulerAction]] {
+        /// Runs the scenario: each batch is submitted, a cycle runs and another with nothing new, then some
+        /// running tasks finish and a cycle runs. `forgetReservations` works backfill's reservation out afresh
+        /// in every cycle.
+        func run(forgetReservations: Bool = false, check: (Scheduler, [TaskID: TaskSpec]) -> Void = { _, _ in }) -> [[SchedulerAction]] {
             var scheduler = try! Scheduler(configuration: configuration)
+            func cycle(_ now: Double) -> [SchedulerAction] {
+                if forgetReservations { scheduler.reservationCache = nil }
+                return scheduler.schedule(now: now)
+            }
             for node in nodes { try! scheduler.addNode(node) }
             var specs: [TaskID: TaskSpec] = [:]
             var log: [[SchedulerAction]] = []
@@ -81,13 +87,15 @@ struct PropertyTests {
                         #expect(error.code == .infeasible, "unexpected refusal: \(error)")
                     }
                 }
-                log.append(scheduler.schedule(now: now))
+                log.append(cycle(now))
+                check(scheduler, specs)
+                log.append(cycle(now + 1))
                 check(scheduler, specs)
                 for (index, id) in scheduler.runningTasks.enumerated() where index % 3 == step % 3 {
                     try! scheduler.finish(id)
                     specs[id] = nil
                 }
-                log.append(scheduler.schedule(now: now + 30))
+                log.append(cycle(now + 30))
                 check(scheduler, specs)
             }
             return log
@@ -161,6 +169,14 @@ struct PropertyTests {
         await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
             let scenario = Scenario(seed: seed)
             _ = scenario.run { scheduler, specs in Self.checkInvariants(scheduler, specs, scenario) }
+        }
+    }
+
+    @Test func aReservationKeptAcrossCyclesDecidesAsOneWorkedOutAfresh() async {
+        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var scenario = Scenario(seed: seed)
+            scenario.configuration.backfill = true
+            #expect(scenario.run() == scenario.run(forgetReservations: true))
         }
     }
 

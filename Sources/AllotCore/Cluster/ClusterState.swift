@@ -44,7 +44,14 @@ struct ClusterState: Sendable {
     let headroom: Double
     let order: CandidateOrder
     /// The recent mix of demands, which fragmentation-aware placement measures against.
-    var requestMix = RequestMix()
+    var requestMix = RequestMix() { didSet { version &+= 1 } }
+    /// Counts changes to nodes, allocations and the request mix: a what-if worked out at one version (a
+    /// backfill reservation) holds while it is unchanged.
+    private(set) var version = 0
+    /// Counts the same changes less allocations: while it is unchanged, capacity has only been taken.
+    private(set) var releases = 0
+    /// Counts changes to the nodes alone (joins, removals, cordons).
+    private(set) var layout = 0
     /// CPU and memory indexes, one pair for nodes without GPUs and one for GPU nodes: work that asks for no
     /// GPU goes to a GPU node only when no plain node fits, so GPU nodes keep the CPU their GPUs need.
     private var cpuIndex: [CandidateIndex]
@@ -128,6 +135,9 @@ struct ClusterState: Sendable {
         )
         slots[spec.id] = slot
         reindex(slot)
+        version &+= 1
+        releases &+= 1
+        layout &+= 1
         return slot
     }
 
@@ -136,11 +146,17 @@ struct ClusterState: Sendable {
         nodes[slot].alive = false
         slots[nodes[slot].spec.id] = nil
         reindex(slot)
+        version &+= 1
+        releases &+= 1
+        layout &+= 1
     }
 
     mutating func setSchedulable(_ slot: Int, _ schedulable: Bool) {
         nodes[slot].schedulable = schedulable
         reindex(slot)
+        version &+= 1
+        releases &+= 1
+        layout &+= 1
     }
 
     func deviceRange(_ slot: Int) -> Range<Int> { nodes[slot].firstDevice..<(nodes[slot].firstDevice + nodes[slot].deviceCount) }
@@ -150,9 +166,11 @@ struct ClusterState: Sendable {
 
     // MARK: - Allocation
 
-    /// Takes a replica's amounts and devices. `reindex: false` leaves the candidate indexes stale; only a
-    /// probe that reads a node directly (``fit(_:node:)``) and puts everything back may use it.
+    /// Takes a replica's amounts and devices. `reindex: false` leaves the candidate indexes stale: only a
+    /// probe that reads a node directly (``fit(_:node:)``) and puts everything back, or a caller that calls
+    /// ``refreshIndexes(of:)`` for the node before the next search, may use it.
     mutating func allocate(_ demand: Demand, _ choice: Choice, reindex update: Bool = true) {
+        version &+= 1
         nodes[choice.node].allocated.add(demand.amounts)
         for device in choice.devices {
             if demand.sharesDevices {
@@ -167,6 +185,8 @@ struct ClusterState: Sendable {
     }
 
     mutating func release(_ demand: Demand, _ choice: Choice, reindex update: Bool = true) {
+        version &+= 1
+        releases &+= 1
         nodes[choice.node].allocated.add(demand.amounts, sign: -1)
         for device in choice.devices {
             if demand.sharesDevices {
@@ -181,6 +201,11 @@ struct ClusterState: Sendable {
     }
 
     // MARK: - Indexes
+
+    /// Brings the candidate indexes of nodes changed with `reindex: false` up to date.
+    mutating func refreshIndexes(of slots: some Sequence<Int>) {
+        for slot in slots { reindex(slot) }
+    }
 
     private mutating func reindex(_ slot: Int) {
         let node = nodes[slot]

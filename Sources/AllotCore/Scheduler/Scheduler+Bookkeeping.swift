@@ -15,8 +15,11 @@ extension Scheduler {
         // Changed in place: a copy of the whole record costs more than the rest of a start.
         tasks[slot]!.phase = .running
         tasks[slot]!.choices = choices
-        tasks[slot]!.extraCPU = Array(repeating: 0, count: choices.count)
-        tasks[slot]!.extraMemory = Array(repeating: 0, count: choices.count)
+        // Only elastic replicas are granted extras (and only theirs are read by index).
+        if tasks[slot]!.isElastic {
+            tasks[slot]!.extraCPU = Array(repeating: 0, count: choices.count)
+            tasks[slot]!.extraMemory = Array(repeating: 0, count: choices.count)
+        }
         tasks[slot]!.outcome = .notConsidered
         dequeue(slot)
         serviceStarted(slot, now: clock)

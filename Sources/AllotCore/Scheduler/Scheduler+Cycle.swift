@@ -111,7 +111,7 @@ extension Scheduler {
                 walk.blocked(queue, entry: entry)
             }
             if configuration.backfill {
-                if reservation == nil { reservation = makeReservation(slot, now: now) }
+                if reservation == nil { reservation = self.reservation(for: slot, now: now) }
             } else if blocking == .wholeQueue, !borrowing(record) {
                 // Work that would run on borrowed capacity never holds back a tenant still owed its guarantee.
                 stoppedBy = slot
@@ -128,13 +128,20 @@ extension Scheduler {
         }
         let resizes = reshareElastic(except: Set(bound))
         if !resizes.isEmpty { fitVersion += 1 }
-        return preemptions + resizes + bound.map { .bind(tasks[$0]!.spec.id, replicaPlacements(tasks[$0]!)) }
+        return preemptions + resizes + binds(bound)
+    }
+
+    /// One non-mutating call for all the binds: called from the cycle once per bind, a method of the scheduler
+    /// would be handed a copy of the whole of it each time.
+    private func binds(_ bound: [Int]) -> [SchedulerAction] {
+        bound.map { .bind(tasks[$0]!.spec.id, replicaPlacements(tasks[$0]!)) }
     }
 
     /// How this cycle goes through the queue: groups merged in the static order (groups remembered to fail
     /// left out), tenants in turn, or the policy's own cursor over a snapshot.
     private mutating func makeWalk(now: Double) -> QueueWalk {
-        let context = { [self] in QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants) }
+        // Built only for the walks that read it (a closure capturing `self` would copy the whole scheduler).
+        func context() -> QueueContext { QueueContext(now: now, totals: clusterTotals(), usage: tenantUsage, tenants: configuration.tenants) }
         guard queue != nil else { return .cursor(configuration.policy.makeCursor(queueEntries(), context: context())) }
         deferredOrder = []
         var groups = queue!.liveGroups

@@ -41,6 +41,8 @@ public struct Scheduler: Sendable {
     var cycleCount = 0
     /// The task that stopped the last cycle under strict order, if one did.
     var lastStoppedBy: Int?
+    /// Backfill's last reservation, while it holds.
+    var reservationCache: CachedReservation?
 
     public init(configuration: SchedulerConfiguration = SchedulerConfiguration()) throws(QuantityError) {
         try configuration.validate()
