@@ -68,29 +68,13 @@ public struct ClientOptions: ParsableArguments {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 
-    /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
-    public func savedCredentialsInUse() throws -> String? {
-        guard token == nil, ProcessInfo.processInfo.environment["ALLOT_TOKEN"] == nil,
-            let data = FileManager.default.contents(atPath: Self.credentialsPath)
-        else { return nil }
-        return try JSONDecoder().decode(Credentials.self, from: data).server
-    }
+    /// The values given, as plain data.
+    public var settings: ClientSettings { ClientSettings(server: server, token: token, ca: ca, caFingerprint: caFingerprint) }
 
-    public func client() throws -> AllotClient {
-        let environment = ProcessInfo.processInfo.environment
-        let saved = FileManager.default.contents(atPath: Self.credentialsPath).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
-        let address = server ?? environment["ALLOT_SERVER"] ?? saved?.server ?? "http://127.0.0.1:7070"
-        let urls: [URL]
-        switch AllotClient.servers(address) {
-        case .success(let parsed): urls = parsed
-        case .failure(let error): throw ValidationError("--server: \(error)")
-        }
-        guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
-            throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
-        }
-        let trust = try Self.trust(ca: ca, fingerprint: caFingerprint, saved: saved.map { ($0.ca, $0.caFingerprint) })
-        return AllotClient(servers: urls, token: token, trust: trust)
-    }
+    /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
+    public func savedCredentialsInUse() throws -> String? { try settings.savedCredentialsInUse() }
+
+    public func client() throws -> AllotClient { try settings.client() }
 
     /// What `https://` servers must chain to: `--ca` or `--ca-fingerprint`, else `ALLOT_CA` or
     /// `ALLOT_CA_FINGERPRINT`, else the saved pin, else the system's authorities.
@@ -110,6 +94,49 @@ public struct ClientOptions: ParsableArguments {
         } catch {
             throw ValidationError("--ca-fingerprint: \(error)")
         }
+    }
+}
+
+/// `--server`, `--token`, `--ca` and `--ca-fingerprint` as plain values (see ``ClientOptions``).
+public struct ClientSettings: Equatable, Sendable {
+    public var server: String?
+    public var token: String?
+    public var ca: String?
+    public var caFingerprint: String?
+
+    public init(server: String? = nil, token: String? = nil, ca: String? = nil, caFingerprint: String? = nil) {
+        self.server = server
+        self.token = token
+        self.ca = ca
+        self.caFingerprint = caFingerprint
+    }
+
+    /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
+    public func savedCredentialsInUse() throws -> String? {
+        guard token == nil, ProcessInfo.processInfo.environment["ALLOT_TOKEN"] == nil,
+            let data = FileManager.default.contents(atPath: ClientOptions.credentialsPath)
+        else { return nil }
+        return try JSONDecoder().decode(ClientOptions.Credentials.self, from: data).server
+    }
+
+    /// A client of the server given (calls made over a socket of their own: see ``AllotClient``'s `oneShot`).
+    public func client() throws -> AllotClient {
+        let environment = ProcessInfo.processInfo.environment
+        // Unreadable saved credentials count as none: the options and the environment still apply.
+        let saved = FileManager.default.contents(atPath: ClientOptions.credentialsPath).flatMap {
+            try? JSONDecoder().decode(ClientOptions.Credentials.self, from: $0)
+        }
+        let address = server ?? environment["ALLOT_SERVER"] ?? saved?.server ?? "http://127.0.0.1:7070"
+        let urls: [URL]
+        switch AllotClient.servers(address) {
+        case .success(let parsed): urls = parsed
+        case .failure(let error): throw ValidationError("--server: \(error)")
+        }
+        guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
+            throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
+        }
+        let trust = try ClientOptions.trust(ca: ca, fingerprint: caFingerprint, saved: saved.map { ($0.ca, $0.caFingerprint) })
+        return AllotClient(servers: urls, token: token, trust: trust, oneShot: true)
     }
 }
 

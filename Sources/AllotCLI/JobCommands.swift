@@ -45,49 +45,34 @@ public struct SubmitCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func validate() throws {
-        guard !command.isEmpty else { throw ValidationError("a command is required after --, e.g. allot submit -- sh -c 'echo hi'") }
-        for item in environment where !item.contains("=") { throw ValidationError("--env: invalid value \"\(item)\": expected NAME=VALUE") }
-        if let onDisconnect {
-            do { _ = try DisconnectPolicy(parsing: onDisconnect) } catch { throw ValidationError("--on-disconnect: \(error.message)") }
-        }
+    /// The values given, as plain data.
+    public var request: SubmitRequest {
+        SubmitRequest(
+            cpu: cpu,
+            memory: memory,
+            gpus: gpus,
+            gpuMemory: gpuMemory,
+            gpuModel: gpuModel,
+            priority: priority,
+            tenant: tenant,
+            slaClass: slaClass,
+            gang: gang,
+            estimate: estimate,
+            preemptible: preemptible,
+            name: name,
+            environment: environment,
+            maxAttempts: maxAttempts,
+            onDisconnect: onDisconnect,
+            inputs: inputs,
+            command: command,
+            client: client.settings,
+            output: output.output
+        )
     }
 
-    /// The submission document the server receives.
-    func document() -> [String: Any] {
-        var requests: [String: Any] = [:]
-        if let cpu { requests["cpu"] = cpu }
-        if let memory { requests["memory"] = memory }
-        if let gpus { requests["gpus"] = gpus }
-        if let gpuMemory { requests["gpuMemory"] = gpuMemory }
-        if let gpuModel { requests["gpuModel"] = gpuModel }
-        var document: [String: Any] = ["command": command, "requests": requests]
-        if let priority { document["priority"] = priority }
-        if let tenant { document["tenant"] = tenant }
-        if let slaClass { document["class"] = slaClass }
-        if let gang { document["gang"] = gang }
-        if let estimate { document["estimate"] = estimate }
-        if preemptible { document["preemptible"] = true }
-        if let name { document["name"] = name }
-        if let maxAttempts { document["maxAttempts"] = maxAttempts }
-        if let onDisconnect { document["onDisconnect"] = onDisconnect }
-        if !inputs.isEmpty { document["inputs"] = inputs }
-        if !environment.isEmpty {
-            document["env"] = Dictionary(
-                environment.map { item in
-                    let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-                    return (parts[0], parts.count > 1 ? parts[1] : "")
-                },
-                uniquingKeysWith: { _, last in last }
-            )
-        }
-        return document
-    }
+    public func validate() throws { try request.validate() }
 
-    public func run() async throws {
-        let job = try await withClientErrors { try await client.client().submit(document()) }
-        print(output.output == .json ? try JSONOutput.render(job) : "submitted \(job.id)")
-    }
+    public func run() async throws { try await request.run() }
 }
 
 /// `allot jobs [--state S] [--tenant T]`.

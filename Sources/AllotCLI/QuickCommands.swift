@@ -14,8 +14,26 @@ public struct QuickCommands: AsyncParsableCommand {
         SubmitCommand.self, JobsCommand.self, JobCommand.self, LogsCommand.self, CancelCommand.self, NodesCommand.self, NodeCommand.self,
     ]
 
+    /// Their names (reading each command's configuration costs a one-off call more than this list; a test holds
+    /// the two equal).
+    public static let names = ["submit", "jobs", "job", "logs", "cancel", "nodes", "node"]
+
     /// Whether `allot NAME …` runs here.
-    public static func runs(_ name: String) -> Bool { commands.contains { $0.configuration.commandName == name } }
+    public static func runs(_ name: String) -> Bool { names.contains(name) }
+
+    /// Runs `allot submit …` from arguments read without ArgumentParser (see ``FastArguments``) and exits;
+    /// returns when they must go through ArgumentParser (``main()``) instead, having done nothing.
+    public static func runFast(_ arguments: [String]) async {
+        guard arguments.first == "submit", let command = SubmitRequest(fast: Array(arguments.dropFirst())) else { return }
+        // A validation error is said by ArgumentParser, with the usage, as for any command.
+        do { try command.validate() } catch { return }
+        do {
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+        exit()
+    }
 
     public init() {}
 }

@@ -42,6 +42,9 @@ public struct AllotClient: Sendable {
 
     /// What `https://` servers' certificates must chain to.
     let trust: ClientTrust
+    /// Plain-HTTP calls made over a blocking socket of their own (``OneShotHTTP``), for a process that makes a
+    /// call or two and exits.
+    let oneShot: Bool
 
     /// A client of the server at `server` (`http://host:port`, or `https://` with `trust` saying which authority
     /// its certificate must chain to). With `keepAlive`, calls share one kept-alive connection in turn, and long
@@ -54,9 +57,19 @@ public struct AllotClient: Sendable {
     /// to the next server when the one in use cannot be reached (a call that cannot have changed anything is
     /// tried there at once; any other fails, and the next call goes there).
     /// `wire`, with `keepAlive`: counts the bytes of the connection calls share (not the long polls').
-    public init(servers: [URL], token: String, keepAlive: Bool = false, trust: ClientTrust = .system, wire: WireCount? = nil) {
+    /// `oneShot` (a CLI command): `http://` calls block the calling thread on a socket of their own instead
+    /// of starting SwiftNIO's event loops, which cost a one-off call more than the call itself.
+    public init(
+        servers: [URL],
+        token: String,
+        keepAlive: Bool = false,
+        trust: ClientTrust = .system,
+        wire: WireCount? = nil,
+        oneShot: Bool = false
+    ) {
         self.token = token
         self.trust = trust
+        self.oneShot = oneShot && !keepAlive
         list = ServerList(servers, keepAlive: keepAlive, trust: trust, wire: wire)
     }
 
@@ -84,6 +97,11 @@ public struct AllotClient: Sendable {
 
     /// Submits a job given as the JSON bytes of a submission document.
     public func submit(body: Data) async throws(ClientError) -> Job { try await call("POST", "/v1/jobs", body: body) }
+
+    /// The same, reading only what `Answer` holds of the job (a one-off command that prints its id decodes no more).
+    public func submit<Answer: Decodable>(body: Data, answer: Answer.Type) async throws(ClientError) -> Answer {
+        try await call("POST", "/v1/jobs", body: body)
+    }
 
     /// One page of jobs in submission order: the server's default page (100) unless `limit` says (at most
     /// 1,000), after the job with sequence number `after`.
@@ -269,13 +287,33 @@ public struct AllotClient: Sendable {
         let tls = server.scheme == "https" ? trust : nil
         if tls != nil { _ = try trust.context() }  // an authority that cannot be loaded is said before connecting
         var components = URLComponents()
-        let base = server.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        let base = server.path.trimming { $0 == "/" }
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
         if !query.isEmpty { components.queryItems = query }
         guard let uri = components.string else { throw ClientError(status: nil, code: .badServer, message: "invalid URL for \(path)") }
         var headers = [("Authorization", "Bearer \(token)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         if gzip { headers.append(("Content-Encoding", "gzip")) }
+        #if canImport(Glibc)
+        if oneShot && tls == nil {
+            do {
+                return try OneShotHTTP.send(
+                    method: method,
+                    host: host,
+                    port: ServerList.port(server),
+                    uri: uri,
+                    headers: headers,
+                    body: body,
+                    timeout: timeout
+                )
+            } catch {
+                let said = error.notConnected ? "cannot reach \(server) (\(Self.notConnected))" : "cannot reach \(server)"
+                var failure = ClientError(status: nil, code: .unreachable, message: "\(said): \(error)")
+                failure.turnedAway = error.turnedAway
+                throw failure
+            }
+        }
+        #endif
         do {
             if let connection = list.connection(for: server, longPoll: longPoll) {
                 return try await connection.send(method: HTTPMethod(rawValue: method), uri: uri, headers: headers, body: body, timeout: timeout)

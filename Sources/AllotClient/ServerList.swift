@@ -64,7 +64,9 @@ final class ServerList: Sendable {
     /// Parses `URL[,URL…]`; `nil` with the first bad entry when one is not an http(s) URL with a host.
     static func parse(_ text: String) -> Result<[URL], ParseFailure> {
         var urls: [URL] = []
-        for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty {
+        for entry in text.split(separator: ",") {
+            let part = entry.trimming { $0 == " " || $0 == "\t" }
+            if part.isEmpty { continue }
             guard let url = URL(string: part), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 return .failure(ParseFailure(entry: part))
             }

@@ -18,6 +18,7 @@ struct Entry {
         // executable first (about 30 ms).
         // Detached: not on the main actor, whose queue this parked thread never drains.
         Task.detached {
+            await QuickCommands.runFast(Array(arguments.dropFirst()))
             await QuickCommands.main()
             exit(0)
         }

@@ -1,0 +1,76 @@
+/// A one-off client command's arguments read without ArgumentParser: long options with or without a value
+/// (`--name value`, `--name=value`) and, after `--`, the rest as given.
+///
+/// ArgumentParser builds a command by reflection, and in a process that makes one call the Swift runtime's
+/// first lookups of each option type's conformances cost more than the call (about half of an `allot submit`).
+/// This reads only the plain case. Anything else — help, a short or unknown option, a value missing or
+/// malformed, an argument before `--`, a single option given twice — makes it give up (`nil`), and the
+/// command goes through ArgumentParser, which says what is wrong as for any command.
+public struct FastArguments: Sendable {
+    private var values: [String: [String]] = [:]
+    /// What follows `--`.
+    public private(set) var terminated: [String] = []
+
+    /// The options a command takes: `valued` take one value, `repeatable` take one each time they are given,
+    /// `flags` take none.
+    /// Lists, not sets: a handful of names, and a set's first use costs the one-off call more than the searches.
+    public struct Grammar: Sendable {
+        public var valued: [String]
+        public var repeatable: [String] = []
+        public var flags: [String] = []
+
+        public init(valued: [String], repeatable: [String] = [], flags: [String] = []) {
+            self.valued = valued
+            self.repeatable = repeatable
+            self.flags = flags
+        }
+
+        /// Every option name.
+        public var names: [String] { valued + repeatable + flags }
+
+        /// `--server`, `--token`, `--ca` and `--ca-fingerprint` (``ClientOptions``), and `--output` (``OutputOptions``).
+        public static let client = ["server", "token", "ca", "ca-fingerprint", "output"]
+    }
+
+    public init?(_ arguments: some Sequence<String>, grammar: Grammar) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            if argument == "--" {
+                while let rest = iterator.next() { terminated.append(rest) }
+                break
+            }
+            guard argument.hasPrefix("--") else { return nil }
+            var name = String(argument.dropFirst(2))
+            var inline: String?
+            if let equals = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if grammar.flags.contains(name) {
+                guard inline == nil, values[name] == nil else { return nil }
+                values[name] = []
+                continue
+            }
+            let repeatable = grammar.repeatable.contains(name)
+            guard repeatable || grammar.valued.contains(name) else { return nil }
+            guard repeatable || values[name] == nil else { return nil }
+            guard let value = inline ?? iterator.next(), inline != nil || !value.hasPrefix("-") else { return nil }
+            values[name, default: []].append(value)
+        }
+    }
+
+    /// The value of a single-value option, if given.
+    public func value(_ name: String) -> String? { values[name]?.first }
+
+    /// Every value of a repeatable option, in order.
+    public func all(_ name: String) -> [String] { values[name] ?? [] }
+
+    public func flag(_ name: String) -> Bool { values[name] != nil }
+
+    /// The value read as `T`; `.some(nil)` when not given, `nil` when given but not a `T` (give up).
+    public func typed<T>(_ name: String, _ read: (String) -> T?) -> T?? {
+        guard let text = value(name) else { return .some(nil) }
+        guard let value = read(text) else { return nil }
+        return .some(value)
+    }
+}

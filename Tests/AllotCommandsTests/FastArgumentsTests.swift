@@ -1,0 +1,56 @@
+import AllotCLI
+import ArgumentParser
+import Foundation
+import Testing
+
+/// `allot submit`'s arguments read without ArgumentParser give what ArgumentParser gives, or nothing (and
+/// then ArgumentParser reads them).
+struct FastArgumentsTests {
+    @Test(arguments: [
+        ["--", "true"],
+        ["--cpu", "2", "--memory=4GiB", "--", "python", "train.py", "--cpu", "9"],
+        ["--gpus", "2", "--gpu-memory", "8GiB", "--gpu-model", "H100", "--priority", "1", "--", "x"],
+        ["--priority=-3", "--tenant", "t", "--class", "critical", "--gang", "4", "--estimate", "1.5", "--", "x"],
+        ["--preemptible", "--name", "n", "--env", "A=b", "--env", "C=d=e", "--max-attempts", "2", "--", "x"],
+        ["--on-disconnect", "wait=10m", "--input", "s3://b/k:5TB", "--input", "/data", "--", "x"],
+        ["--server", "http://h:1", "--token", "tk", "--ca", "ca.pem", "--output", "json", "--", "x"],
+        ["--ca-fingerprint", "ab:cd", "--output=table", "--", "x", "--", "y"],
+        ["--cpu", "", "--", "x"],
+    ])
+    func whatItReadsIsWhatArgumentParserReads(_ arguments: [String]) throws {
+        let fast = try #require(SubmitRequest(fast: arguments))
+        #expect(fast == (try SubmitCommand.parse(arguments)).request)
+    }
+
+    @Test(arguments: [
+        ["--help"], ["-h"], ["--cpu"], ["--cpu", "--", "x"], ["--unknown", "1", "--", "x"], ["--gpus", "two", "--", "x"],
+        ["--cpu", "1", "--cpu", "2", "--", "x"], ["python", "--", "x"], ["--output", "yaml", "--", "x"], ["--preemptible=yes", "--", "x"],
+        ["--preemptible", "--preemptible", "--", "x"], ["--estimate", "soon", "--", "x"], ["--name", "-x", "--", "x"],
+        // ArgumentParser takes `-1` after `--priority` for an option, and says the value is missing.
+        ["--priority", "-1", "--", "x"],
+    ])
+    func anythingElseIsLeftToArgumentParser(_ arguments: [String]) {
+        #expect(SubmitRequest(fast: arguments) == nil)
+    }
+
+    @Test func theGrammarNamesEveryOptionTheCommandDeclares() throws {
+        let help = SubmitCommand.helpMessage(columns: 400)
+        let regex = try NSRegularExpression(pattern: "--([a-z][a-z-]*)")
+        let declared = Set(
+            regex.matches(in: help, range: NSRange(help.startIndex..., in: help)).compactMap {
+                Range($0.range(at: 1), in: help).map { String(help[$0]) }
+            }
+        ).subtracting(["help"])
+        #expect(declared == Set(SubmitRequest.grammar.names))
+    }
+
+    @Test func theSmallBinaryKnowsItsCommandsByName() {
+        #expect(QuickCommands.names == QuickCommands.commands.map { $0.configuration.commandName })
+    }
+
+    @Test func theBodyHoldsWhatWasGivenAndNothingElse() throws {
+        let request = try #require(SubmitRequest(fast: ["--cpu", "1", "--class", "critical", "--gpus", "2", "--env", "A=b", "--", "sleep", "1"]))
+        let body = String(decoding: try request.body(), as: UTF8.self)
+        #expect(body == #"{"class":"critical","command":["sleep","1"],"env":{"A":"b"},"requests":{"cpu":"1","gpus":2}}"#)
+    }
+}
