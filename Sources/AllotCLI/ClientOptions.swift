@@ -43,7 +43,7 @@ public struct ClientOptions: ParsableArguments {
     }
 
     public static var credentialsPath: String {
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        let home = environmentValue("HOME") ?? NSHomeDirectory()
         return home + "/.config/allot/credentials.json"
     }
 
@@ -79,8 +79,7 @@ public struct ClientOptions: ParsableArguments {
     /// What `https://` servers must chain to: `--ca` or `--ca-fingerprint`, else `ALLOT_CA` or
     /// `ALLOT_CA_FINGERPRINT`, else the saved pin, else the system's authorities.
     public static func trust(ca: String?, fingerprint: String?, saved: (ca: String?, fingerprint: String?)? = nil) throws -> ClientTrust {
-        let environment = ProcessInfo.processInfo.environment
-        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func nonEmpty(_ name: String) -> String? { environmentValue(name).flatMap { $0.isEmpty ? nil : $0 } }
         let pins: [(ca: String?, fingerprint: String?, from: String)] = [
             (ca, fingerprint, "--ca and --ca-fingerprint"),
             (nonEmpty("ALLOT_CA"), nonEmpty("ALLOT_CA_FINGERPRINT"), "ALLOT_CA and ALLOT_CA_FINGERPRINT"),
@@ -113,7 +112,7 @@ public struct ClientSettings: Equatable, Sendable {
 
     /// The saved credentials' server when the token in use is the saved one (no `--token`, no `ALLOT_TOKEN`).
     public func savedCredentialsInUse() throws -> String? {
-        guard token == nil, ProcessInfo.processInfo.environment["ALLOT_TOKEN"] == nil,
+        guard token == nil, environmentValue("ALLOT_TOKEN") == nil,
             let data = FileManager.default.contents(atPath: ClientOptions.credentialsPath)
         else { return nil }
         return try JSONDecoder().decode(ClientOptions.Credentials.self, from: data).server
@@ -121,24 +120,32 @@ public struct ClientSettings: Equatable, Sendable {
 
     /// A client of the server given (calls made over a socket of their own: see ``AllotClient``'s `oneShot`).
     public func client() throws -> AllotClient {
-        let environment = ProcessInfo.processInfo.environment
-        // Unreadable saved credentials count as none: the options and the environment still apply.
-        let saved = FileManager.default.contents(atPath: ClientOptions.credentialsPath).flatMap {
-            try? JSONDecoder().decode(ClientOptions.Credentials.self, from: $0)
-        }
-        let address = server ?? environment["ALLOT_SERVER"] ?? saved?.server ?? "http://127.0.0.1:7070"
+        let given = (server: server ?? environmentValue("ALLOT_SERVER"), token: token ?? environmentValue("ALLOT_TOKEN"))
+        // The saved credentials, unless the server and token are given and the server is plain HTTP (their
+        // authority pin is for https:// servers). Unreadable ones count as none: the options and the environment
+        // still apply.
+        let needed = given.server == nil || given.token == nil || given.server?.contains("https://") == true
+        let saved =
+            needed
+            ? FileManager.default.contents(atPath: ClientOptions.credentialsPath).flatMap {
+                try? JSONDecoder().decode(ClientOptions.Credentials.self, from: $0)
+            } : nil
+        let address = given.server ?? saved?.server ?? "http://127.0.0.1:7070"
         let urls: [URL]
         switch AllotClient.servers(address) {
         case .success(let parsed): urls = parsed
         case .failure(let error): throw ValidationError("--server: \(error)")
         }
-        guard let token = token ?? environment["ALLOT_TOKEN"] ?? saved?.token else {
+        guard let token = given.token ?? saved?.token else {
             throw ValidationError("--token: required (or set ALLOT_TOKEN, or run allot dev once to save credentials)")
         }
         let trust = try ClientOptions.trust(ca: ca, fingerprint: caFingerprint, saved: saved.map { ($0.ca, $0.caFingerprint) })
         return AllotClient(servers: urls, token: token, trust: trust, oneShot: true)
     }
 }
+
+/// An environment variable, read alone (`ProcessInfo`'s `environment` copies them all into a dictionary first).
+func environmentValue(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
 
 /// `path` made absolute against the working directory (a saved path must not depend on where the CLI runs).
 public func absolutePath(_ path: String) -> String {

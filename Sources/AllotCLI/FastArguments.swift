@@ -7,7 +7,8 @@
 /// malformed, an argument before `--`, a single option given twice — makes it give up (`nil`), and the
 /// command goes through ArgumentParser, which says what is wrong as for any command.
 public struct FastArguments: Sendable {
-    private var values: [String: [String]] = [:]
+    /// The options given, in order (a list: a dictionary of lists is a type the runtime would build first).
+    private var values: [(name: String, value: String?)] = []
     /// What follows `--`.
     public private(set) var terminated: [String] = []
 
@@ -32,7 +33,7 @@ public struct FastArguments: Sendable {
         public static let client = ["server", "token", "ca", "ca-fingerprint", "output"]
     }
 
-    public init?(_ arguments: some Sequence<String>, grammar: Grammar) {
+    public init?(_ arguments: [String], grammar: Grammar) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             if argument == "--" {
@@ -46,26 +47,27 @@ public struct FastArguments: Sendable {
                 inline = String(name[name.index(after: equals)...])
                 name = String(name[..<equals])
             }
+            let given = values.contains { $0.name == name }
             if grammar.flags.contains(name) {
-                guard inline == nil, values[name] == nil else { return nil }
-                values[name] = []
+                guard inline == nil, !given else { return nil }
+                values.append((name, nil))
                 continue
             }
             let repeatable = grammar.repeatable.contains(name)
             guard repeatable || grammar.valued.contains(name) else { return nil }
-            guard repeatable || values[name] == nil else { return nil }
+            guard repeatable || !given else { return nil }
             guard let value = inline ?? iterator.next(), inline != nil || !value.hasPrefix("-") else { return nil }
-            values[name, default: []].append(value)
+            values.append((name, value))
         }
     }
 
     /// The value of a single-value option, if given.
-    public func value(_ name: String) -> String? { values[name]?.first }
+    public func value(_ name: String) -> String? { values.first { $0.name == name }?.value }
 
     /// Every value of a repeatable option, in order.
-    public func all(_ name: String) -> [String] { values[name] ?? [] }
+    public func all(_ name: String) -> [String] { values.compactMap { $0.name == name ? $0.value : nil } }
 
-    public func flag(_ name: String) -> Bool { values[name] != nil }
+    public func flag(_ name: String) -> Bool { values.contains { $0.name == name } }
 
     /// The value read as `T`; `.some(nil)` when not given, `nil` when given but not a `T` (give up).
     public func typed<T>(_ name: String, _ read: (String) -> T?) -> T?? {

@@ -287,7 +287,7 @@ public struct AllotClient: Sendable {
         let tls = server.scheme == "https" ? trust : nil
         if tls != nil { _ = try trust.context() }  // an authority that cannot be loaded is said before connecting
         var components = URLComponents()
-        let base = server.path.trimming { $0 == "/" }
+        let base = server.path[...].trimming { $0 == "/" }
         components.percentEncodedPath = (base.isEmpty ? "" : "/" + base) + path
         if !query.isEmpty { components.queryItems = query }
         guard let uri = components.string else { throw ClientError(status: nil, code: .badServer, message: "invalid URL for \(path)") }
