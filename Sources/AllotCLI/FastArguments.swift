@@ -1,29 +1,36 @@
 /// A one-off client command's arguments read without ArgumentParser: long options with or without a value
-/// (`--name value`, `--name=value`) and, after `--`, the rest as given.
+/// (`--name value`, `--name=value`), positional arguments where the command takes them, and, after `--`, the
+/// rest as given.
 ///
 /// ArgumentParser builds a command by reflection, and in a process that makes one call the Swift runtime's
 /// first lookups of each option type's conformances cost more than the call (about half of an `allot submit`).
 /// This reads only the plain case. Anything else — help, a short or unknown option, a value missing or
-/// malformed, an argument before `--`, a single option given twice — makes it give up (`nil`), and the
+/// malformed, an argument the command does not take, a single option given twice — makes it give up (`nil`), and the
 /// command goes through ArgumentParser, which says what is wrong as for any command.
 public struct FastArguments: Sendable {
     /// The options given, in order (a list: a dictionary of lists is a type the runtime would build first).
     private var values: [(name: String, value: String?)] = []
     /// What follows `--`.
     public private(set) var terminated: [String] = []
+    /// The positional arguments, in order.
+    public private(set) var positional: [String] = []
 
     /// The options a command takes: `valued` take one value, `repeatable` take one each time they are given,
-    /// `flags` take none.
+    /// `flags` take none; then how many positional arguments it takes, and whether `--` and the rest.
     /// Lists, not sets: a handful of names, and a set's first use costs the one-off call more than the searches.
     public struct Grammar: Sendable {
         public var valued: [String]
         public var repeatable: [String] = []
         public var flags: [String] = []
+        public var positional = 0
+        public var rest = false
 
-        public init(valued: [String], repeatable: [String] = [], flags: [String] = []) {
+        public init(valued: [String], repeatable: [String] = [], flags: [String] = [], positional: Int = 0, rest: Bool = false) {
             self.valued = valued
             self.repeatable = repeatable
             self.flags = flags
+            self.positional = positional
+            self.rest = rest
         }
 
         /// Every option name.
@@ -33,12 +40,18 @@ public struct FastArguments: Sendable {
         public static let client = ["server", "token", "ca", "ca-fingerprint", "output"]
     }
 
+    /// `nil` also when fewer positional arguments are given than the command takes.
     public init?(_ arguments: [String], grammar: Grammar) {
         var iterator = arguments.makeIterator()
         while let argument = iterator.next() {
             if argument == "--" {
+                guard grammar.rest else { return nil }
                 while let rest = iterator.next() { terminated.append(rest) }
                 break
+            }
+            if !argument.hasPrefix("-") && positional.count < grammar.positional {
+                positional.append(argument)
+                continue
             }
             guard argument.hasPrefix("--") else { return nil }
             var name = String(argument.dropFirst(2))
@@ -59,6 +72,7 @@ public struct FastArguments: Sendable {
             guard let value = inline ?? iterator.next(), inline != nil || !value.hasPrefix("-") else { return nil }
             values.append((name, value))
         }
+        guard positional.count == grammar.positional else { return nil }
     }
 
     /// The value of a single-value option, if given.
@@ -75,4 +89,16 @@ public struct FastArguments: Sendable {
         guard let value = read(text) else { return nil }
         return .some(value)
     }
+}
+
+/// A one-off client command that can run from ``FastArguments``.
+protocol FastCommand: Sendable {
+    /// `nil` when the arguments must go through ArgumentParser.
+    init?(fast arguments: [String])
+    func validate() throws
+    func run() async throws
+}
+
+extension FastCommand {
+    func validate() throws {}
 }

@@ -142,30 +142,9 @@ public struct JobCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let view = try await withClientErrors { try await client.client().job(JobID(id)) }
-        if output.output == .json {
-            print(try JSONOutput.render(view))
-            return
-        }
-        let job = view.job
-        var lines = ["id: \(job.id)", "state: \(job.state.rawValue)", "command: \(job.command.joined(separator: " "))", "tenant: \(job.tenant)"]
-        lines.append("attempt: \(job.attempt) (retries \(job.retries) of \(job.maxAttempts - 1))")
-        if let policy = job.onDisconnect { lines.append("on disconnect: \(policy)") }
-        for (index, placement) in (job.placements ?? []).enumerated() {
-            let gpus = placement.gpuIndices.isEmpty ? "" : " gpus \(placement.gpuIndices.map(String.init).joined(separator: ","))"
-            lines.append(
-                "replica \(index): \(placement.node)\(gpus) cpu \(Quantity.formatCPU(placement.cpuMillis)) memory \(Quantity.formatBytes(placement.memoryBytes))"
-            )
-        }
-        if let position = view.queuePosition { lines.append("queue position: \(position)") }
-        if let provisioning = view.provisioning { lines.append("autoscaler: \(provisioning)") }
-        if let start = view.estimatedStartAt { lines.append("estimated start: \(Date(timeIntervalSince1970: start))") }
-        if let code = job.exitCode { lines.append("exit code: \(code)") }
-        if let reason = job.reason { lines.append("reason: \(reason)") }
-        if let name = job.name { lines.insert("name: \(name)", at: 1) }
-        print(lines.map(TextTable.printable).joined(separator: "\n"))
-    }
+    public var request: JobRequest { JobRequest(id: id, client: client.settings, output: output.output) }
+
+    public func run() async throws { try await request.run() }
 }
 
 /// `allot logs ID [--follow]`.
@@ -213,8 +192,7 @@ public struct CancelCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let job = try await withClientErrors { try await client.client().cancel(JobID(id)) }
-        print("\(job.id): \(job.cancelRequestedAt != nil && !job.state.isTerminal ? "stopping" : job.state.rawValue)")
-    }
+    public var request: CancelRequest { CancelRequest(id: id, client: client.settings) }
+
+    public func run() async throws { try await request.run() }
 }

@@ -21,10 +21,19 @@ public struct QuickCommands: AsyncParsableCommand {
     /// Whether `allot NAME …` runs here.
     public static func runs(_ name: String) -> Bool { names.contains(name) }
 
-    /// Runs `allot submit …` from arguments read without ArgumentParser (see ``FastArguments``) and exits;
-    /// returns when they must go through ArgumentParser (``main()``) instead, having done nothing.
+    /// Runs `allot submit …`, `allot job ID` or `allot cancel ID` from arguments read without ArgumentParser
+    /// (see ``FastArguments``) and exits; returns when they must go through ArgumentParser (``main()``) instead,
+    /// having done nothing.
     public static func runFast(_ arguments: [String]) async {
-        guard arguments.first == "submit", let command = SubmitRequest(fast: Array(arguments.dropFirst())) else { return }
+        let rest = Array(arguments.dropFirst())
+        let command: (any FastCommand)?
+        switch arguments.first {
+        case "submit": command = SubmitRequest(fast: rest)
+        case "job": command = JobRequest(fast: rest)
+        case "cancel": command = CancelRequest(fast: rest)
+        default: command = nil
+        }
+        guard let command else { return }
         // A validation error is said by ArgumentParser, with the usage, as for any command.
         do { try command.validate() } catch { return }
         do {

@@ -6,7 +6,7 @@ import Foundation
 
 /// What `allot submit` is asked, as plain values: read by ArgumentParser (``SubmitCommand``) or, in the plain
 /// case, by ``FastArguments`` (``init(fast:)``), and run the same way.
-public struct SubmitRequest: Equatable, Sendable {
+public struct SubmitRequest: FastCommand, Equatable {
     public var cpu: String?
     public var memory: String?
     public var gpus: Int?
@@ -124,7 +124,8 @@ extension SubmitRequest {
             "max-attempts", "on-disconnect",
         ] + FastArguments.Grammar.client,
         repeatable: ["env", "input"],
-        flags: ["preemptible"]
+        flags: ["preemptible"],
+        rest: true
     )
 
     /// `allot submit`'s arguments read by ``FastArguments``; `nil` when they must go through ArgumentParser.

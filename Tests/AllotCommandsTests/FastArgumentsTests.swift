@@ -33,15 +33,35 @@ struct FastArgumentsTests {
         #expect(SubmitRequest(fast: arguments) == nil)
     }
 
-    @Test func theGrammarNamesEveryOptionTheCommandDeclares() throws {
-        let help = SubmitCommand.helpMessage(columns: 400)
+    @Test(arguments: [["job-1"], ["--output", "json", "job-1"], ["job-1", "--server=http://h:1", "--token", "t"], ["--ca", "c.pem", "j"]])
+    func jobAndCancelReadWhatArgumentParserReads(_ arguments: [String]) throws {
+        let job = try #require(JobRequest(fast: arguments))
+        #expect(job == (try JobCommand.parse(arguments)).request)
+        // cancel takes no --output.
+        let forCancel = arguments.first == "--output" ? Array(arguments.dropFirst(2)) : arguments
+        let cancel = try #require(CancelRequest(fast: forCancel))
+        #expect(cancel == (try CancelCommand.parse(forCancel)).request)
+    }
+
+    @Test(arguments: [[], ["a", "b"], ["--", "job-1"], ["-h"], ["job-1", "--follow"], ["--output", "yaml", "job-1"], ["-x"]])
+    func jobAndCancelLeaveTheRestToArgumentParser(_ arguments: [String]) {
+        #expect(JobRequest(fast: arguments) == nil)
+        #expect(CancelRequest(fast: arguments) == nil)
+    }
+
+    func declaredOptions(_ help: String) throws -> Set<String> {
         let regex = try NSRegularExpression(pattern: "--([a-z][a-z-]*)")
-        let declared = Set(
+        return Set(
             regex.matches(in: help, range: NSRange(help.startIndex..., in: help)).compactMap {
                 Range($0.range(at: 1), in: help).map { String(help[$0]) }
             }
         ).subtracting(["help"])
-        #expect(declared == Set(SubmitRequest.grammar.names))
+    }
+
+    @Test func theGrammarsNameEveryOptionTheCommandsDeclare() throws {
+        #expect(try declaredOptions(SubmitCommand.helpMessage(columns: 400)) == Set(SubmitRequest.grammar.names))
+        #expect(try declaredOptions(JobCommand.helpMessage(columns: 400)) == Set(JobRequest.grammar.names))
+        #expect(try declaredOptions(CancelCommand.helpMessage(columns: 400)) == Set(CancelRequest.grammar.names))
     }
 
     @Test func theSmallBinaryKnowsItsCommandsByName() {

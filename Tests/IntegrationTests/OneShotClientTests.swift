@@ -66,6 +66,23 @@ struct OneShotClientTests {
         #expect(job.environment == ["A": "b", "C": "d=e"])
         #expect(job.maxAttempts == 4)
         #expect(job.task.requests.resources.cpuMillis == 2000 && job.task.requests.resources.memoryBytes == 64 << 20)
+
+        // `job` and `cancel` by the same path.
+        func allot(_ arguments: [String]) async throws -> (text: String, status: Int32) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try allotExecutable())
+            process.arguments = arguments + ["--server", cluster.url, "--token", cluster.adminToken]
+            process.environment = ["PATH": "/usr/bin:/bin", "HOME": cluster.directory]
+            let (output, status) = try await runToEnd(process, mergingErrors: true)
+            return (String(decoding: output, as: UTF8.self), status)
+        }
+        let shown = try await allot(["job", id])
+        #expect(shown.status == 0 && shown.text.contains("id: \(id)\nname: fast\n"), "\(shown.text)")
+        let json = try await allot(["job", "--output=json", id])
+        #expect(try JSONDecoder().decode(JobView.self, from: Data(json.text.utf8)).job.id == JobID(id), "\(json.text)")
+        let cancelled = try await allot(["cancel", id])
+        #expect(cancelled.status == 0 && cancelled.text.hasPrefix("\(id): "), "\(cancelled.text)")
+        #expect(try await allot(["job", "job-nowhere"]).status != 0)
     }
 
     @Test func aResponseIsCompleteAtItsLengthItsLastChunkOrTheEndOfTheConnection() throws {
