@@ -30,14 +30,16 @@ extension Scheduler {
     /// it was; the replicas' choices hold once the victims are released.
     mutating func preemptFor(_ slot: Int) -> (victims: [Int], choices: [Choice])? {
         let record = tasks[slot]!
-        var eligible = Set<Int>()
+        // A list: each running task comes once, and building a set of them cost more than the search.
+        var eligible: [Int] = []
+        eligible.reserveCapacity(preemptibleRunning.count)
         let onlyByPriority = record.spec.slaClass != .critical && configuration.tenants[record.spec.tenant]?.guaranteed == nil
         for victim in preemptibleRunning {
             // Lower priority is the common case and needs no copy of the victim's record.
             if tasks[victim]!.spec.priority < record.spec.priority {
-                eligible.insert(victim)
+                eligible.append(victim)
             } else if !onlyByPriority, mayEvict(record, tasks[victim]!) {
-                eligible.insert(victim)
+                eligible.append(victim)
             }
         }
         guard !eligible.isEmpty, mayHoldGang(record, evicting: eligible) else { return nil }
@@ -55,7 +57,7 @@ extension Scheduler {
                 placed.append(choice)
                 continue
             }
-            guard let (node, victims) = fewestVictims(record, among: eligible.subtracting(evicted)) else {
+            guard let (node, victims) = fewestVictims(record, among: evicted.isEmpty ? eligible : eligible.filter { !evicted.contains($0) }) else {
                 rollback(&self)
                 return nil
             }
@@ -80,10 +82,11 @@ extension Scheduler {
 
     /// The node where the fewest eligible tasks (a gang counts as all its replicas) must go for one more
     /// replica to fit; ties go to the lower total priority, then the earlier node.
-    private mutating func fewestVictims(_ record: TaskRecord, among eligible: Set<Int>) -> (node: Int, victims: [Int])? {
-        var byNode: [Int: [Int]] = [:]
+    private mutating func fewestVictims(_ record: TaskRecord, among eligible: [Int]) -> (node: Int, victims: [Int])? {
+        // Per node, each victim once (a victim's replicas on one node come one after the other).
+        var byNode = [[Int]](repeating: [], count: cluster.nodes.count)
         for victim in eligible {
-            for choice in tasks[victim]!.choices { byNode[choice.node, default: []].append(victim) }
+            for choice in tasks[victim]!.choices where byNode[choice.node].last != victim { byNode[choice.node].append(victim) }
         }
         var best: (cost: [Int], node: Int, victims: [Int])?
         // Work on the cluster itself, moved out so that the what-if releases below do not copy it; every
@@ -91,23 +94,33 @@ extension Scheduler {
         var state = ClusterState(headroom: cluster.headroom, order: cluster.order)
         swap(&state, &cluster)
         defer { swap(&state, &cluster) }
-        for node in byNode.keys.sorted() where state.nodes[node].alive && state.nodes[node].schedulable {
-            guard mayFitWithout(byNode[node]!, record.demand, node: node, in: state) else { continue }
-            let candidates = Array(Set(byNode[node]!)).sorted {
-                let (left, right) = (tasks[$0]!, tasks[$1]!)
-                return (left.spec.priority, -left.sequence) < (right.spec.priority, -right.sequence)
-            }
-            guard fitsWithout(candidates, record, node: node, in: &state) else { continue }
-            guard let victims = smallestSet(candidates, record, node: node, in: &state) else { continue }
-            let cost = [victims.reduce(0) { $0 + tasks[$1]!.spec.gang }, victims.reduce(0) { $0 + tasks[$1]!.spec.priority }, node]
-            if best == nil || cost.lexicographicallyPrecedes(best!.cost) { best = (cost, node, victims) }
+        for node in byNode.indices where !byNode[node].isEmpty && state.nodes[node].alive && state.nodes[node].schedulable {
+            guard mayFitWithout(byNode[node], record.demand, node: node, in: state) else { continue }
+            // Sorted on keys read once, and each candidate's demand and choices read once for every probe below:
+            // reading a record copies it whole.
+            let candidates = byNode[node].map { (priority: tasks[$0]!.spec.priority, sequence: tasks[$0]!.sequence, slot: $0) }
+                .sorted { ($0.priority, -$0.sequence) < ($1.priority, -$1.sequence) }
+                .map {
+                    Held(
+                        slot: $0.slot,
+                        priority: $0.priority,
+                        gang: tasks[$0.slot]!.spec.gang,
+                        demand: tasks[$0.slot]!.demand,
+                        choices: tasks[$0.slot]!.choices
+                    )
+                }
+            guard fitsWithout(Array(candidates.indices), of: candidates, record, node: node, in: &state) else { continue }
+            guard let chosen = smallestSet(candidates, record, node: node, in: &state) else { continue }
+            let victims = chosen.map { candidates[$0] }
+            let cost = [victims.reduce(0) { $0 + $1.gang }, victims.reduce(0) { $0 + $1.priority }, node]
+            if best == nil || cost.lexicographicallyPrecedes(best!.cost) { best = (cost, node, victims.map(\.slot)) }
         }
         return best.map { ($0.node, $0.victims) }
     }
 
     /// A quick bound for a gang of whole-device replicas: whether free devices and those the eligible
     /// victims hold could hold every replica at all (each replica on one node).
-    private func mayHoldGang(_ record: TaskRecord, evicting eligible: Set<Int>) -> Bool {
+    private func mayHoldGang(_ record: TaskRecord, evicting eligible: [Int]) -> Bool {
         let demand = record.demand
         guard record.spec.gang > 1, demand.deviceCount > 0, !demand.sharesDevices else { return true }
         func matches(_ device: Int) -> Bool { demand.modelKey == 0 || cluster.devices[device].modelKey == demand.modelKey }
@@ -143,11 +156,11 @@ extension Scheduler {
             }
         }
         for victim in victims {
-            let task = tasks[victim]!
-            for choice in task.choices where choice.node == node {
-                cpu += task.demand.amounts.cpu
-                memory += task.demand.amounts.memory
-                if wholeDevices && !task.demand.sharesDevices {
+            let (held, choices) = (tasks[victim]!.demand, tasks[victim]!.choices)
+            for choice in choices where choice.node == node {
+                cpu += held.amounts.cpu
+                memory += held.amounts.memory
+                if wholeDevices && !held.sharesDevices {
                     for device in choice.devices where demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
                 }
             }
@@ -155,28 +168,36 @@ extension Scheduler {
         return cpu >= demand.amounts.cpu && memory >= demand.amounts.memory && (!wholeDevices || devices >= demand.deviceCount)
     }
 
-    /// Whether the task fits on `node` once `victims` are gone. A probe: the node's amounts and devices are
-    /// released and taken back without touching the candidate indexes, which end as they began.
-    private func fitsWithout(_ victims: [Int], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
+    /// A candidate victim on one node: what a probe releases and takes back.
+    struct Held {
+        var slot: Int
+        var priority: Int
+        var gang: Int
+        var demand: Demand
+        var choices: [Choice]
+    }
+
+    /// Whether the task fits on `node` once the candidates at `victims` are gone. A probe: the node's amounts
+    /// and devices are released and taken back without touching the candidate indexes, which end as they began.
+    private func fitsWithout(_ victims: [Int], of candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
         for victim in victims {
-            for choice in tasks[victim]!.choices { state.release(tasks[victim]!.demand, choice, reindex: false) }
+            for choice in candidates[victim].choices { state.release(candidates[victim].demand, choice, reindex: false) }
         }
         let fits = state.fit(record.demand, node: node) != nil
         for victim in victims {
-            for choice in tasks[victim]!.choices { state.allocate(tasks[victim]!.demand, choice, reindex: false) }
+            for choice in candidates[victim].choices { state.allocate(candidates[victim].demand, choice, reindex: false) }
         }
         return fits
     }
 
-    /// The smallest subset that makes room: exhaustive by size for up to 12 candidates, otherwise greedy
-    /// (lowest priority first) with a pass that drops every victim not needed.
-    private func smallestSet(_ candidates: [Int], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
+    /// The smallest subset that makes room (positions in `candidates`): exhaustive by size for up to 12
+    /// candidates, otherwise greedy (lowest priority first) with a pass that drops every victim not needed.
+    private func smallestSet(_ candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
         if candidates.count <= 12 {
             for size in 1...candidates.count {
                 var found: [Int]?
-                forEachCombination(of: candidates.count, size: size) { indices in
-                    let subset = indices.map { candidates[$0] }
-                    if fitsWithout(subset, record, node: node, in: &state) {
+                forEachCombination(of: candidates.count, size: size) { subset in
+                    if fitsWithout(subset, of: candidates, record, node: node, in: &state) {
                         found = subset
                         return false
                     }
@@ -187,14 +208,14 @@ extension Scheduler {
             return nil
         }
         var chosen: [Int] = []
-        for candidate in candidates {
+        for candidate in candidates.indices {
             chosen.append(candidate)
-            if fitsWithout(chosen, record, node: node, in: &state) { break }
+            if fitsWithout(chosen, of: candidates, record, node: node, in: &state) { break }
         }
-        guard fitsWithout(chosen, record, node: node, in: &state) else { return nil }
+        guard fitsWithout(chosen, of: candidates, record, node: node, in: &state) else { return nil }
         for victim in chosen.reversed() {
             let without = chosen.filter { $0 != victim }
-            if fitsWithout(without, record, node: node, in: &state) { chosen = without }
+            if fitsWithout(without, of: candidates, record, node: node, in: &state) { chosen = without }
         }
         return chosen
     }
