@@ -87,49 +87,13 @@ public struct JobsCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit: must be at least 1") }
+    public var request: JobsRequest {
+        JobsRequest(state: state, tenant: tenant, limit: limit, client: client.settings, output: output.output)
     }
 
-    public func run() async throws {
-        var states: [JobState] = []
-        for name in (state ?? "").split(separator: ",") {
-            guard let value = JobState(rawValue: String(name)) else { throw ValidationError("--state: invalid value \"\(name)\"") }
-            states.append(value)
-        }
-        let jobs = try await withClientErrors {
-            let api = try client.client()
-            guard let limit else { return try await api.allJobs(states: states, tenant: tenant) }
-            // Pages of at most 1,000 until `limit`.
-            var found: [JobView] = []
-            while found.count < limit {
-                let page = try await api.jobs(
-                    states: states,
-                    tenant: tenant,
-                    limit: min(limit - found.count, AllotClient.largestPage),
-                    after: found.last?.job.sequence
-                )
-                found += page
-                if page.isEmpty { break }
-            }
-            return found
-        }
-        if output.output == .json {
-            print(try JSONOutput.render(jobs))
-            return
-        }
-        var table = TextTable(["ID", "NAME", "TENANT", "STATE", "NODE", "GPUS", "EXIT", "REASON"])
-        for view in jobs {
-            let job = view.job
-            table.add([
-                job.id.rawValue, job.name ?? "-", job.tenant, job.state.rawValue,
-                job.placements?.map(\.node.rawValue).joined(separator: ",") ?? "-",
-                job.placements.map { $0.flatMap(\.gpuIndices).map(String.init).joined(separator: ",") }.flatMap { $0.isEmpty ? nil : $0 } ?? "-",
-                job.exitCode.map(String.init) ?? "-", job.reason ?? "",
-            ])
-        }
-        print(table.render())
-    }
+    public func validate() throws { try request.validate() }
+
+    public func run() async throws { try await request.run() }
 }
 
 /// `allot job ID`.
@@ -157,27 +121,9 @@ public struct LogsCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let client = try client.client()
-        var offset: Int64 = 0
-        while true {
-            let chunks = try await withClientErrors { try await client.logs(JobID(id), after: offset) }
-            for chunk in chunks {
-                if chunk.stream == .stderr {
-                    FileHandle.standardError.write(Data(chunk.text.utf8))
-                } else {
-                    FileHandle.standardOutput.write(Data(chunk.text.utf8))
-                }
-                offset = chunk.offset
-            }
-            guard follow else { return }
-            if chunks.isEmpty {
-                let job = try await withClientErrors { try await client.job(JobID(id)) }.job
-                if job.state.isTerminal, try await withClientErrors({ try await client.logs(JobID(id), after: offset) }).isEmpty { return }
-                try await Task.sleep(for: .milliseconds(500))
-            }
-        }
-    }
+    public var request: LogsRequest { LogsRequest(id: id, follow: follow, client: client.settings) }
+
+    public func run() async throws { try await request.run() }
 }
 
 /// `allot cancel ID`.

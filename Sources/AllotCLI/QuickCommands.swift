@@ -21,7 +21,7 @@ public struct QuickCommands: AsyncParsableCommand {
     /// Whether `allot NAME …` runs here.
     public static func runs(_ name: String) -> Bool { names.contains(name) }
 
-    /// Runs `allot submit …`, `allot job ID` or `allot cancel ID` from arguments read without ArgumentParser
+    /// Runs `allot submit …`, `job`, `cancel`, `jobs` or `logs` from arguments read without ArgumentParser
     /// (see ``FastArguments``) and exits; returns when they must go through ArgumentParser (``main()``) instead,
     /// having done nothing.
     public static func runFast(_ arguments: [String]) async {
@@ -31,6 +31,8 @@ public struct QuickCommands: AsyncParsableCommand {
         case "submit": command = SubmitRequest(fast: rest)
         case "job": command = JobRequest(fast: rest)
         case "cancel": command = CancelRequest(fast: rest)
+        case "jobs": command = JobsRequest(fast: rest)
+        case "logs": command = LogsRequest(fast: rest)
         default: command = nil
         }
         guard let command else { return }

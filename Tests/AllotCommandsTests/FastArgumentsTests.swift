@@ -49,6 +49,25 @@ struct FastArgumentsTests {
         #expect(CancelRequest(fast: arguments) == nil)
     }
 
+    @Test(arguments: [[], ["--state", "pending,running", "--limit", "5"], ["--tenant=t", "--output", "json", "--server", "http://h:1"]])
+    func jobsReadsWhatArgumentParserReads(_ arguments: [String]) throws {
+        #expect(try #require(JobsRequest(fast: arguments)) == (try JobsCommand.parse(arguments)).request)
+    }
+
+    @Test(arguments: [["job-1"], ["--follow", "job-1"], ["job-1", "--follow", "--token", "t"]])
+    func logsReadsWhatArgumentParserReads(_ arguments: [String]) throws {
+        #expect(try #require(LogsRequest(fast: arguments)) == (try LogsCommand.parse(arguments)).request)
+    }
+
+    @Test func jobsAndLogsLeaveTheRestToArgumentParser() {
+        for arguments in [["--limit", "x"], ["--limit"], ["extra"], ["--follow"], ["-h"], ["--state", "a", "--state", "b"]] {
+            #expect(JobsRequest(fast: arguments) == nil, "\(arguments)")
+        }
+        for arguments in [[], ["a", "b"], ["--follow=yes", "a"], ["--follow", "--follow", "a"], ["--output", "json", "a"]] {
+            #expect(LogsRequest(fast: arguments) == nil, "\(arguments)")
+        }
+    }
+
     func declaredOptions(_ help: String) throws -> Set<String> {
         let regex = try NSRegularExpression(pattern: "--([a-z][a-z-]*)")
         return Set(
@@ -62,6 +81,8 @@ struct FastArgumentsTests {
         #expect(try declaredOptions(SubmitCommand.helpMessage(columns: 400)) == Set(SubmitRequest.grammar.names))
         #expect(try declaredOptions(JobCommand.helpMessage(columns: 400)) == Set(JobRequest.grammar.names))
         #expect(try declaredOptions(CancelCommand.helpMessage(columns: 400)) == Set(CancelRequest.grammar.names))
+        #expect(try declaredOptions(JobsCommand.helpMessage(columns: 400)) == Set(JobsRequest.grammar.names))
+        #expect(try declaredOptions(LogsCommand.helpMessage(columns: 400)) == Set(LogsRequest.grammar.names))
     }
 
     @Test func theSmallBinaryKnowsItsCommandsByName() {
