@@ -53,7 +53,7 @@ public struct ClientOptions: ParsableArguments {
         let path = credentialsPath
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // No saved credentials (or unreadable ones, which this replaces): no pin to keep.
-        let saved = FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
+        let saved = savedCredentials()
         let keep = ca == nil && caFingerprint == nil && saved?.server == server
         let credentials = Credentials(
             server: server,
@@ -66,6 +66,11 @@ public struct ClientOptions: ParsableArguments {
             throw CommandFailure("cannot write \(path)")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// The saved credentials; `nil` when there are none or they cannot be read (then they count as none).
+    static func savedCredentials() -> Credentials? {
+        FileManager.default.contents(atPath: credentialsPath).flatMap { try? JSONDecoder().decode(Credentials.self, from: $0) }
     }
 
     /// The values given, as plain data.
@@ -122,14 +127,9 @@ public struct ClientSettings: Equatable, Sendable {
     public func client() throws -> AllotClient {
         let given = (server: server ?? environmentValue("ALLOT_SERVER"), token: token ?? environmentValue("ALLOT_TOKEN"))
         // The saved credentials, unless the server and token are given and the server is plain HTTP (their
-        // authority pin is for https:// servers). Unreadable ones count as none: the options and the environment
-        // still apply.
+        // authority pin is for https:// servers).
         let needed = given.server == nil || given.token == nil || given.server?.contains("https://") == true
-        let saved =
-            needed
-            ? FileManager.default.contents(atPath: ClientOptions.credentialsPath).flatMap {
-                try? JSONDecoder().decode(ClientOptions.Credentials.self, from: $0)
-            } : nil
+        let saved = needed ? ClientOptions.savedCredentials() : nil
         let address = given.server ?? saved?.server ?? "http://127.0.0.1:7070"
         let urls: [URL]
         switch AllotClient.servers(address) {

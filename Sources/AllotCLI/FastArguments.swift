@@ -36,8 +36,10 @@ public struct FastArguments: Sendable {
         /// Every option name.
         public var names: [String] { valued + repeatable + flags }
 
-        /// `--server`, `--token`, `--ca` and `--ca-fingerprint` (``ClientOptions``), and `--output` (``OutputOptions``).
-        public static let client = ["server", "token", "ca", "ca-fingerprint", "output"]
+        /// `--server`, `--token`, `--ca` and `--ca-fingerprint` (``ClientOptions``).
+        public static let client = ["server", "token", "ca", "ca-fingerprint"]
+        /// `--output` (``OutputOptions``).
+        public static let output = ["output"]
     }
 
     /// `nil` also when fewer positional arguments are given than the command takes.
@@ -82,6 +84,9 @@ public struct FastArguments: Sendable {
     public func all(_ name: String) -> [String] { values.compactMap { $0.name == name ? $0.value : nil } }
 
     public func flag(_ name: String) -> Bool { values.contains { $0.name == name } }
+
+    /// `--output`, `table` when not given; `nil` when given but not a format (give up).
+    public var output: OutputFormat? { typed("output", OutputFormat.init(rawValue:)).map { $0 ?? .table } }
 
     /// The value read as `T`; `.some(nil)` when not given, `nil` when given but not a `T` (give up).
     public func typed<T>(_ name: String, _ read: (String) -> T?) -> T?? {

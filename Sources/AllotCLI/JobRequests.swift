@@ -16,12 +16,11 @@ public struct JobRequest: FastCommand, Equatable {
         self.output = output
     }
 
-    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client, positional: 1)
+    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client + FastArguments.Grammar.output, positional: 1)
 
     public init?(fast arguments: [String]) {
-        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.typed("output", OutputFormat.init(rawValue:))
-        else { return nil }
-        self.init(id: parsed.positional[0], client: ClientSettings(fast: parsed), output: output ?? .table)
+        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.output else { return nil }
+        self.init(id: parsed.positional[0], client: ClientSettings(fast: parsed), output: output)
     }
 
     public func run() async throws {
@@ -60,7 +59,7 @@ public struct CancelRequest: FastCommand, Equatable {
         self.client = client
     }
 
-    public static let grammar = FastArguments.Grammar(valued: ["server", "token", "ca", "ca-fingerprint"], positional: 1)
+    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client, positional: 1)
 
     public init?(fast arguments: [String]) {
         guard let parsed = FastArguments(arguments, grammar: Self.grammar) else { return nil }
@@ -89,18 +88,19 @@ public struct JobsRequest: FastCommand, Equatable {
         self.output = output
     }
 
-    public static let grammar = FastArguments.Grammar(valued: ["state", "tenant", "limit"] + FastArguments.Grammar.client)
+    public static let grammar = FastArguments.Grammar(
+        valued: ["state", "tenant", "limit"] + FastArguments.Grammar.client + FastArguments.Grammar.output
+    )
 
     public init?(fast arguments: [String]) {
-        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.typed("output", OutputFormat.init(rawValue:)),
-            let limit = parsed.typed("limit", { Int($0) })
+        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.output, let limit = parsed.typed("limit", { Int($0) })
         else { return nil }
         self.init(
             state: parsed.value("state"),
             tenant: parsed.value("tenant"),
             limit: limit,
             client: ClientSettings(fast: parsed),
-            output: output ?? .table
+            output: output
         )
     }
 
@@ -161,7 +161,7 @@ public struct LogsRequest: FastCommand, Equatable {
         self.client = client
     }
 
-    public static let grammar = FastArguments.Grammar(valued: ["server", "token", "ca", "ca-fingerprint"], flags: ["follow"], positional: 1)
+    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client, flags: ["follow"], positional: 1)
 
     public init?(fast arguments: [String]) {
         guard let parsed = FastArguments(arguments, grammar: Self.grammar) else { return nil }

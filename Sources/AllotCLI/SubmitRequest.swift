@@ -122,7 +122,7 @@ extension SubmitRequest {
         valued: [
             "cpu", "memory", "gpus", "gpu-memory", "gpu-model", "priority", "tenant", "class", "gang", "estimate", "name",
             "max-attempts", "on-disconnect",
-        ] + FastArguments.Grammar.client,
+        ] + FastArguments.Grammar.client + FastArguments.Grammar.output,
         repeatable: ["env", "input"],
         flags: ["preemptible"],
         rest: true
@@ -131,7 +131,7 @@ extension SubmitRequest {
     /// `allot submit`'s arguments read by ``FastArguments``; `nil` when they must go through ArgumentParser.
     public init?(fast arguments: [String]) {
         guard let parsed = FastArguments(arguments, grammar: Self.grammar),
-            let output = parsed.typed("output", OutputFormat.init(rawValue:)),
+            let output = parsed.output,
             let gpus = parsed.typed("gpus", { Int($0) }), let priority = parsed.typed("priority", { Int($0) }),
             let gang = parsed.typed("gang", { Int($0) }), let estimate = parsed.typed("estimate", { Double($0) }),
             let maxAttempts = parsed.typed("max-attempts", { Int($0) })
@@ -153,12 +153,7 @@ extension SubmitRequest {
         onDisconnect = parsed.value("on-disconnect")
         inputs = parsed.all("input")
         command = parsed.terminated
-        client = ClientSettings(
-            server: parsed.value("server"),
-            token: parsed.value("token"),
-            ca: parsed.value("ca"),
-            caFingerprint: parsed.value("ca-fingerprint")
-        )
-        self.output = output ?? .table
+        client = ClientSettings(fast: parsed)
+        self.output = output
     }
 }

@@ -17,7 +17,6 @@ actor KeepAliveConnection {
     private var channel: (any Channel)?
     /// When each request still awaiting its answer was sent, oldest first.
     private var awaiting: [(id: UUID, sentAt: Date)] = []
-    /// While a connection is being made.
     /// Since when a connection is being made (nil: none is).
     private var connectingSince: ContinuousClock.Instant?
 

@@ -135,9 +135,7 @@ struct ClusterState: Sendable {
         )
         slots[spec.id] = slot
         reindex(slot)
-        version &+= 1
-        releases &+= 1
-        layout &+= 1
+        nodesChanged()
         return slot
     }
 
@@ -146,14 +144,17 @@ struct ClusterState: Sendable {
         nodes[slot].alive = false
         slots[nodes[slot].spec.id] = nil
         reindex(slot)
-        version &+= 1
-        releases &+= 1
-        layout &+= 1
+        nodesChanged()
     }
 
     mutating func setSchedulable(_ slot: Int, _ schedulable: Bool) {
         nodes[slot].schedulable = schedulable
         reindex(slot)
+        nodesChanged()
+    }
+
+    /// A node joined, left, or was cordoned or uncordoned: every what-if counter moves.
+    private mutating func nodesChanged() {
         version &+= 1
         releases &+= 1
         layout &+= 1

@@ -109,8 +109,8 @@ extension Scheduler {
                         choices: tasks[$0.slot]!.choices
                     )
                 }
-            guard fitsWithout(Array(candidates.indices), of: candidates, record, node: node, in: &state) else { continue }
-            guard let chosen = smallestSet(candidates, record, node: node, in: &state) else { continue }
+            guard Self.fitsWithout(Array(candidates.indices), of: candidates, record, node: node, in: &state) else { continue }
+            guard let chosen = Self.smallestSet(candidates, record, node: node, in: &state) else { continue }
             let victims = chosen.map { candidates[$0] }
             let cost = [victims.reduce(0) { $0 + $1.gang }, victims.reduce(0) { $0 + $1.priority }, node]
             if best == nil || cost.lexicographicallyPrecedes(best!.cost) { best = (cost, node, victims.map(\.slot)) }
@@ -179,7 +179,7 @@ extension Scheduler {
 
     /// Whether the task fits on `node` once the candidates at `victims` are gone. A probe: the node's amounts
     /// and devices are released and taken back without touching the candidate indexes, which end as they began.
-    private func fitsWithout(_ victims: [Int], of candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
+    private static func fitsWithout(_ victims: [Int], of candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
         for victim in victims {
             for choice in candidates[victim].choices { state.release(candidates[victim].demand, choice, reindex: false) }
         }
@@ -192,7 +192,7 @@ extension Scheduler {
 
     /// The smallest subset that makes room (positions in `candidates`): exhaustive by size for up to 12
     /// candidates, otherwise greedy (lowest priority first) with a pass that drops every victim not needed.
-    private func smallestSet(_ candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
+    private static func smallestSet(_ candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
         if candidates.count <= 12 {
             for size in 1...candidates.count {
                 var found: [Int]?
