@@ -27,6 +27,9 @@ public struct SchedulerOptions: ParsableArguments {
     @Option(help: "Priority aging: one priority level added per this many seconds waited.")
     public var aging: Double?
 
+    @Option(help: "Seconds a job runs after each start before it may be preempted (0: no minimum).")
+    public var minRun: Double?
+
     public init() {}
 
     public func validate() throws {
@@ -49,6 +52,7 @@ public struct SchedulerOptions: ParsableArguments {
             if let headroom { configuration.headroom = headroom }
             configuration.backfill = backfill
             configuration.preemption = !noPreemption
+            if let minRun { configuration.minimumRunSeconds = minRun }
             try configuration.validate()
             return configuration
         } catch let error as QuantityError {

@@ -62,11 +62,20 @@ public struct SimulateCommand: ParsableCommand {
     @Option(help: "At most this many queued jobs that cannot start are examined per scheduling cycle.")
     public var queueDepth: Int = SchedulerConfiguration().queueDepth
 
+    @Option(
+        help:
+            "Seconds a job runs after each start before it may be preempted (0: no minimum). Defaults to twice --preemption-cost with --las-starvation, else 0: promoted jobs could otherwise evict each other faster than they progress."
+    )
+    public var minRun: Double?
+
     @Option(help: "Seed for estimate noise.")
     public var seed: UInt64 = 1
 
     @Option(help: "Write a self-contained HTML report here.")
     public var report: String?
+
+    @Option(help: "Write each finished job's outcome under each policy here, as CSV.")
+    public var outcomes: String?
 
     @Flag(
         help:
@@ -86,6 +95,7 @@ public struct SimulateCommand: ParsableCommand {
         if !(preemptionCost >= 0) { throw ValidationError("--preemption-cost must not be negative") }
         if !(estimateError >= 0) { throw ValidationError("--estimate-error must not be negative") }
         if queueDepth < 1 { throw ValidationError("--queue-depth must be at least 1") }
+        if let minRun, !(minRun >= 0) || !minRun.isFinite { throw ValidationError("--min-run must be a finite number of seconds, 0 or more") }
         _ = try selectedPolicies()
     }
 
@@ -120,6 +130,13 @@ public struct SimulateCommand: ParsableCommand {
                 try html.write(toFile: report, atomically: true, encoding: .utf8)
             } catch {
                 throw CommandFailure("--report: cannot write \(report): \(error.localizedDescription)")
+            }
+        }
+        if let outcomes {
+            do {
+                try OutcomesCSV.render(runs, trace: loaded).write(toFile: outcomes, atomically: true, encoding: .utf8)
+            } catch {
+                throw CommandFailure("--outcomes: cannot write \(outcomes): \(error.localizedDescription)")
             }
         }
         print(output.output == .json ? try JSONOutput.render(summary.document) : summary.table())
@@ -201,6 +218,7 @@ public struct SimulateCommand: ParsableCommand {
         }
         var setup = SimulationSetup(nodes: nodeSpecs, preemptionCost: preemptionCost, estimateError: estimateError, seed: seed)
         setup.queueDepth = queueDepth
+        setup.minimumRun = minRun ?? (lasStarvation > 0 ? 2 * preemptionCost : 0)
         guard lasStarvation >= 0 else { throw ValidationError("--las-starvation: must not be negative") }
         setup.starvationFactor = lasStarvation > 0 ? lasStarvation : nil
         do {

@@ -22,7 +22,8 @@ struct PropertyTests {
                 policy: try! QueuePolicies.named(policy, agingSeconds: random.next() % 2 == 0 ? 30 : nil),
                 headroom: pick([0, 0.05, 0.1, 0.2, 0.3]),
                 backfill: random.next() % 2 == 0,
-                preemption: random.next() % 4 != 0
+                preemption: random.next() % 4 != 0,
+                minimumRunSeconds: pick([0, 0, 45])
             )
             let nodeCount = 1 + Int(random.next() % 8)
             nodes = (0..<nodeCount).map { index in
@@ -161,6 +162,10 @@ struct PropertyTests {
                 #expect(share.ordinary <= limit(gpu.memoryBytes), "GPU \(key) ordinary shares in the headroom")
             }
         }
+        // The side table a preemption search reads agrees with every record.
+        for (slot, record) in scheduler.tasks.enumerated() {
+            if let record { #expect(scheduler.priorities[slot] == record.spec.priority) }
+        }
         // The scheduler's own utilization never reports a pool over capacity.
         #expect(scheduler.utilization().pools.allSatisfy { $0.used <= $0.capacity + 1e-9 })
     }
@@ -177,6 +182,30 @@ struct PropertyTests {
             var scenario = Scenario(seed: seed)
             scenario.configuration.backfill = true
             #expect(scenario.run() == scenario.run(forgetReservations: true))
+        }
+    }
+
+    /// Cycles run at each step's 0, 1 and 30 s, steps 60 s apart: a minimum run of 45 s spans some cycles.
+    @Test func noTaskIsPreemptedWithinItsMinimumRun() async {
+        await propertyCheck(count: 300, input: Gen.uint64(in: 0...UInt64.max)) { seed in
+            var scenario = Scenario(seed: seed)
+            scenario.configuration.preemption = true
+            scenario.configuration.minimumRunSeconds = 45
+            var started: [TaskID: Double] = [:]
+            for (index, actions) in scenario.run().enumerated() {
+                let now = Double(index / 3 * 60 + [0, 1, 30][index % 3])
+                for action in actions {
+                    switch action {
+                    case .preempt(let id, _):
+                        let ran = started[id].map { now - $0 } ?? .infinity
+                        #expect(ran >= 45, "\(id) preempted \(ran) s after its start")
+                    case .bind(let id, _):
+                        started[id] = now
+                    default:
+                        break
+                    }
+                }
+            }
         }
     }
 

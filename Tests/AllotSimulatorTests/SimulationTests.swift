@@ -142,6 +142,26 @@ import Testing
         }
     }
 
+    /// `allot simulate --outcomes`: one row per finished job and policy, the hand-worked FIFO example's figures.
+    @Test func outcomesListEachJobUnderEachPolicy() throws {
+        let trace = Trace(
+            format: .allot,
+            jobs: [
+                job("A", submit: 0, gpus: 2, duration: 100, tenant: "x"), job("B", submit: 10, gpus: 1, duration: 50, tenant: "x,y"),
+                job("C", submit: 20, gpus: 1, duration: 30.5, tenant: "y"),
+            ]
+        )
+        let setup = SimulationSetup(nodes: SimulationSetup.uniformNodes(count: 1, gpusPerNode: 2))
+        let runs = try [SimulationPolicy.fifo, .las].map { try Simulator(trace: trace, setup: setup).run($0) }
+        let lines = OutcomesCSV.render(runs, trace: trace).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first.map(String.init) == OutcomesCSV.header)
+        #expect(lines.count == 1 + 3 + 3 + 1 && lines.last == "")
+        #expect(lines[1] == "fifo,A,x,2,0,100,0,100,100,0,100,0")
+        #expect(lines[2] == "fifo,B,\"x,y\",1,10,50,100,150,140,90,50,0")
+        #expect(lines[3] == "fifo,C,y,1,20,30.5,100,130.5,110.5,80,30.5,0")
+        #expect(lines[4...6].allSatisfy { $0.hasPrefix("las,") })
+    }
+
     @Test func jobsThatCannotFitAreRejectedNotLost() throws {
         let trace = Trace(format: .allot, jobs: [job("big", submit: 0, gpus: 64, duration: 10), job("small", submit: 1, gpus: 1, duration: 10)])
         let run = try Simulator(trace: trace, setup: SimulationSetup(nodes: SimulationSetup.uniformNodes(count: 2, gpusPerNode: 4))).run(.fifo)

@@ -9,6 +9,7 @@ extension Scheduler {
         let slot = tasks.count
         tasks.append(TaskRecord(spec: spec, demand: demand, sequence: nextSequence, submitted: now))
         runClocks.append(RunClock(estimate: spec.estimateSeconds ?? .infinity))
+        priorities.append(spec.priority)
         tasks[slot]!.outcomeCycle = cycleCount
         nextSequence += 1
         taskSlots[spec.id] = slot

@@ -27,6 +27,7 @@ extension Scheduler {
         if tasks[slot]!.spec.preemptible {
             preemptibleRunning.insert(slot)
             victims.record(tasks[slot]!.spec.priority)
+            exempt(slot)
         }
         for choice in choices {
             nodeTasks[choice.node].insert(slot)
@@ -161,5 +162,11 @@ extension Scheduler {
             choices.append(choice)
         }
         return choices
+    }
+
+    /// Changes a task's priority in its record and in ``priorities``.
+    mutating func setPriority(_ slot: Int, _ priority: Int) {
+        tasks[slot]!.spec.priority = priority
+        priorities[slot] = priority
     }
 }

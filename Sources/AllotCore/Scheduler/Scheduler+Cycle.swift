@@ -13,6 +13,7 @@ extension Scheduler {
         cycleCount += 1
         advanceClock(now)
         refreshService(now: now)
+        endExemptions(now: now)
         var preemptions: [SchedulerAction] = []
         var bound: [Int] = []
         var walk = makeWalk(now: now)

@@ -34,9 +34,12 @@ extension Scheduler {
         var eligible: [Int] = []
         eligible.reserveCapacity(preemptibleRunning.count)
         let onlyByPriority = record.spec.slaClass != .critical && configuration.tenants[record.spec.tenant]?.guaranteed == nil
+        let exempting = configuration.minimumRunSeconds > 0
         for victim in preemptibleRunning {
+            // A task within its minimum run is not a candidate (``SchedulerConfiguration/minimumRunSeconds``).
+            if exempting && runClocks[victim].exemptUntil > clock { continue }
             // Lower priority is the common case and needs no copy of the victim's record.
-            if tasks[victim]!.spec.priority < record.spec.priority {
+            if priorities[victim] < record.spec.priority {
                 eligible.append(victim)
             } else if !onlyByPriority, mayEvict(record, tasks[victim]!) {
                 eligible.append(victim)
@@ -98,17 +101,18 @@ extension Scheduler {
             guard mayFitWithout(byNode[node], record.demand, node: node, in: state) else { continue }
             // Sorted on keys read once, and each candidate's demand and choices read once for every probe below:
             // reading a record copies it whole.
-            let candidates = byNode[node].map { (priority: tasks[$0]!.spec.priority, sequence: tasks[$0]!.sequence, slot: $0) }
-                .sorted { ($0.priority, -$0.sequence) < ($1.priority, -$1.sequence) }
-                .map {
-                    Held(
-                        slot: $0.slot,
-                        priority: $0.priority,
-                        gang: tasks[$0.slot]!.spec.gang,
-                        demand: tasks[$0.slot]!.demand,
-                        choices: tasks[$0.slot]!.choices
-                    )
-                }
+            let candidates = byNode[node].map { slot -> Held in
+                let record = tasks[slot]!
+                return Held(
+                    slot: slot,
+                    priority: priorities[slot],
+                    sequence: record.sequence,
+                    gang: record.spec.gang,
+                    demand: record.demand,
+                    choices: record.choices
+                )
+            }
+            .sorted { ($0.priority, -$0.sequence) < ($1.priority, -$1.sequence) }
             guard Self.fitsWithout(Array(candidates.indices), of: candidates, record, node: node, in: &state) else { continue }
             guard let chosen = Self.smallestSet(candidates, record, node: node, in: &state) else { continue }
             let victims = chosen.map { candidates[$0] }
@@ -172,6 +176,7 @@ extension Scheduler {
     struct Held {
         var slot: Int
         var priority: Int
+        var sequence: Int
         var gang: Int
         var demand: Demand
         var choices: [Choice]

@@ -5,6 +5,8 @@ struct RunClock: Sendable {
     var estimate: Double
     var ran = 0.0
     var started = Double.nan
+    /// Until when the current run may not be preempted (``SchedulerConfiguration/minimumRunSeconds``).
+    var exemptUntil = -Double.infinity
 }
 
 /// A moment at which a task's service-based priority changes by itself.
@@ -59,13 +61,13 @@ extension Scheduler {
         case .attainedService(let levels, let starvationFactor, _):
             let record = tasks[slot]!
             let level = levels.level(attained: record.attained - record.baseAttained)
-            tasks[slot]!.spec.priority = levelPriority(level)
+            setPriority(slot, levelPriority(level))
             if let starvationFactor, level > 0 {
                 let wait = starvationFactor * (runClocks[slot].ran - record.baseRan)
                 serviceEvents.insert(ServiceEvent(time: now + wait, kind: .promotion, slot: slot, stamp: record.serviceStamp, level: 0))
             }
         case .remainingTime:
-            tasks[slot]!.spec.priority = Self.remainingTimePriority(estimate: runClocks[slot].estimate, ran: runClocks[slot].ran)
+            setPriority(slot, Self.remainingTimePriority(estimate: runClocks[slot].estimate, ran: runClocks[slot].ran))
         }
     }
 
@@ -100,11 +102,11 @@ extension Scheduler {
             guard priority != record.spec.priority else { continue }
             if record.phase == .pending {
                 dequeue(slot)
-                tasks[slot]!.spec.priority = priority
+                setPriority(slot, priority)
                 enqueue(slot)
             } else {
                 if priority < record.spec.priority { victims.record(priority) }
-                tasks[slot]!.spec.priority = priority
+                setPriority(slot, priority)
             }
         }
     }
@@ -138,7 +140,7 @@ extension Scheduler {
                     let priority = levelPriority(level)
                     if tasks[event.slot]!.spec.priority != priority {
                         if priority < tasks[event.slot]!.spec.priority { victims.record(priority) }
-                        tasks[event.slot]!.spec.priority = priority
+                        setPriority(event.slot, priority)
                     }
                     scheduleCrossing(event.slot, started: started, levels: levels, level: level)
                 case .promotion:
@@ -146,7 +148,7 @@ extension Scheduler {
                     dequeue(event.slot)
                     tasks[event.slot]!.baseAttained = record.attained
                     tasks[event.slot]!.baseRan = runClocks[event.slot].ran
-                    tasks[event.slot]!.spec.priority = levelPriority(0)
+                    setPriority(event.slot, levelPriority(0))
                     enqueue(event.slot)
                 }
             }
@@ -159,26 +161,30 @@ extension Scheduler {
                 // Remaining time only shrinks as a task runs: its priority rises, and nothing new becomes evictable.
                 if tasks[slot]!.spec.priority != priority {
                     if priority < tasks[slot]!.spec.priority { lowered.append(priority) }
-                    tasks[slot]!.spec.priority = priority
+                    setPriority(slot, priority)
                 }
             }
             for priority in lowered { victims.record(priority) }
         }
     }
 
-    /// When priorities next change by themselves while tasks wait (a running task dropping a level, a
-    /// pending one promoted), so that the caller runs a cycle then; `nil` when nothing is due.
+    /// When what a cycle may decide next changes by itself while tasks wait (a running task dropping a level,
+    /// a pending one promoted, a running one's minimum run ending), so that the caller runs a cycle then;
+    /// `nil` when nothing is due.
     public mutating func nextWakeup() -> Double? {
-        guard service != nil, !pending.isEmpty else { return nil }
+        guard !pending.isEmpty else { return nil }
+        var next = nextExemptionEnd()
+        guard service != nil else { return next }
         while let event = serviceEvents.min {
             if let record = tasks[event.slot], record.serviceStamp == event.stamp,
                 record.phase == (event.kind == .crossing ? .running : .pending)
             {
-                return event.time
+                next = min(next ?? event.time, event.time)
+                break
             }
             serviceEvents.removeMin()
         }
-        return nil
+        return next
     }
 
     /// The service a task has received, in resource-seconds (GPU-seconds, or core-seconds without GPUs), up to `now`.

@@ -34,9 +34,14 @@ public struct Scheduler: Sendable {
     var serviceHistory: ServiceHistory?
     /// Level crossings of running tasks and starvation promotions of pending ones, under least attained service.
     var serviceEvents = Heap<ServiceEvent>()
+    /// When running tasks' minimum runs end (``SchedulerConfiguration/minimumRunSeconds``).
+    var exemptions = Heap<ExemptionEnd>()
     /// Per slot, what shortest remaining time reads every cycle, kept apart from the records so that reading
     /// it copies nothing.
     var runClocks: [RunClock] = []
+    /// Per slot, the task's current priority, kept apart from the records so that a preemption search reads it
+    /// for every running task without copying a record. Set through ``setPriority(_:_:)``.
+    var priorities: [Int] = []
     /// Cycles run so far; a pending task's outcome is current when stamped with this count.
     var cycleCount = 0
     /// The task that stopped the last cycle under strict order, if one did.
@@ -225,7 +230,7 @@ extension Scheduler {
         guard tasks[slot]!.spec.priority != priority else { return }
         let queued = tasks[slot]!.phase == .pending
         if queued { dequeue(slot) } else if priority < tasks[slot]!.spec.priority { victims.record(priority) }
-        tasks[slot]!.spec.priority = priority
+        setPriority(slot, priority)
         if queued { enqueue(slot) }
     }
 }

@@ -22,6 +22,11 @@ public struct SchedulerConfiguration: Sendable {
     /// `default_queue_depth` and `bf_max_job_test`): a work-conserving, fair or backfill pass over a long
     /// queue stops there, and the rest wait for a later cycle.
     public var queueDepth: Int
+    /// Seconds a task runs after each start before the cycle may preempt it (as Slurm's `PreemptExemptTime`).
+    /// Under policies whose priorities move by themselves (least attained service with a starvation guard),
+    /// a minimum run longer than what a preemption costs the victim keeps tasks from evicting each other
+    /// faster than they make progress. 0 (the default): no minimum.
+    public var minimumRunSeconds: Double
 
     public init(
         strategy: any PlacementStrategy = BestFit(),
@@ -33,7 +38,8 @@ public struct SchedulerConfiguration: Sendable {
         tenants: [TenantID: TenantPolicy] = [:],
         rejectInfeasible: Bool = true,
         preemptionAttemptsPerCycle: Int = 64,
-        queueDepth: Int = 1000
+        queueDepth: Int = 1000,
+        minimumRunSeconds: Double = 0
     ) {
         self.strategy = strategy
         self.policy = policy
@@ -45,6 +51,7 @@ public struct SchedulerConfiguration: Sendable {
         self.rejectInfeasible = rejectInfeasible
         self.preemptionAttemptsPerCycle = preemptionAttemptsPerCycle
         self.queueDepth = queueDepth
+        self.minimumRunSeconds = minimumRunSeconds
     }
 
     /// The allowed headroom range.
@@ -60,6 +67,13 @@ public struct SchedulerConfiguration: Sendable {
         }
         guard queueDepth > 0 else {
             throw QuantityError(field: "queueDepth", value: String(queueDepth), reason: "must be at least 1")
+        }
+        guard minimumRunSeconds >= 0, minimumRunSeconds.isFinite else {
+            throw QuantityError(
+                field: "minimumRun",
+                value: Quantity.format(minimumRunSeconds),
+                reason: "must be a finite number of seconds, 0 or more"
+            )
         }
         for (tenant, policy) in tenants where !(policy.weight > 0) {
             throw QuantityError(field: "tenants.\(tenant).weight", value: Quantity.format(policy.weight), reason: "must be positive")

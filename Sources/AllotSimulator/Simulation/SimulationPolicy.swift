@@ -43,7 +43,8 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
             headroom: 0,
             preemption: true,
             tenants: setup.tenants,
-            queueDepth: setup.queueDepth
+            queueDepth: setup.queueDepth,
+            minimumRunSeconds: setup.minimumRun
         )
         switch self {
         case .fifo: configuration.policy = FIFOPolicy()

@@ -19,6 +19,8 @@ public struct SimulationSetup: Sendable {
     public var tenants: [TenantID: TenantPolicy]
     /// The scheduler's queue depth (pending tasks that cannot start examined per cycle).
     public var queueDepth = SchedulerConfiguration().queueDepth
+    /// Seconds a job runs after each start before it may be preempted (``SchedulerConfiguration/minimumRunSeconds``).
+    public var minimumRun = SchedulerConfiguration().minimumRunSeconds
 
     public init(
         nodes: [NodeSpec],

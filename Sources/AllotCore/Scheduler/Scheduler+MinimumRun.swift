@@ -1,0 +1,40 @@
+import HeapModule
+
+/// The moment a run's minimum ends and the task may be preempted.
+struct ExemptionEnd: Comparable, Sendable {
+    var time: Double
+    var slot: Int
+    /// The task's ``TaskRecord/serviceStamp`` when it started: a later stamp means another run.
+    var stamp: Int
+
+    static func < (lhs: Self, rhs: Self) -> Bool { lhs.time != rhs.time ? lhs.time < rhs.time : lhs.slot < rhs.slot }
+}
+
+extension Scheduler {
+    /// A preemptible task just started at ``clock``: with a minimum run, no cycle evicts it before its end.
+    mutating func exempt(_ slot: Int) {
+        let minimum = configuration.minimumRunSeconds
+        guard minimum > 0 else { return }
+        runClocks[slot].exemptUntil = clock + minimum
+        exemptions.insert(ExemptionEnd(time: clock + minimum, slot: slot, stamp: tasks[slot]!.serviceStamp))
+    }
+
+    /// Tasks whose minimum run ended by `now` become evictable: a pending task that failed to find victims
+    /// before may find them now (see ``VictimLog``).
+    mutating func endExemptions(now: Double) {
+        while let end = exemptions.min, end.time <= now {
+            exemptions.removeMin()
+            guard let record = tasks[end.slot], record.phase == .running, record.serviceStamp == end.stamp else { continue }
+            victims.record(record.spec.priority)
+        }
+    }
+
+    /// The earliest minimum run still to end, dropping those of runs that are over.
+    mutating func nextExemptionEnd() -> Double? {
+        while let end = exemptions.min {
+            if let record = tasks[end.slot], record.phase == .running, record.serviceStamp == end.stamp { return end.time }
+            exemptions.removeMin()
+        }
+        return nil
+    }
+}
