@@ -73,6 +73,27 @@ struct PreemptionTests {
         #expect(scheduler.utilization().pools.filter { $0.used == 0 }.count == 1)
     }
 
+    /// Evicting the last shares of a device frees it whole: a task that needs whole devices may take a device
+    /// that only shares hold, and of two such devices the one with fewer shares.
+    @Test func aWholeDeviceTaskEvictsTheSharesThatHoldADevice() throws {
+        var scheduler = makeScheduler(policy: PriorityPolicy())
+        try scheduler.addNode(gpuNode("n1", [80, 80]))
+        for (id, gib) in [("a", 40), ("b", 40), ("c", 60)] {
+            var task = shareTask(id, Int64(gib))
+            task.preemptible = true
+            try scheduler.submit(task, now: 0)
+        }
+        #expect(Set(scheduler.schedule(now: 0).bound) == ["a", "b", "c"])
+        try scheduler.submit(TaskSpec(id: "whole", priority: 5, requests: ResourceRequest(gpus: 1)), now: 1)
+        let actions = scheduler.schedule(now: 1)
+        #expect(actions.first == .preempt("c", by: "whole"))
+        #expect(actions.bound == ["whole"])
+        try scheduler.submit(TaskSpec(id: "second", priority: 5, requests: ResourceRequest(gpus: 1)), now: 2)
+        let more = scheduler.schedule(now: 2)
+        #expect(more.filter { if case .preempt = $0 { return true } else { return false } }.count == 2)
+        #expect(more.bound == ["second"])
+    }
+
     @Test func preemptionCanBeTurnedOff() throws {
         var scheduler = makeScheduler(policy: PriorityPolicy(), preemption: false)
         try scheduler.addNode(gpuNode("n1", [80]))

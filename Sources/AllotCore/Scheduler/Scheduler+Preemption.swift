@@ -132,9 +132,12 @@ extension Scheduler {
         for node in cluster.nodes.indices where cluster.nodes[node].alive && cluster.nodes[node].schedulable {
             for device in cluster.deviceRange(node) where cluster.devices[device].isFree && matches(device) { available[node] += 1 }
         }
-        for victim in eligible where !tasks[victim]!.demand.sharesDevices {
+        // A device only shares hold is freed whole when they all go: counted once, as if it were.
+        var shared = Set<Int>()
+        for victim in eligible {
+            let sharing = tasks[victim]!.demand.sharesDevices
             for choice in tasks[victim]!.choices {
-                for device in choice.devices where matches(device) { available[choice.node] += 1 }
+                for device in choice.devices where matches(device) && (!sharing || shared.insert(device).inserted) { available[choice.node] += 1 }
             }
         }
         var replicas = 0
@@ -159,13 +162,20 @@ extension Scheduler {
                 if demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
             }
         }
+        // A device only shares hold is freed whole when they all go: counted once, as if it were.
+        var shared: [Int] = []
         for victim in victims {
             let (held, choices) = (tasks[victim]!.demand, tasks[victim]!.choices)
             for choice in choices where choice.node == node {
                 cpu += held.amounts.cpu
                 memory += held.amounts.memory
-                if wholeDevices && !held.sharesDevices {
-                    for device in choice.devices where demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
+                guard wholeDevices else { continue }
+                for device in choice.devices where demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey {
+                    if held.sharesDevices {
+                        if shared.contains(device) { continue }
+                        shared.append(device)
+                    }
+                    devices += 1
                 }
             }
         }
@@ -199,9 +209,33 @@ extension Scheduler {
     /// candidates, otherwise greedy (lowest priority first) with a pass that drops every victim not needed.
     private static func smallestSet(_ candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> [Int]? {
         if candidates.count <= 12 {
+            // For whole devices, a subset that frees too few of them cannot do: counted, not probed. A share
+            // counts its device as freed (it is, once the device's last share goes): a bound, never too low.
+            let demand = record.demand
+            let counting = demand.deviceCount > 0 && !demand.sharesDevices
+            var short = 0
+            var freed: [Int] = []
+            if counting {
+                func matches(_ device: Int) -> Bool { demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey }
+                var free = 0
+                for device in state.deviceRange(node) where state.devices[device].isFree && matches(device) { free += 1 }
+                short = demand.deviceCount - free
+                freed = candidates.map { held in
+                    var count = 0
+                    for choice in held.choices where choice.node == node {
+                        for device in choice.devices where matches(device) { count += 1 }
+                    }
+                    return count
+                }
+            }
             for size in 1...candidates.count {
                 var found: [Int]?
                 forEachCombination(of: candidates.count, size: size) { subset in
+                    if short > 0 {
+                        var gained = 0
+                        for member in subset { gained += freed[member] }
+                        if gained < short { return true }
+                    }
                     if fitsWithout(subset, of: candidates, record, node: node, in: &state) {
                         found = subset
                         return false

@@ -41,7 +41,8 @@ extension Scheduler {
     }
 
     /// What one second of the task's run counts: its GPUs (whole or shared), or its cores without GPUs.
-    func serviceWeight(_ record: TaskRecord) -> Double {
+    /// Static: called per task from mutating methods, an instance method would be handed a copy of the scheduler.
+    static func serviceWeight(_ record: TaskRecord) -> Double {
         let replicas = Double(record.spec.gang)
         if record.demand.deviceCount > 0 { return Double(record.demand.deviceCount) * replicas }
         return Double(record.demand.amounts.cpu) / 1000 * replicas
@@ -81,7 +82,7 @@ extension Scheduler {
 
     private mutating func scheduleCrossing(_ slot: Int, started: Double, levels: AttainedServiceLevels, level: Int) {
         let record = tasks[slot]!
-        let weight = serviceWeight(record)
+        let weight = Self.serviceWeight(record)
         guard level < levels.thresholds.count, weight > 0 else { return }
         let time = started + (record.baseAttained + levels.thresholds[level] - record.attained) / weight
         serviceEvents.insert(ServiceEvent(time: max(time, started), kind: .crossing, slot: slot, stamp: record.serviceStamp, level: level + 1))
@@ -89,16 +90,21 @@ extension Scheduler {
 
     /// The priority of a task at `level`: the level's rank when levels are ranked, else the level itself
     /// (higher levels are lower priorities).
-    func levelPriority(_ level: Int) -> Int { -(serviceHistory?.rank[level] ?? level) }
+    func levelPriority(_ level: Int) -> Int { Self.levelPriority(level, rank: serviceHistory?.rank) }
+
+    static func levelPriority(_ level: Int, rank: [Int]?) -> Int { -(rank?[level] ?? level) }
 
     /// A running task ended having received `attained` in all: with ranked levels, a sample of the service
     /// tasks take. When the ranking changes, every task's priority follows its level's new rank.
     mutating func serviceEnded(_ attained: Double) {
         guard serviceHistory?.record(attained) == true, case .attainedService(let levels, _, _) = service else { return }
+        // Read once: a method of the scheduler called per task from here would be handed a copy of all of it.
+        let rank = serviceHistory!.rank
+        let clock = self.clock
         for slot in pending.union(running) {
             let record = tasks[slot]!
-            let current = record.attained + (record.started.map { max(0, clock - $0) } ?? 0) * serviceWeight(record)
-            let priority = levelPriority(levels.level(attained: current - record.baseAttained))
+            let current = record.attained + (record.started.map { max(0, clock - $0) } ?? 0) * Self.serviceWeight(record)
+            let priority = Self.levelPriority(levels.level(attained: current - record.baseAttained), rank: rank)
             guard priority != record.spec.priority else { continue }
             if record.phase == .pending {
                 dequeue(slot)
@@ -117,7 +123,7 @@ extension Scheduler {
         let ran = max(0, clock - started)
         runClocks[slot].ran += ran
         runClocks[slot].started = .nan
-        tasks[slot]!.attained += ran * serviceWeight(tasks[slot]!)
+        tasks[slot]!.attained += ran * Self.serviceWeight(tasks[slot]!)
         tasks[slot]!.serviceStamp += 1
     }
 
@@ -134,10 +140,10 @@ extension Scheduler {
                 switch event.kind {
                 case .crossing:
                     guard record.phase == .running, let started = record.started else { continue }
-                    let attained = record.attained + (now - started) * serviceWeight(record) - record.baseAttained
+                    let attained = record.attained + (now - started) * Self.serviceWeight(record) - record.baseAttained
                     // At least the level the event was set for: rounding must not leave it a hair above.
                     let level = max(event.level, levels.level(attained: attained))
-                    let priority = levelPriority(level)
+                    let priority = Self.levelPriority(level, rank: serviceHistory?.rank)
                     if tasks[event.slot]!.spec.priority != priority {
                         if priority < tasks[event.slot]!.spec.priority { victims.record(priority) }
                         setPriority(event.slot, priority)
@@ -191,6 +197,6 @@ extension Scheduler {
     public func attainedService(_ id: TaskID, now: Double) -> Double? {
         guard let slot = taskSlots[id], let record = tasks[slot] else { return nil }
         let running = record.started.map { max(0, now - $0) } ?? 0
-        return record.attained + running * serviceWeight(record)
+        return record.attained + running * Self.serviceWeight(record)
     }
 }
