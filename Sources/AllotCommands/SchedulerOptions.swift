@@ -52,7 +52,12 @@ public struct SchedulerOptions: ParsableArguments {
             if let headroom { configuration.headroom = headroom }
             configuration.backfill = backfill
             configuration.preemption = !noPreemption
-            if let minRun { configuration.minimumRunSeconds = minRun }
+            if let minRun {
+                guard minRun >= 0, minRun.isFinite else {
+                    throw QuantityError(field: "min-run", value: Quantity.format(minRun), reason: "must be a finite number of seconds, 0 or more")
+                }
+                configuration.minimumRunSeconds = minRun
+            }
             try configuration.validate()
             return configuration
         } catch let error as QuantityError {

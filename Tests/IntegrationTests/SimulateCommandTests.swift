@@ -15,6 +15,8 @@ import Testing
         process.standardOutput = output
         process.standardError = errors
         try process.run()
+        // A replay that never ends fails the test instead of holding up the run.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { if process.isRunning { process.terminate() } }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -40,6 +42,30 @@ import Testing
         #expect(try #require(las["averageJCT"] as? Double) <= 5500)
         let html = try String(contentsOfFile: report, encoding: .utf8)
         #expect(html.components(separatedBy: "<svg ").count == 5)
+    }
+
+    /// Three equal jobs on one node under a starvation guard of 1: without a minimum run they evict one another
+    /// faster than they progress and the replay never ends; the guard's default minimum run ends it.
+    @Test func theStarvationGuardsDefaultMinimumRunLetsEveryJobEnd() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-sim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let trace = directory.appendingPathComponent("three.csv").path
+        let outcomes = directory.appendingPathComponent("outcomes.csv").path
+        try "job_id,arrival_s,num_gpus,duration_s,vc\n0,0,4,1000,a\n1,1,4,1000,b\n2,2,4,1000,c\n".write(
+            toFile: trace,
+            atomically: true,
+            encoding: .utf8
+        )
+        let result = try simulate([
+            "--trace", trace, "--format", "philly", "--nodes", "1", "--gpus-per-node", "4", "--policy", "las",
+            "--las-thresholds", "60,120,240,480,960", "--las-starvation", "1", "--outcomes", outcomes, "--output", "json",
+        ])
+        #expect(result.status == 0, "\(result.errors)")
+        let rows = try String(contentsOfFile: outcomes, encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 4 && rows.dropFirst().allSatisfy { $0.hasPrefix("las,") })
+        let refused = try simulate(["--trace", trace, "--format", "philly", "--nodes", "1", "--min-run=-1"])
+        #expect(refused.status != 0 && refused.errors.contains("--min-run must be a finite number of seconds"))
     }
 
     @Test func badArgumentsAreNamed() throws {
