@@ -12,11 +12,33 @@ public struct NodesCommand: AsyncParsableCommand {
 
     public init() {}
 
+    public var request: NodesRequest { NodesRequest(client: client.settings, output: output.output) }
+
+    public func run() async throws { try await request.run() }
+}
+
+/// What `allot nodes` is asked, as plain values (see ``SubmitRequest``).
+public struct NodesRequest: FastCommand, Equatable {
+    public var client: ClientSettings
+    public var output: OutputFormat
+
+    public init(client: ClientSettings, output: OutputFormat) {
+        self.client = client
+        self.output = output
+    }
+
+    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client + FastArguments.Grammar.output)
+
+    public init?(fast arguments: [String]) {
+        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.output else { return nil }
+        self.init(client: ClientSettings(fast: parsed), output: output)
+    }
+
     public func run() async throws {
         let api = try client.client()
         let nodes = try await withClientErrors { try await api.nodes() }
         let bought = try await withClientErrors { try await api.autoscaler() }
-        if output.output == .json {
+        if output == .json {
             print(try JSONOutput.render(nodes))
             return
         }
@@ -59,6 +81,35 @@ public struct NodeCommand: AsyncParsableCommand {
 
     public init() {}
 
+    public var request: NodeRequest { NodeRequest(name: name, action: action, client: client.settings, output: output.output) }
+
+    public func validate() throws { try request.validate() }
+
+    public func run() async throws { try await request.run() }
+}
+
+/// What `allot node NAME [ACTION]` is asked, as plain values. Only the plain `allot node NAME` is read without
+/// ArgumentParser; an action goes through it.
+public struct NodeRequest: FastCommand, Equatable {
+    public var name: String
+    public var action: String?
+    public var client: ClientSettings
+    public var output: OutputFormat
+
+    public init(name: String, action: String?, client: ClientSettings, output: OutputFormat) {
+        self.name = name
+        self.action = action
+        self.client = client
+        self.output = output
+    }
+
+    public static let grammar = FastArguments.Grammar(valued: FastArguments.Grammar.client + FastArguments.Grammar.output, positional: 1)
+
+    public init?(fast arguments: [String]) {
+        guard let parsed = FastArguments(arguments, grammar: Self.grammar), let output = parsed.output else { return nil }
+        self.init(name: parsed.positional[0], action: nil, client: ClientSettings(fast: parsed), output: output)
+    }
+
     public func validate() throws {
         if let action, !["cordon", "drain", "uncordon", "revoke"].contains(action) {
             throw ValidationError("invalid action \"\(action)\": use cordon, drain, uncordon or revoke")
@@ -68,7 +119,7 @@ public struct NodeCommand: AsyncParsableCommand {
     public func run() async throws {
         if action == "revoke" {
             let binding = try await withClientErrors { try await client.client().revokeNodeCertificate(name) }
-            if output.output == .json { return print(try JSONOutput.render(binding)) }
+            if output == .json { return print(try JSONOutput.render(binding)) }
             return print("revoked the certificate of node \(name) (SHA-256 \(binding.fingerprint)): its agent must join again with the join token")
         }
         let node = try await withClientErrors {

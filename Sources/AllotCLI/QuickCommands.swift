@@ -21,7 +21,7 @@ public struct QuickCommands: AsyncParsableCommand {
     /// Whether `allot NAME …` runs here.
     public static func runs(_ name: String) -> Bool { names.contains(name) }
 
-    /// Runs `allot submit …`, `job`, `cancel`, `jobs` or `logs` from arguments read without ArgumentParser
+    /// Runs `allot submit …`, `job`, `cancel`, `jobs`, `logs`, `nodes` or `node NAME` from arguments read without ArgumentParser
     /// (see ``FastArguments``) and exits; returns when they must go through ArgumentParser (``main()``) instead,
     /// having done nothing.
     public static func runFast(_ arguments: [String]) async {
@@ -33,6 +33,8 @@ public struct QuickCommands: AsyncParsableCommand {
         case "cancel": command = CancelRequest(fast: rest)
         case "jobs": command = JobsRequest(fast: rest)
         case "logs": command = LogsRequest(fast: rest)
+        case "nodes": command = NodesRequest(fast: rest)
+        case "node": command = NodeRequest(fast: rest)
         default: command = nil
         }
         guard let command else { return }

@@ -68,6 +68,24 @@ struct FastArgumentsTests {
         }
     }
 
+    @Test(arguments: [[], ["--output", "json"], ["--server=http://h:1", "--token", "t", "--ca-fingerprint", "ab"]])
+    func nodesAndNodeReadWhatArgumentParserReads(_ arguments: [String]) throws {
+        #expect(try #require(NodesRequest(fast: arguments)) == (try NodesCommand.parse(arguments)).request)
+        for named in [["n1"] + arguments, arguments + ["n1"]] {
+            #expect(try #require(NodeRequest(fast: named)) == (try NodeCommand.parse(named)).request)
+        }
+    }
+
+    @Test func nodesAndNodeLeaveTheRestToArgumentParser() {
+        for arguments in [["n1"], ["-h"], ["--output", "yaml"], ["--output", "json", "--output", "table"]] {
+            #expect(NodesRequest(fast: arguments) == nil, "\(arguments)")
+        }
+        // An action (cordon, drain, uncordon, revoke) goes through ArgumentParser, which checks it.
+        for arguments in [[], ["n1", "drain"], ["n1", "sideways"], ["--", "n1"], ["-x", "n1"]] {
+            #expect(NodeRequest(fast: arguments) == nil, "\(arguments)")
+        }
+    }
+
     func declaredOptions(_ help: String) throws -> Set<String> {
         let regex = try NSRegularExpression(pattern: "--([a-z][a-z-]*)")
         return Set(
@@ -83,6 +101,8 @@ struct FastArgumentsTests {
         #expect(try declaredOptions(CancelCommand.helpMessage(columns: 400)) == Set(CancelRequest.grammar.names))
         #expect(try declaredOptions(JobsCommand.helpMessage(columns: 400)) == Set(JobsRequest.grammar.names))
         #expect(try declaredOptions(LogsCommand.helpMessage(columns: 400)) == Set(LogsRequest.grammar.names))
+        #expect(try declaredOptions(NodesCommand.helpMessage(columns: 400)) == Set(NodesRequest.grammar.names))
+        #expect(try declaredOptions(NodeCommand.helpMessage(columns: 400)) == Set(NodeRequest.grammar.names))
     }
 
     @Test func theSmallBinaryKnowsItsCommandsByName() {

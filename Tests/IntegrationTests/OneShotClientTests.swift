@@ -89,6 +89,11 @@ struct OneShotClientTests {
         let cancelled = try await allot(["cancel", id])
         #expect(cancelled.status == 0 && cancelled.text.hasPrefix("\(id): "), "\(cancelled.text)")
         #expect(try await allot(["job", "job-nowhere"]).status != 0)
+        let nodes = try await allot(["nodes"])
+        #expect(nodes.status == 0 && nodes.text.hasPrefix("NAME") && nodes.text.contains("\nn1 "), "\(nodes.text)")
+        let node = try await allot(["node", "n1"])
+        #expect(try JSONDecoder().decode(NodeStatus.self, from: Data(node.text.utf8)).name == "n1", "\(node.text)")
+        #expect(try await allot(["node", "n-nowhere"]).status != 0)
     }
 
     @Test func aResponseIsCompleteAtItsLengthItsLastChunkOrTheEndOfTheConnection() throws {
