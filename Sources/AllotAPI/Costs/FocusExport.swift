@@ -1,3 +1,4 @@
+import AllotCore
 import Foundation
 
 /// Charges written in the FinOps Open Cost and Usage Specification (FOCUS 1.0) columns, one row per job (or
@@ -74,7 +75,7 @@ public enum FocusExport {
                 line.node,
                 format(line.gpuHours),
             ]
-            text += values.map { field($0 ?? "") }.joined(separator: ",") + "\r\n"
+            text += values.map { CSVField.quote($0 ?? "") }.joined(separator: ",") + "\r\n"
         }
         return text
     }
@@ -115,11 +116,6 @@ public enum FocusExport {
         while fraction.hasSuffix("0") { fraction.removeLast() }
         let sign = value < 0 && units > 0 ? "-" : ""
         return sign + String(whole) + (fraction.isEmpty ? "" : "." + fraction)
-    }
-
-    static func field(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     static func escapeJSON(_ value: String) -> String {

@@ -1,4 +1,4 @@
-import Foundation
+import AllotCore
 
 /// Each finished job's outcome under each policy, one CSV row per job and policy (`allot simulate --outcomes`).
 public enum OutcomesCSV {
@@ -9,7 +9,7 @@ public enum OutcomesCSV {
         for run in runs {
             for outcome in run.jobs {
                 let fields: [String] = [
-                    run.policy.rawValue, field(trace.jobs[outcome.index].id), field(outcome.tenant), String(outcome.gpus),
+                    run.policy.rawValue, CSVField.quote(trace.jobs[outcome.index].id), CSVField.quote(outcome.tenant), String(outcome.gpus),
                     number(outcome.submit), number(outcome.duration), number(outcome.firstStart), number(outcome.finish),
                     number(outcome.completionTime), number(outcome.queueingDelay), number(outcome.runTime), String(outcome.preemptions),
                 ]
@@ -23,11 +23,5 @@ public enum OutcomesCSV {
     static func number(_ value: Double) -> String {
         let rounded = (value * 1000).rounded() / 1000
         return rounded == rounded.rounded() && abs(rounded) < 1e15 ? String(Int64(rounded)) : String(rounded)
-    }
-
-    /// A text field, quoted when it holds a comma, a quote or a line break.
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

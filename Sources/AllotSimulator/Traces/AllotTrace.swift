@@ -23,18 +23,13 @@ public enum AllotTrace {
         var lines = [columns.joined(separator: ",")]
         for job in jobs {
             let fields = [
-                quote(job.id), Quantity.format(job.submit), Quantity.format(job.duration), String(job.gpus),
-                Quantity.formatCPU(job.cpuMillis), String(job.memoryBytes), quote(job.tenant), String(job.priority),
-                job.estimate.map(Quantity.format) ?? "", job.gpuModel.map(quote) ?? "", job.gpuMemoryBytes.map(String.init) ?? "",
+                CSVField.quote(job.id), Quantity.format(job.submit), Quantity.format(job.duration), String(job.gpus),
+                Quantity.formatCPU(job.cpuMillis), String(job.memoryBytes), CSVField.quote(job.tenant), String(job.priority),
+                job.estimate.map(Quantity.format) ?? "", job.gpuModel.map(CSVField.quote) ?? "", job.gpuMemoryBytes.map(String.init) ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    private static func quote(_ text: String) -> String {
-        guard text.contains(",") || text.contains("\"") || text.contains("\n") else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     private static func readCSV(_ text: String, defaults: TraceDefaults) throws(TraceError) -> [TraceJob] {
