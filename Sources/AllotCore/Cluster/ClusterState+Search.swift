@@ -1,4 +1,14 @@
 extension ClusterState {
+    /// Whether the device is of the model the demand asks for (any, when it names none).
+    func serves(_ demand: Demand, device: Int) -> Bool { demand.modelKey == 0 || devices[device].modelKey == demand.modelKey }
+
+    /// How many of the node's devices are free and of the model the demand asks for.
+    func freeDevices(for demand: Demand, node: Int) -> Int {
+        var count = 0
+        for device in deviceRange(node) where devices[device].isFree && serves(demand, device: device) { count += 1 }
+        return count
+    }
+
     /// Finds where one replica goes under a strategy, or `nil` when it fits nowhere now.
     ///
     /// Ordinary work walks the strategy's index from the candidates with enough of the primary resource;

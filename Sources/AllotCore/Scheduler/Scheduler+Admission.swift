@@ -100,7 +100,7 @@ extension Scheduler {
             bound(limit.network, demand.amounts.network)
             for index in demand.amounts.extended.indices { bound(limit.extended(index), demand.amounts.extended[index]) }
             if demand.deviceCount > 0 {
-                let matching = cluster.deviceRange(slot).filter { demand.modelKey == 0 || cluster.devices[$0].modelKey == demand.modelKey }
+                let matching = cluster.deviceRange(slot).filter { cluster.serves(demand, device: $0) }
                 if demand.sharesDevices {
                     let perDevice = matching.map {
                         let device = cluster.devices[$0]

@@ -52,7 +52,7 @@ extension Scheduler {
         }
         let model = demand.modelKey == 0 ? "" : " \(cluster.modelNames[demand.modelKey])"
         if demand.deviceCount > 0 {
-            func matches(_ device: Int) -> Bool { demand.modelKey == 0 || cluster.devices[device].modelKey == demand.modelKey }
+            func matches(_ device: Int) -> Bool { cluster.serves(demand, device: device) }
             if demand.sharesDevices {
                 let room =
                     live.flatMap { slot in

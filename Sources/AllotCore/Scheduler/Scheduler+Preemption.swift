@@ -127,17 +127,18 @@ extension Scheduler {
     private func mayHoldGang(_ record: TaskRecord, evicting eligible: [Int]) -> Bool {
         let demand = record.demand
         guard record.spec.gang > 1, demand.deviceCount > 0, !demand.sharesDevices else { return true }
-        func matches(_ device: Int) -> Bool { demand.modelKey == 0 || cluster.devices[device].modelKey == demand.modelKey }
         var available = [Int](repeating: 0, count: cluster.nodes.count)
         for node in cluster.nodes.indices where cluster.nodes[node].alive && cluster.nodes[node].schedulable {
-            for device in cluster.deviceRange(node) where cluster.devices[device].isFree && matches(device) { available[node] += 1 }
+            available[node] = cluster.freeDevices(for: demand, node: node)
         }
         // A device only shares hold is freed whole when they all go: counted once, as if it were.
         var shared = Set<Int>()
         for victim in eligible {
             let sharing = tasks[victim]!.demand.sharesDevices
             for choice in tasks[victim]!.choices {
-                for device in choice.devices where matches(device) && (!sharing || shared.insert(device).inserted) { available[choice.node] += 1 }
+                for device in choice.devices where cluster.serves(demand, device: device) && (!sharing || shared.insert(device).inserted) {
+                    available[choice.node] += 1
+                }
             }
         }
         var replicas = 0
@@ -155,13 +156,8 @@ extension Scheduler {
         let limit = demand.critical ? record.capacity : record.limit
         var cpu = limit.cpu - record.allocated.cpu
         var memory = limit.memory - record.allocated.memory
-        var devices = 0
         let wholeDevices = demand.deviceCount > 0 && !demand.sharesDevices
-        if wholeDevices {
-            for device in state.deviceRange(node) where state.devices[device].isFree {
-                if demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey { devices += 1 }
-            }
-        }
+        var devices = wholeDevices ? state.freeDevices(for: demand, node: node) : 0
         // A device only shares hold is freed whole when they all go: counted once, as if it were.
         var shared: [Int] = []
         for victim in victims {
@@ -170,7 +166,7 @@ extension Scheduler {
                 cpu += held.amounts.cpu
                 memory += held.amounts.memory
                 guard wholeDevices else { continue }
-                for device in choice.devices where demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey {
+                for device in choice.devices where state.serves(demand, device: device) {
                     if held.sharesDevices {
                         if shared.contains(device) { continue }
                         shared.append(device)
@@ -216,14 +212,11 @@ extension Scheduler {
             var short = 0
             var freed: [Int] = []
             if counting {
-                func matches(_ device: Int) -> Bool { demand.modelKey == 0 || state.devices[device].modelKey == demand.modelKey }
-                var free = 0
-                for device in state.deviceRange(node) where state.devices[device].isFree && matches(device) { free += 1 }
-                short = demand.deviceCount - free
+                short = demand.deviceCount - state.freeDevices(for: demand, node: node)
                 freed = candidates.map { held in
                     var count = 0
                     for choice in held.choices where choice.node == node {
-                        for device in choice.devices where matches(device) { count += 1 }
+                        for device in choice.devices where state.serves(demand, device: device) { count += 1 }
                     }
                     return count
                 }
