@@ -24,17 +24,23 @@ extension Scheduler {
     mutating func endExemptions(now: Double) {
         while let end = exemptions.min, end.time <= now {
             exemptions.removeMin()
-            guard let record = tasks[end.slot], record.phase == .running, record.serviceStamp == end.stamp else { continue }
-            victims.record(record.spec.priority)
+            if Self.isCurrent(end, in: tasks) { victims.record(priorities[end.slot]) }
         }
     }
 
     /// The earliest minimum run still to end, dropping those of runs that are over.
     mutating func nextExemptionEnd() -> Double? {
         while let end = exemptions.min {
-            if let record = tasks[end.slot], record.phase == .running, record.serviceStamp == end.stamp { return end.time }
+            if Self.isCurrent(end, in: tasks) { return end.time }
             exemptions.removeMin()
         }
         return nil
+    }
+
+    /// Whether the end is of the task's current run (not of one that stopped, nor of a task gone). Static: an
+    /// instance method called from the mutating ones above would be handed a copy of the scheduler.
+    private static func isCurrent(_ end: ExemptionEnd, in tasks: [TaskRecord?]) -> Bool {
+        guard let record = tasks[end.slot] else { return false }
+        return record.phase == .running && record.serviceStamp == end.stamp
     }
 }
