@@ -30,6 +30,12 @@ public struct SchedulerOptions: ParsableArguments {
     @Option(help: "Seconds a job runs after each start before it may be preempted (0: no minimum).")
     public var minRun: Double?
 
+    @Flag(
+        help:
+            "Move running jobs to make room for one whose GPUs are free but scattered over nodes: each moved job is stopped with the grace period and started again elsewhere."
+    )
+    public var defragment = false
+
     public init() {}
 
     public func validate() throws {
@@ -58,6 +64,10 @@ public struct SchedulerOptions: ParsableArguments {
                 }
                 configuration.minimumRunSeconds = minRun
             }
+            if defragment && noPreemption {
+                throw QuantityError(field: "defragment", value: "true", reason: "moves running work, which --no-preemption forbids")
+            }
+            configuration.defragmentation = defragment
             try configuration.validate()
             return configuration
         } catch let error as QuantityError {

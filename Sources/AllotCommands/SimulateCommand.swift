@@ -68,6 +68,12 @@ public struct SimulateCommand: ParsableCommand {
     )
     public var minRun: Double?
 
+    @Flag(
+        help:
+            "Move running jobs to make room for one whose GPUs are free but scattered over nodes: each move costs the moved job --preemption-cost."
+    )
+    public var defragment = false
+
     @Option(help: "Seed for estimate noise.")
     public var seed: UInt64 = 1
 
@@ -219,6 +225,7 @@ public struct SimulateCommand: ParsableCommand {
         var setup = SimulationSetup(nodes: nodeSpecs, preemptionCost: preemptionCost, estimateError: estimateError, seed: seed)
         setup.queueDepth = queueDepth
         setup.minimumRun = minRun ?? (lasStarvation > 0 ? 2 * preemptionCost : 0)
+        setup.defragmentation = defragment
         guard lasStarvation >= 0 else { throw ValidationError("--las-starvation: must not be negative") }
         setup.starvationFactor = lasStarvation > 0 ? lasStarvation : nil
         do {

@@ -80,6 +80,7 @@ struct CommandTests {
         (["--headroom", "0.5"], #"--headroom: invalid value "0.5": must be between 0.0 and 0.3"#),
         (["--preset", "huge"], #"--preset: invalid value "huge""#),
         (["--min-run=-5"], #"--min-run: invalid value "-5": must be a finite number of seconds, 0 or more"#),
+        (["--defragment", "--no-preemption"], #"--defragment: invalid value "true": moves running work, which --no-preemption forbids"#),
         (["--output", "xml"], "The value 'xml' is invalid for '--output <output>'"),
     ])
     func badFlagsFailClearly(flags: [String], message: String) {

@@ -25,6 +25,7 @@ struct PropertyTests {
                 preemption: random.next() % 4 != 0,
                 minimumRunSeconds: pick([0, 0, 45])
             )
+            configuration.defragmentation = configuration.preemption && random.next() % 3 == 0
             let nodeCount = 1 + Int(random.next() % 8)
             nodes = (0..<nodeCount).map { index in
                 let gpus = pick([0, 0, 1, 2, 4, 8])

@@ -9,7 +9,9 @@ func makeScheduler(
     headroom: Double = 0,
     backfill: Bool = false,
     preemption: Bool = true,
-    tenants: [TenantID: TenantPolicy] = [:]
+    tenants: [TenantID: TenantPolicy] = [:],
+    minimumRunSeconds: Double = 0,
+    defragmentation: Bool = false
 ) -> Scheduler {
     try! Scheduler(
         configuration: SchedulerConfiguration(
@@ -18,7 +20,9 @@ func makeScheduler(
             headroom: headroom,
             backfill: backfill,
             preemption: preemption,
-            tenants: tenants
+            tenants: tenants,
+            minimumRunSeconds: minimumRunSeconds,
+            defragmentation: defragmentation
         )
     )
 }

@@ -77,6 +77,30 @@ import Testing
         #expect(las.averageJCT < fifo.averageJCT)
     }
 
+    /// Two 2-GPU nodes under FIFO and best-fit: A (100 s) and B (1,000 s) share the first node, C (1,000 s) has
+    /// the second, and D (2 GPUs, 200 s, at 50) waits. When A ends the two free GPUs are on different nodes.
+    /// With defragmentation B moves beside C at 100 (losing the 30 s a preemption costs) and D runs 100–300;
+    /// without it D waits for B and C to end at 1,000.
+    @Test func defragmentationMovesAJobSoThatAWideOneStarts() throws {
+        let trace = Trace(
+            format: .allot,
+            jobs: [
+                job("A", submit: 0, gpus: 1, duration: 100), job("B", submit: 0, gpus: 1, duration: 1000),
+                job("C", submit: 0, gpus: 1, duration: 1000), job("D", submit: 50, gpus: 2, duration: 200),
+            ]
+        )
+        var setup = SimulationSetup(nodes: SimulationSetup.uniformNodes(count: 2, gpusPerNode: 2), preemptionCost: 30)
+        let still = try Simulator(trace: trace, setup: setup).run(.fifo)
+        #expect(still.jobs.map(\.firstStart) == [0, 0, 0, 1000])
+        #expect(still.jobs.map(\.finish) == [100, 1000, 1000, 1200])
+        setup.defragmentation = true
+        let moved = try Simulator(trace: trace, setup: setup).run(.fifo)
+        #expect(moved.jobs.map(\.firstStart) == [0, 0, 0, 100])
+        #expect(moved.jobs.map(\.finish) == [100, 1030, 1000, 300])
+        #expect(moved.jobs.map(\.preemptions) == [0, 1, 0, 0])
+        #expect(abs(SimulationMetrics(moved).averageJCT - (100 + 1030 + 1000 + 250) / 4) < 1e-9)
+    }
+
     /// Non-clairvoyant policies never read durations: making one job longer changes nothing that happens
     /// before it would have finished.
     @Test(arguments: [SimulationPolicy.fifo, .priority, .fair, .las])

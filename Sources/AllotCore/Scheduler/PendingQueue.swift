@@ -9,8 +9,8 @@ enum PendingGroupKey: Hashable, Sendable {
 }
 
 /// Why a group was passed over, kept across cycles: while nothing has been released (``fitVersion``) and,
-/// with preemption, nothing new below its head's priority may be evicted (``VictimLog``), its head cannot
-/// start and is not tried.
+/// with preemption, nothing new below its head's priority may be evicted (``VictimLog``; nothing new at it
+/// either may be moved, with defragmentation), its head cannot start and is not tried.
 struct FitMemo: Equatable, Sendable {
     var fitVersion: Int
     var victimVersion: Int
@@ -42,10 +42,13 @@ struct VictimLog: Sendable {
         priorities = []
     }
 
-    /// Whether work at a priority below `priority` became evictable since `version` (true when unknown).
-    func any(since version: Int, below priority: Int) -> Bool {
+    /// Whether work at a priority below `priority` (or at it, with `orAt`) became evictable since `version`
+    /// (true when unknown).
+    func any(since version: Int, below priority: Int, orAt: Bool = false) -> Bool {
         guard version >= start else { return true }
-        for index in (version - start)..<priorities.count where priorities[index] < priority { return true }
+        for index in (version - start)..<priorities.count where priorities[index] < priority || (orAt && priorities[index] == priority) {
+            return true
+        }
         return false
     }
 }

@@ -26,23 +26,36 @@ extension Scheduler {
     public func consolidationPlan(for id: TaskID) -> ConsolidationPlan? {
         guard let slot = taskSlots[id], let record = tasks[slot], record.phase == .pending else { return nil }
         var what = self
+        let tasks = self.tasks
+        guard let (placed, moved) = what.makeRoom(for: slot, movable: { Self.movable(tasks[$0]!, for: record) }) else { return nil }
+        return what.plan(target: record, placed, moved, from: self)
+    }
+
+    /// Whether `candidate` may be moved to make room for `record`: preemptible, not critical, and not of higher
+    /// priority.
+    static func movable(_ candidate: TaskRecord, for record: TaskRecord) -> Bool {
+        candidate.spec.preemptible && candidate.spec.slaClass != .critical && candidate.spec.priority <= record.spec.priority
+    }
+
+    /// Places every replica of the pending task at `slot`, moving the fewest `movable` running tasks for those
+    /// that do not fit (see ``consolidationPlan(for:)``). The cluster then holds the moves and the replicas
+    /// (call it on a what-if copy); `nil` when the task fits without moves or no moves make room.
+    mutating func makeRoom(for slot: Int, movable: (Int) -> Bool) -> (placed: [Choice], moved: [Int: [Choice]])? {
+        let record = tasks[slot]!
         var placed: [Choice] = []
         var moved: [Int: [Choice]] = [:]
         for _ in 0..<record.spec.gang {
-            if let choice = what.cluster.findPlacement(record.demand, strategy: configuration.strategy) {
-                what.cluster.allocate(record.demand, choice)
+            if let choice = cluster.findPlacement(record.demand, strategy: configuration.strategy) {
+                cluster.allocate(record.demand, choice)
                 placed.append(choice)
                 continue
             }
-            let movable: (TaskRecord) -> Bool = { candidate in
-                candidate.spec.preemptible && candidate.spec.slaClass != .critical && candidate.spec.priority <= record.spec.priority
-            }
-            guard let best = what.fewestMoves(making: record, room: movable, excluding: Set(moved.keys)) else { return nil }
+            guard let best = fewestMoves(making: record, room: movable, excluding: Set(moved.keys)) else { return nil }
             placed.append(best.choice)
             for (victim, choices) in best.moves { moved[victim] = choices }
         }
         guard !moved.isEmpty else { return nil }
-        return what.plan(target: record, placed, moved, from: self)
+        return (placed, moved)
     }
 
     /// A plan that empties `node` by moving every task on it elsewhere (so the node can be released), or `nil`
@@ -59,35 +72,87 @@ extension Scheduler {
 
     /// The node where the fewest movable tasks, placed elsewhere, leave room for one replica of `record`.
     /// On success the what-if cluster holds the moves and the replica.
+    ///
+    /// Before a subset is tried (moved, with every replica placed anew), it is checked cheaply, with the same
+    /// answer: that it holds enough whole devices, that other nodes have as many whole devices free as it
+    /// holds here and one of them enough for each of its replicas, and that the replica fits once it is gone.
+    /// A node where even all of them gone leaves no room is not searched, and a move of one task cannot be
+    /// beaten.
     private mutating func fewestMoves(
         making record: TaskRecord,
-        room movable: (TaskRecord) -> Bool,
+        room movable: (Int) -> Bool,
         excluding done: Set<Int>
     ) -> (choice: Choice, moves: [Int: [Choice]])? {
+        let demand = record.demand
+        let counting = demand.deviceCount > 0 && !demand.sharesDevices
         var best: (cost: Int, node: Int, victims: [Int])?
-        for node in cluster.nodes.indices where cluster.nodes[node].alive && cluster.nodes[node].schedulable {
-            let candidates = nodeTasks[node].filter { !done.contains($0) && movable(tasks[$0]!) }.sorted {
-                let (left, right) = (tasks[$0]!, tasks[$1]!)
-                return (left.spec.gang, left.spec.priority, -left.sequence) < (right.spec.gang, right.spec.priority, -right.sequence)
+        let usable = cluster.nodes.indices.filter { cluster.nodes[$0].alive && cluster.nodes[$0].schedulable }
+        let freeWhole = usable.map { node in cluster.deviceRange(node).reduce(0) { $0 + (cluster.devices[$1].isFree ? 1 : 0) } }
+        let freeEverywhere = freeWhole.reduce(0, +)
+        // The two largest counts of free whole devices on one node, for the largest on any other node.
+        var largest = (count: 0, position: -1, second: 0)
+        for (position, count) in freeWhole.enumerated() {
+            if count > largest.count {
+                largest = (count, position, largest.count)
+            } else if count > largest.second {
+                largest.second = count
             }
+        }
+        for (position, node) in usable.enumerated() {
+            // Each candidate's record read once: reading a field through the array copies the whole record.
+            let candidates = nodeTasks[node].compactMap { slot -> Held? in
+                guard !done.contains(slot), movable(slot) else { return nil }
+                let held = tasks[slot]!
+                return Held(
+                    slot: slot,
+                    priority: held.spec.priority,
+                    sequence: held.sequence,
+                    gang: held.spec.gang,
+                    demand: held.demand,
+                    choices: held.choices
+                )
+            }
+            .sorted { ($0.gang, $0.priority, -$0.sequence) < ($1.gang, $1.priority, -$1.sequence) }
             guard !candidates.isEmpty else { continue }
-            let limit = min(candidates.count, 12)
+            let considered = Array(candidates.prefix(12))
+            guard Self.fitsWithout(Array(considered.indices), of: considered, record, node: node, in: &cluster) else { continue }
+            let short = counting ? demand.deviceCount - cluster.freeDevices(for: demand, node: node) : 0
+            let freed = considered.map { held in
+                var count = 0
+                for choice in held.choices where choice.node == node {
+                    for device in choice.devices where cluster.serves(demand, device: device) { count += 1 }
+                }
+                return count
+            }
+            // The whole devices the moved tasks hold here must be free on other nodes, and each replica's on one
+            // of them (shares are not counted).
+            let elsewhere = freeEverywhere - freeWhole[position]
+            let largestElsewhere = largest.position == position ? largest.second : largest.count
+            let holds = considered.map { held in
+                held.demand.sharesDevices ? 0 : held.choices.reduce(0) { $0 + ($1.node == node ? $1.devices.count : 0) }
+            }
+            let fitsLargest = considered.map { held in held.demand.sharesDevices || held.demand.deviceCount <= largestElsewhere }
+            // A gang with replicas on other nodes frees room there too: no such bound for a subset holding one.
+            let spans = considered.map { held in held.choices.contains { $0.node != node } }
             var found: [Int]?
-            for size in 1...limit {
+            for size in 1...considered.count {
                 if let best, size > best.cost { break }
-                forEachCombination(of: limit, size: size) { indices in
-                    let subset = indices.map { candidates[$0] }
-                    if trial(record, on: node, moving: subset) != nil {
-                        found = subset
-                        return false
-                    }
-                    return true
+                forEachCombination(of: considered.count, size: size) { indices in
+                    if short > 0, indices.reduce(0, { $0 + freed[$1] }) < short { return true }
+                    if indices.reduce(0, { $0 + holds[$1] }) > elsewhere { return true }
+                    if !indices.contains(where: { spans[$0] }), !indices.allSatisfy({ fitsLargest[$0] }) { return true }
+                    guard Self.fitsWithout(indices, of: considered, record, node: node, in: &cluster) else { return true }
+                    let subset = indices.map { considered[$0].slot }
+                    guard trial(record, on: node, moving: subset) != nil else { return true }
+                    found = indices
+                    return false
                 }
                 if found != nil { break }
             }
-            guard let victims = found else { continue }
-            let cost = victims.reduce(0) { $0 + tasks[$1]!.spec.gang }
-            if best == nil || cost < best!.cost { best = (cost, node, victims) }
+            guard let chosen = found else { continue }
+            let cost = chosen.reduce(0) { $0 + considered[$1].gang }
+            if best == nil || cost < best!.cost { best = (cost, node, chosen.map { considered[$0].slot }) }
+            if best!.cost == 1 { break }
         }
         guard let best, let result = trial(record, on: best.node, moving: best.victims, keep: true) else { return nil }
         return result

@@ -23,6 +23,8 @@ extension Scheduler {
         var failed = FailedShapes()
         var failedSearches = FailedShapes()
         var preemptionSearches = 0
+        var defragmentationChecks = 0
+        var defragmentations = 0
         // Built at the first placement that fails, so that cycles where everything fits never pay for it.
         var gate: PreemptionGate?
         var stoppedBy: Int?
@@ -96,6 +98,37 @@ extension Scheduler {
                     continue
                 }
             }
+            var moves: (placed: [Choice], moved: [Int: [Choice]])?
+            if configuration.defragmentation, defragmentations < Self.defragmentationsPerCycle,
+                defragmentationChecks < Self.defragmentationChecksPerCycle, record.demand.deviceCount > 0, !record.demand.sharesDevices,
+                reservation == nil || record.demand.critical
+            {
+                defragmentationChecks += 1
+                if scattered(record) { moves = defragmentation(for: slot) }
+            }
+            if let (choices, moved) = moves {
+                defragmentations += 1
+                let order = moved.keys.sorted { tasks[$0]!.sequence < tasks[$1]!.sequence }
+                for victim in order {
+                    stopRunning(victim)
+                    tasks[victim]!.preemptions += 1
+                    preemptions.append(.preempt(tasks[victim]!.spec.id, by: record.spec.id))
+                }
+                for choice in choices { cluster.allocate(record.demand, choice) }
+                start(slot, choices, now: now)
+                bound.append(slot)
+                for victim in order {
+                    for choice in moved[victim]! { cluster.allocate(tasks[victim]!.demand, choice) }
+                    start(victim, moved[victim]!, now: now)
+                    bound.append(victim)
+                }
+                gate?.started(tasks[slot]!)
+                examinedWithoutStart -= 1
+                failed = FailedShapes()
+                walk.started(queue, entry: entry ?? queueEntry(slot))
+                observer.decisionFinished(placed: true)
+                continue
+            }
             setOutcome(slot, .noFit)
             observer.decisionFinished(placed: false)
             // The tasks behind it in its group ask for the same with no higher priority: unless it may
@@ -150,7 +183,8 @@ extension Scheduler {
         if configuration.policy.blocking == .passOver, !configuration.backfill {
             groups.removeAll { group in
                 guard let memo = queue!.groups[group].memo, memo.fitVersion == fitVersion,
-                    !configuration.preemption || !victims.any(since: memo.victimVersion, below: memo.priority)
+                    !configuration.preemption
+                        || !victims.any(since: memo.victimVersion, below: memo.priority, orAt: configuration.defragmentation)
                 else { return false }
                 queue!.setFailed(group, cycle: cycleCount, memo: memo)
                 return true
@@ -178,6 +212,13 @@ extension Scheduler {
         for slot in pending { entries.append(queueEntry(slot)) }
         return entries
     }
+
+    /// At most this many pending tasks start by moving others (``SchedulerConfiguration/defragmentation``) per
+    /// cycle: each search tries the running tasks of every node.
+    static let defragmentationsPerCycle = 1
+    /// At most this many pending tasks per cycle are checked for scattered GPUs, each check a pass over the
+    /// nodes and, when they are scattered, a search for moves.
+    static let defragmentationChecksPerCycle = 4
 
     private mutating func start(_ slot: Int, _ choices: [Choice], now: Double) {
         tasks[slot]!.started = now

@@ -190,7 +190,7 @@ extension Scheduler {
 
     /// Whether the task fits on `node` once the candidates at `victims` are gone. A probe: the node's amounts
     /// and devices are released and taken back without touching the candidate indexes, which end as they began.
-    private static func fitsWithout(_ victims: [Int], of candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
+    static func fitsWithout(_ victims: [Int], of candidates: [Held], _ record: TaskRecord, node: Int, in state: inout ClusterState) -> Bool {
         for victim in victims {
             for choice in candidates[victim].choices { state.release(candidates[victim].demand, choice, reindex: false) }
         }

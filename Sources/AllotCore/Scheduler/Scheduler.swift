@@ -48,6 +48,8 @@ public struct Scheduler: Sendable {
     var lastStoppedBy: Int?
     /// Backfill's last reservation, while it holds.
     var reservationCache: CachedReservation?
+    /// The last search for moves that found none (``SchedulerConfiguration/defragmentation``).
+    var defragmentationMemo: DefragmentationMemo?
 
     public init(configuration: SchedulerConfiguration = SchedulerConfiguration()) throws(QuantityError) {
         try configuration.validate()

@@ -27,6 +27,11 @@ public struct SchedulerConfiguration: Sendable {
     /// a minimum run longer than what a preemption costs the victim keeps tasks from evicting each other
     /// faster than they make progress. 0 (the default): no minimum.
     public var minimumRunSeconds: Double
+    /// Moves running work to make room: when a task's whole GPUs are free in the cluster but scattered over
+    /// nodes so that it fits nowhere, the fewest preemptible tasks of no higher priority (past their minimum
+    /// run) are stopped and started again elsewhere, and the task starts where they were. Each move costs the
+    /// moved task what a preemption costs it. Off by default.
+    public var defragmentation: Bool
 
     public init(
         strategy: any PlacementStrategy = BestFit(),
@@ -39,7 +44,8 @@ public struct SchedulerConfiguration: Sendable {
         rejectInfeasible: Bool = true,
         preemptionAttemptsPerCycle: Int = 64,
         queueDepth: Int = 1000,
-        minimumRunSeconds: Double = 0
+        minimumRunSeconds: Double = 0,
+        defragmentation: Bool = false
     ) {
         self.strategy = strategy
         self.policy = policy
@@ -52,6 +58,7 @@ public struct SchedulerConfiguration: Sendable {
         self.preemptionAttemptsPerCycle = preemptionAttemptsPerCycle
         self.queueDepth = queueDepth
         self.minimumRunSeconds = minimumRunSeconds
+        self.defragmentation = defragmentation
     }
 
     /// The allowed headroom range.
@@ -74,6 +81,9 @@ public struct SchedulerConfiguration: Sendable {
                 value: Quantity.format(minimumRunSeconds),
                 reason: "must be a finite number of seconds, 0 or more"
             )
+        }
+        guard preemption || !defragmentation else {
+            throw QuantityError(field: "defragmentation", value: "true", reason: "moves running work, which is off while preemption is")
         }
         for (tenant, policy) in tenants where !(policy.weight > 0) {
             throw QuantityError(field: "tenants.\(tenant).weight", value: Quantity.format(policy.weight), reason: "must be positive")

@@ -44,7 +44,8 @@ public enum SimulationPolicy: String, Sendable, CaseIterable, Equatable {
             preemption: true,
             tenants: setup.tenants,
             queueDepth: setup.queueDepth,
-            minimumRunSeconds: setup.minimumRun
+            minimumRunSeconds: setup.minimumRun,
+            defragmentation: setup.defragmentation
         )
         switch self {
         case .fifo: configuration.policy = FIFOPolicy()

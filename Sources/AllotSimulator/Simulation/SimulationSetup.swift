@@ -21,6 +21,9 @@ public struct SimulationSetup: Sendable {
     public var queueDepth = SchedulerConfiguration().queueDepth
     /// Seconds a job runs after each start before it may be preempted (``SchedulerConfiguration/minimumRunSeconds``).
     public var minimumRun = SchedulerConfiguration().minimumRunSeconds
+    /// Whether running jobs are moved to make room for one whose GPUs are free but scattered
+    /// (``SchedulerConfiguration/defragmentation``).
+    public var defragmentation = SchedulerConfiguration().defragmentation
 
     public init(
         nodes: [NodeSpec],
