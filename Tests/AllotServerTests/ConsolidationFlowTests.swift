@@ -20,8 +20,8 @@ import Testing
     }
 
     /// Eight 8-GPU nodes running 2 or 3 single-GPU preemptible jobs each (the others finished).
-    func fragmented(_ clock: ManualClock) async throws -> (ControlPlane, [String: [JobID]]) {
-        let plane = try await makePlane(MemoryStore(), clock)
+    func fragmented(_ clock: ManualClock, defragmentation: Bool = false) async throws -> (ControlPlane, [String: [JobID]]) {
+        let plane = try await makePlane(MemoryStore(), clock, defragmentation: defragmentation)
         for node in 1...8 { _ = try await plane.report(AgentReport(node: "n\(node)", inventory: inventory("n\(node)", cpu: 64, gpus: 8))) }
         var ids: [JobID] = []
         for _ in 0..<64 { ids.append(try await plane.submit(job(gpus: 1, preemptible: true)).id) }
@@ -95,6 +95,32 @@ import Testing
         #expect(try await plane.jobs(JobQuery(states: [.failed, .lost, .cancelled])).isEmpty)
         // The plan cannot be applied twice.
         await #expect(throws: APIError.self) { try await plane.apply(recommendation: plan.id) }
+    }
+
+    /// With defragmentation the cycle makes the same moves a plan would, at once: the two jobs of n2 get a
+    /// second attempt elsewhere and SIGTERM on n2, and the gang starts there once they have exited.
+    @Test func withDefragmentationTheCycleMovesTheFewestJobsAndTheGangStartsOnceTheyHaveLeft() async throws {
+        let clock = ManualClock()
+        let (plane, kept) = try await fragmented(clock, defragmentation: true)
+        let gang = try await plane.submit(job(gpus: 8, preemptible: false))
+        await settle(plane)
+        let started = try await plane.job(gang.id).job
+        #expect(started.state == .scheduled)
+        #expect(started.placements?.map(\.node.rawValue) == ["n2"])
+        for id in kept["n2"]! {
+            let moved = try await plane.job(id).job
+            #expect(moved.state == .scheduled && moved.attempt == 2)
+            let node = try #require(moved.placements?.first?.node.rawValue)
+            #expect(node != "n2")
+            #expect(await plane.directive(for: node).assignments.contains { $0.id == id && $0.attempt == 2 })
+        }
+        #expect(await plane.directive(for: "n2").assignments.isEmpty)
+        let exits = kept["n2"]!.map { AgentReport.JobStatus(id: $0, attempt: 1, state: .exited, exitCode: 143) }
+        let directive = try await plane.report(AgentReport(node: "n2", jobs: exits))
+        #expect(directive.assignments.map(\.id) == [gang.id])
+        // Nothing was lost or ended: the 22 jobs and the gang are all placed.
+        #expect(try await plane.jobs(JobQuery(states: [.scheduled, .running])).count == 23)
+        #expect(try await plane.jobs(JobQuery(states: [.failed, .lost, .cancelled])).isEmpty)
     }
 
     @Test func aCriticalJobEvictsTheFewestAndWaitsForThemToStop() async throws {

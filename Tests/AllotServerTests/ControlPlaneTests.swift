@@ -31,8 +31,10 @@ func submission(cpu: Double = 1, gpus: Int = 0, maxAttempts: Int = 3, command: [
     )
 }
 
-func makePlane(_ store: any AllotStore, _ clock: ManualClock) async throws -> ControlPlane {
-    let configuration = ServerConfiguration(scheduler: SchedulerConfiguration(headroom: 0, scanIntervalSeconds: 1))
+func makePlane(_ store: any AllotStore, _ clock: ManualClock, defragmentation: Bool = false) async throws -> ControlPlane {
+    let configuration = ServerConfiguration(
+        scheduler: SchedulerConfiguration(headroom: 0, scanIntervalSeconds: 1, defragmentation: defragmentation)
+    )
     return try await ControlPlane.start(store: store, configuration: configuration, now: { clock.now })
 }
 
